@@ -1,0 +1,2 @@
+// @sipway/contact-rewriter — public entry. See README.md.
+export {};

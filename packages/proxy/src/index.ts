@@ -1,0 +1,2 @@
+// @sipway/proxy — public entry. See README.md.
+export {};

@@ -1,0 +1,2 @@
+// @sipway/receive-chain — public entry. See README.md.
+export {};

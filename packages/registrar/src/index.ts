@@ -1,0 +1,2 @@
+// @sipway/registrar — public entry. See README.md.
+export {};

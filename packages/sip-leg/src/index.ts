@@ -1,0 +1,2 @@
+// @sipway/sip-leg — public entry. See README.md.
+export {};
