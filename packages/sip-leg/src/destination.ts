@@ -41,16 +41,10 @@ export function isSecureTransport(transport: Transport): boolean {
   return transport === 'tls' || transport === 'wss';
 }
 
-/** Default port of a transport: 5060, or 5061 for TLS (RFC 3261 §19.1.2); ws 80 / wss 443 (RFC 7118). */
+/**
+ * Default SIP port of a transport: 5061 for the TLS-secured ones, else 5060 (RFC 3261 §19.1.2,
+ * RFC 3263 §4.2). RFC 7118 defines none for WebSocket, so ws/wss follow the same rule.
+ */
 export function defaultPort(transport: Transport): number {
-  switch (transport) {
-    case 'tls':
-      return 5061;
-    case 'ws':
-      return 80;
-    case 'wss':
-      return 443;
-    default:
-      return 5060;
-  }
+  return isSecureTransport(transport) ? 5061 : 5060;
 }
