@@ -1,0 +1,337 @@
+// Benchmark of @sipway/sip-message against the SIP parsers on npm (issue 2 §4).
+//
+//   node bench/run.mjs            full run (each cell: 2 s warm-up, 15 rounds of ~300 ms)
+//   node bench/run.mjs --quick    short run (0.3 s warm-up, 5 rounds of ~100 ms)
+//   node bench/run.mjs --only=sipway,sip
+//   node bench/run.mjs --worker=sipway --workload=3   one cell in this process (for --cpu-prof)
+//
+// Each (parser, workload) cell runs in a fresh child process so that JIT state and heap left
+// by one library cannot slow down the next. Before any timing, a correctness guard checks that
+// every adapter reads the same proxy fields from the corpus and that every forwarded message
+// carries the proxy's edits, so that no adapter measures a no-op.
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { corpus, corpusBytes } from './corpus.mjs';
+import { PROXY_VIA_BRANCH } from './adapters/proxy-edits.mjs';
+
+const ADAPTERS = {
+  sipway: () => import('./adapters/sipway.mjs'),
+  sip: () => import('./adapters/sip.mjs'),
+  drachtio: () => import('./adapters/drachtio.mjs'),
+  jssip: () => import('./adapters/jssip.mjs'),
+  sipjs: () => import('./adapters/sipjs.mjs'),
+};
+const OURS = 'sipway';
+const WORKLOADS = [
+  { id: 1, title: '1. parse' },
+  { id: 2, title: '2. parse + proxy reads' },
+  { id: 3, title: '3. forward round trip' },
+];
+
+const args = new Map(
+  process.argv.slice(2).map((a) => {
+    const [k, v] = a.replace(/^--/, '').split('=');
+    return [k, v ?? true];
+  }),
+);
+const quick = args.has('quick');
+const settings = quick
+  ? { warmupMs: 300, rounds: 5, roundMs: 100 }
+  : { warmupMs: 2000, rounds: 15, roundMs: 300 };
+
+/** Prevents the JIT from dropping work whose result is unused. */
+let sink = 0;
+
+function fresh() {
+  return {
+    branch: undefined, fromTag: undefined, toTag: undefined, callId: undefined,
+    cseq: undefined, method: undefined, maxForwards: undefined, routes: 0,
+    routeUri: undefined, contact: undefined, ruriHost: undefined,
+  };
+}
+
+/** The function one workload times for one adapter: called once per message. */
+function workloadFn(adapter, workload) {
+  const { parse, read, forward } = adapter;
+  const out = fresh();
+  if (workload === 1) {
+    return (input) => {
+      if (parse(input) !== undefined) sink++;
+    };
+  }
+  if (workload === 2) {
+    return (input) => {
+      read(parse(input), out);
+      sink += out.callId.length;
+    };
+  }
+  return (input) => {
+    const m = parse(input);
+    read(m, out);
+    sink += forward(m, out).length;
+  };
+}
+
+function runIterations(fn, inputs, iterations) {
+  for (let i = 0; i < iterations; i++) {
+    for (let j = 0; j < inputs.length; j++) fn(inputs[j]);
+  }
+}
+
+/** Warm-up, then `rounds` rounds of a fixed number of passes over the corpus. */
+function measure(fn, inputs) {
+  const { warmupMs, rounds, roundMs } = settings;
+  // Warm-up doubles as calibration: it fixes the pass count per round from the warm rate.
+  let passes = 0;
+  let batch = 1;
+  const warmStart = process.hrtime.bigint();
+  let elapsed = 0;
+  while (elapsed < warmupMs) {
+    runIterations(fn, inputs, batch);
+    passes += batch;
+    batch = Math.min(batch * 2, 1024);
+    elapsed = Number(process.hrtime.bigint() - warmStart) / 1e6;
+  }
+  const iterations = Math.max(1, Math.round((passes / elapsed) * roundMs));
+  const rates = [];
+  for (let r = 0; r < rounds; r++) {
+    globalThis.gc?.();
+    const t0 = process.hrtime.bigint();
+    runIterations(fn, inputs, iterations);
+    const ns = Number(process.hrtime.bigint() - t0);
+    rates.push((iterations * inputs.length * 1e9) / ns);
+  }
+  rates.sort((a, b) => a - b);
+  const mid = rates.length >> 1;
+  const median = rates.length % 2 ? rates[mid] : (rates[mid - 1] + rates[mid]) / 2;
+  return { median, min: rates[0], max: rates[rates.length - 1], rounds, iterations };
+}
+
+async function loadAdapter(id) {
+  const mod = await ADAPTERS[id]();
+  return mod.load();
+}
+
+async function worker(id, workload) {
+  const adapter = await loadAdapter(id);
+  const inputs = corpus.map((c) => adapter.prepare(c.bytes));
+  const result = measure(workloadFn(adapter, workload), inputs);
+  process.stdout.write(JSON.stringify({ ...result, sink }) + '\n');
+}
+
+// ---------------------------------------------------------------- correctness guard
+
+const FIELDS = ['callId', 'cseq', 'method', 'branch', 'fromTag', 'toTag', 'maxForwards', 'routes', 'contact', 'ruriHost'];
+
+/** Contact URIs may be a library's URI object, and some lower-case parameter values. */
+function norm(field, v) {
+  if (field === 'contact' && v !== undefined) return String(v).toLowerCase();
+  return v;
+}
+
+/** Reads what the guard checks in a forwarded message, with a parser we trust. */
+function makeReference(adapters) {
+  const ours = adapters.get(OURS);
+  if (ours) {
+    return {
+      name: ours.name,
+      read(bytes) {
+        const m = ours.parse(bytes);
+        return {
+          branches: m.via.map((v) => v.branch), recordRoutes: m.recordRoutes.length,
+          routes: m.routes.length, maxForwards: m.maxForwards, callId: m.callId,
+          cseq: m.cseq.seq, body: Buffer.from(m.body).toString('latin1'),
+        };
+      },
+    };
+  }
+  const sip = adapters.get('sip');
+  return {
+    name: sip.name,
+    read(bytes) {
+      const m = sip.parse(Buffer.from(bytes).toString('latin1'));
+      const h = m.headers;
+      return {
+        branches: h.via.map((v) => v.params.branch), recordRoutes: (h['record-route'] ?? []).length,
+        routes: (h.route ?? []).length,
+        maxForwards: h['max-forwards'] === undefined ? undefined : +h['max-forwards'],
+        callId: h['call-id'], cseq: h.cseq.seq, body: m.content ?? '',
+      };
+    },
+  };
+}
+
+function checkForward(ref, original, forwarded, isRequest) {
+  const a = ref.read(original);
+  const b = ref.read(forwarded);
+  const problems = [];
+  const expectEq = (what, got, want) => {
+    if (got !== want) problems.push(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+  };
+  expectEq('Call-ID', b.callId, a.callId);
+  expectEq('CSeq', b.cseq, a.cseq);
+  expectEq('body', b.body, a.body);
+  if (isRequest) {
+    expectEq('top Via branch', b.branches[0], PROXY_VIA_BRANCH);
+    expectEq('Via count', b.branches.length, a.branches.length + 1);
+    expectEq('second Via branch', b.branches[1], a.branches[0]);
+    expectEq('Record-Route count', b.recordRoutes, a.recordRoutes + 1);
+    expectEq('Max-Forwards', b.maxForwards, a.maxForwards - 1);
+    expectEq('Route count', b.routes, Math.max(0, a.routes - 1));
+  } else {
+    expectEq('Via count', b.branches.length, a.branches.length - 1);
+    expectEq('top Via branch', b.branches[0], a.branches[1]);
+  }
+  return problems;
+}
+
+/** @returns {Map<string, Set<number>>} the workloads each adapter passed */
+function guard(adapters) {
+  const ref = makeReference(adapters);
+  const passed = new Map();
+  console.log(`Correctness guard (forwarded messages re-read with ${ref.name}):`);
+  for (const [id, adapter] of adapters) {
+    const ok = new Set([1, 2, 3]);
+    const problems = [];
+    for (const c of corpus) {
+      let m;
+      const out = fresh();
+      try {
+        m = adapter.parse(adapter.prepare(c.bytes));
+        if (m === undefined || m === null) throw new Error('parse returned nothing');
+        adapter.read(m, out);
+      } catch (err) {
+        problems.push(`${c.name}: ${err.message}`);
+        ok.clear();
+        continue;
+      }
+      for (const f of FIELDS) {
+        if (norm(f, out[f]) !== norm(f, c.expect[f])) {
+          problems.push(`${c.name}: ${f} = ${JSON.stringify(norm(f, out[f]))}, want ${JSON.stringify(c.expect[f])}`);
+          ok.delete(2);
+          ok.delete(3);
+        }
+      }
+      if (out.routes > 0 && out.routeUri === undefined) {
+        problems.push(`${c.name}: top Route not read`);
+        ok.delete(2);
+        ok.delete(3);
+      }
+      if (!adapter.forward) {
+        ok.delete(3);
+        continue;
+      }
+      try {
+        const bytes = adapter.forward(m, out);
+        const bad = checkForward(ref, c.bytes, bytes, c.expect.ruriHost !== undefined);
+        for (const p of bad) problems.push(`${c.name}: forwarded ${p}`);
+        if (bad.length > 0) ok.delete(3);
+      } catch (err) {
+        problems.push(`${c.name}: forward threw ${err.message}`);
+        ok.delete(3);
+      }
+    }
+    const verdict = problems.length === 0 ? 'ok' : `${problems.length} problem(s)`;
+    console.log(`  ${adapter.name}: ${verdict}${adapter.forward ? '' : ' (cannot serialize edits: workload 3 n/a)'}`);
+    for (const p of problems) console.log(`    - ${p}`);
+    passed.set(id, ok);
+  }
+  return passed;
+}
+
+// ---------------------------------------------------------------- report
+
+const fmt = (n) => Math.round(n).toLocaleString('en-US');
+
+function table(adapters, results, passed, notes) {
+  const lines = [];
+  lines.push(`| Parser | Input | ${WORKLOADS.map((w) => w.title).join(' | ')} |`);
+  lines.push(`|---|---|${WORKLOADS.map(() => '--:').join('|')}|`);
+  for (const [id, adapter] of adapters) {
+    const cells = WORKLOADS.map((w) => {
+      const r = results.get(`${id}:${w.id}`);
+      if (r) return `**${fmt(r.median)}** (${fmt(r.min)}–${fmt(r.max)})`;
+      if (w.id === 3 && !adapter.forward) return 'n/a';
+      return passed.get(id)?.has(w.id) ? 'failed' : 'excluded (guard)';
+    });
+    const name = id === OURS ? `**${adapter.name}** (ours)` : adapter.name;
+    lines.push(`| ${name} | ${adapter.input} | ${cells.join(' | ')} |`);
+  }
+  if (adapters.has(OURS)) {
+    const ratios = WORKLOADS.map((w) => {
+      const ours = results.get(`${OURS}:${w.id}`);
+      let best;
+      for (const [id, adapter] of adapters) {
+        const r = results.get(`${id}:${w.id}`);
+        if (id !== OURS && r && (!best || r.median > best.r.median)) best = { r, name: adapter.name };
+      }
+      if (!ours || !best) return '–';
+      return `**${(ours.median / best.r.median).toFixed(2)}×** vs ${best.name}`;
+    });
+    lines.push(`| ours ÷ fastest competitor | | ${ratios.join(' | ')} |`);
+  }
+  for (const n of notes) lines.push('', n);
+  return lines.join('\n');
+}
+
+async function main() {
+  const only = typeof args.get('only') === 'string' ? args.get('only').split(',') : Object.keys(ADAPTERS);
+  const adapters = new Map();
+  const notes = [];
+  for (const id of only) {
+    if (!ADAPTERS[id]) throw new Error(`unknown adapter ${id}; known: ${Object.keys(ADAPTERS).join(', ')}`);
+    try {
+      adapters.set(id, await loadAdapter(id));
+    } catch (err) {
+      const msg = `${id} not loaded: ${err.message.split('\n')[0]}`;
+      console.log(msg);
+      notes.push(`_${msg}_`);
+    }
+  }
+  if (adapters.size === 0) throw new Error('no adapter could be loaded');
+  const passed = guard(adapters);
+
+  const results = new Map();
+  const self = fileURLToPath(import.meta.url);
+  console.log(`\nTiming (${quick ? 'quick' : 'full'}: ${settings.warmupMs} ms warm-up, ${settings.rounds} rounds of ~${settings.roundMs} ms per cell, one process per cell)`);
+  for (const w of WORKLOADS) {
+    for (const [id, adapter] of adapters) {
+      if (!passed.get(id).has(w.id)) continue;
+      const childArgs = ['--expose-gc', self, `--worker=${id}`, `--workload=${w.id}`];
+      if (quick) childArgs.push('--quick');
+      const out = execFileSync(process.execPath, childArgs, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      const r = JSON.parse(out.trim().split('\n').pop());
+      results.set(`${id}:${w.id}`, r);
+      console.log(`  ${adapter.name.padEnd(26)} ${w.title.padEnd(24)} ${fmt(r.median).padStart(10)} msgs/s  (min ${fmt(r.min)}, max ${fmt(r.max)}, ${r.rounds}×${r.iterations} passes)`);
+    }
+  }
+
+  const cpu = cpus();
+  const header = [
+    '# @sipway/sip-message benchmark',
+    '',
+    `Run ${new Date().toISOString()} · Node ${process.version} · ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'} · ${quick ? 'quick run' : 'full run'}`,
+    '',
+    `Corpus: ${corpus.length} messages, ${corpusBytes} bytes (${corpus.map((c) => c.name).join('; ')}).`,
+    `Each cell: median msgs/s over ${settings.rounds} rounds (min–max in brackets), after ${settings.warmupMs} ms warm-up, in its own Node process.`,
+    'Workload 2 reads top Via branch, From/To tags, Call-ID, CSeq, Max-Forwards, Route (URI), Contact and Request-URI host through each library\'s accessors.',
+    'Workload 3 adds the proxy edits (requests: Via and Record-Route inserted on top, Max-Forwards − 1, top Route removed; responses: top Via removed) and serialization to bytes.',
+    'Inputs: ours gets the datagram Buffer; string-fed libraries get a string decoded before timing (decoding is not counted for them).',
+    '',
+    '',
+  ];
+  const md = header.join('\n') + table(adapters, results, passed, notes) + '\n';
+  console.log('\n' + md);
+  if (!args.has('no-write')) {
+    writeFileSync(new URL('./results.md', import.meta.url), md);
+    console.log('written to bench/results.md');
+  }
+}
+
+if (args.has('worker')) {
+  await worker(args.get('worker'), Number(args.get('workload') ?? 1));
+} else {
+  await main();
+}
