@@ -1,0 +1,428 @@
+import { SipParseError } from './errors.js';
+import { HeaderField } from './header-field.js';
+import { canonicalHeaderName, isListHeader } from './header-names.js';
+import { type Contact, type NameAddr, parseContact, parseNameAddr } from './name-addr.js';
+import { type Uri, parseUri } from './uri.js';
+import { type Via, parseVia } from './via.js';
+
+/** The CSeq header (RFC 3261 §20.16). */
+export interface CSeq {
+  seq: number;
+  method: string;
+}
+
+/** A header field line as exposed to readers. */
+export interface HeaderEntry {
+  /** The name as written (compact forms stay compact). */
+  name: string;
+  value: string;
+}
+
+const UNSET: unique symbol = Symbol('unset');
+type Lazy<T> = T | typeof UNSET;
+
+/**
+ * What requests and responses share: the header table, lazy typed views of it, the body and the
+ * edits a proxy makes. Nothing is decoded until asked for; edits are recorded per field so that
+ * serializing copies every untouched line byte for byte.
+ * @see RFC 3261 §7
+ */
+export abstract class SipMessageBase {
+  /** @internal the buffer the message was parsed from */
+  readonly buffer: Buffer;
+  /** @internal offset of the start line in `buffer` */
+  readonly start: number;
+  /** @internal end of the start line (before its CRLF) */
+  readonly startLineEnd: number;
+  /** @internal header fields in order, created ones included */
+  readonly fields: HeaderField[];
+  /** @internal offset of the empty line that ends the headers */
+  readonly headersEnd: number;
+  /** @internal first body byte */
+  readonly bodyStart: number;
+  /** @internal end of the message (body end) */
+  readonly end: number;
+  /** SIP-Version as written, e.g. `SIP/2.0`. */
+  readonly version: string;
+
+  /** @internal */
+  newBody: Buffer | undefined = undefined;
+  /** @internal set by any edit */
+  edited = false;
+
+  #via: Lazy<Via[]> = UNSET;
+  #topVia: Lazy<Via | undefined> = UNSET;
+  #from: Lazy<NameAddr | undefined> = UNSET;
+  #to: Lazy<NameAddr | undefined> = UNSET;
+  #cseq: Lazy<CSeq | undefined> = UNSET;
+  #contacts: Lazy<Contact[]> = UNSET;
+  #routes: Lazy<NameAddr[]> = UNSET;
+  #recordRoutes: Lazy<NameAddr[]> = UNSET;
+
+  constructor(
+    buffer: Buffer,
+    start: number,
+    startLineEnd: number,
+    version: string,
+    fields: HeaderField[],
+    headersEnd: number,
+    bodyStart: number,
+    end: number,
+  ) {
+    this.buffer = buffer;
+    this.start = start;
+    this.startLineEnd = startLineEnd;
+    this.version = version;
+    this.fields = fields;
+    this.headersEnd = headersEnd;
+    this.bodyStart = bodyStart;
+    this.end = end;
+  }
+
+  abstract readonly isRequest: boolean;
+
+  /** True once any edit was made: serializing then rebuilds what changed. */
+  get modified(): boolean {
+    return this.edited;
+  }
+
+  /** The body (by Content-Length, or to the end of the datagram). */
+  get body(): Uint8Array {
+    return this.newBody ?? this.buffer.subarray(this.bodyStart, this.end);
+  }
+
+  /** Every header field line in order, names as written. */
+  get headers(): ReadonlyArray<HeaderEntry> {
+    const out: HeaderEntry[] = [];
+    for (const f of this.fields) {
+      if (f.removed) continue;
+      out.push({ name: f.name(this.buffer), value: f.dirty ? (f.values ?? []).join(', ') : f.text(this.buffer) });
+    }
+    return out;
+  }
+
+  /**
+   * The first value of a header: the first comma-separated element for list headers (Via,
+   * Contact, Route, …), the whole field value otherwise. Names are case-insensitive and compact
+   * forms are understood (`v` is `Via`).
+   */
+  getHeader(name: string): string | undefined {
+    const key = canonicalHeaderName(name);
+    const list = isListHeader(key);
+    for (const f of this.fields) {
+      if (f.key !== key || f.removed) continue;
+      if (!list) return f.dirty ? (f.values ?? [])[0] : f.text(this.buffer);
+      const vs = f.list(this.buffer);
+      if (vs.length > 0) return vs[0];
+    }
+    return undefined;
+  }
+
+  /** Every value of a header across all its field lines, list headers split at their commas. */
+  getHeaders(name: string): string[] {
+    const key = canonicalHeaderName(name);
+    const out: string[] = [];
+    for (const f of this.fields) {
+      if (f.key !== key || f.removed) continue;
+      for (const v of f.list(this.buffer)) out.push(v);
+    }
+    return out;
+  }
+
+  hasHeader(name: string): boolean {
+    const key = canonicalHeaderName(name);
+    for (const f of this.fields) if (f.key === key && !f.removed) return true;
+    return false;
+  }
+
+  /** How many field lines carry this header (duplicates matter for validation). */
+  countHeaderFields(name: string): number {
+    const key = canonicalHeaderName(name);
+    let n = 0;
+    for (const f of this.fields) if (f.key === key && !f.removed) n++;
+    return n;
+  }
+
+  // ---- typed views (RFC 3261 §20), parsed on first use and cached until an edit ----
+
+  /** Every Via value, topmost first. @see RFC 3261 §20.42 */
+  get via(): Via[] {
+    if (this.#via === UNSET) this.#via = this.getHeaders('via').map(parseVia);
+    return this.#via;
+  }
+
+  /** The topmost Via only: what a proxy reads on every message. */
+  get topVia(): Via | undefined {
+    if (this.#topVia === UNSET) {
+      const v = this.getHeader('via');
+      this.#topVia = v === undefined ? undefined : parseVia(v);
+    }
+    return this.#topVia;
+  }
+
+  /** @see RFC 3261 §20.20 */
+  get from(): NameAddr | undefined {
+    if (this.#from === UNSET) {
+      const v = this.getHeader('from');
+      this.#from = v === undefined ? undefined : parseNameAddr(v);
+    }
+    return this.#from;
+  }
+
+  /** @see RFC 3261 §20.39 */
+  get to(): NameAddr | undefined {
+    if (this.#to === UNSET) {
+      const v = this.getHeader('to');
+      this.#to = v === undefined ? undefined : parseNameAddr(v);
+    }
+    return this.#to;
+  }
+
+  /** @see RFC 3261 §20.8 */
+  get callId(): string | undefined {
+    return this.getHeader('call-id');
+  }
+
+  /** @see RFC 3261 §20.16 */
+  get cseq(): CSeq | undefined {
+    if (this.#cseq === UNSET) {
+      const v = this.getHeader('cseq');
+      this.#cseq = v === undefined ? undefined : parseCSeq(v);
+    }
+    return this.#cseq;
+  }
+
+  /** @see RFC 3261 §20.22 */
+  get maxForwards(): number | undefined {
+    const v = this.getHeader('max-forwards');
+    if (v === undefined) return undefined;
+    if (!/^\d{1,9}$/.test(v)) throw new SipParseError('bad Max-Forwards');
+    return Number(v);
+  }
+
+  /** @see RFC 3261 §20.10 */
+  get contacts(): Contact[] {
+    if (this.#contacts === UNSET) this.#contacts = this.getHeaders('contact').map(parseContact);
+    return this.#contacts;
+  }
+
+  /** @see RFC 3261 §20.34 */
+  get routes(): NameAddr[] {
+    if (this.#routes === UNSET) this.#routes = this.getHeaders('route').map(parseNameAddr);
+    return this.#routes;
+  }
+
+  /** @see RFC 3261 §20.30 */
+  get recordRoutes(): NameAddr[] {
+    if (this.#recordRoutes === UNSET) this.#recordRoutes = this.getHeaders('record-route').map(parseNameAddr);
+    return this.#recordRoutes;
+  }
+
+  /** @see RFC 3261 §20.14 */
+  get contentLength(): number | undefined {
+    const v = this.getHeader('content-length');
+    if (v === undefined) return undefined;
+    if (!/^\d{1,9}$/.test(v)) throw new SipParseError('bad Content-Length');
+    return Number(v);
+  }
+
+  // ---- edits ----
+
+  /** @internal */
+  protected touch(): void {
+    this.edited = true;
+    this.#via = UNSET;
+    this.#topVia = UNSET;
+    this.#from = UNSET;
+    this.#to = UNSET;
+    this.#cseq = UNSET;
+    this.#contacts = UNSET;
+    this.#routes = UNSET;
+    this.#recordRoutes = UNSET;
+  }
+
+  /** Inserts a header field above all others (a proxy's Via and Record-Route, RFC 3261 §16.6). */
+  insertHeader(name: string, value: string): void {
+    this.fields.unshift(HeaderField.created(canonicalHeaderName(name), name, [value]));
+    this.touch();
+  }
+
+  /** Appends a header field below all others. */
+  appendHeader(name: string, value: string): void {
+    this.fields.push(HeaderField.created(canonicalHeaderName(name), name, [value]));
+    this.touch();
+  }
+
+  #locate(name: string, index: number): { field: HeaderField; at: number; values: string[] } | undefined {
+    const key = canonicalHeaderName(name);
+    let seen = 0;
+    for (const f of this.fields) {
+      if (f.key !== key || f.removed) continue;
+      const vs = f.list(this.buffer);
+      if (index < seen + vs.length) return { field: f, at: index - seen, values: vs };
+      seen += vs.length;
+    }
+    return undefined;
+  }
+
+  /** Removes one value of a list header, e.g. the top Route (index 0). False when there is none. */
+  removeHeaderValue(name: string, index = 0): boolean {
+    const hit = this.#locate(name, index);
+    if (hit === undefined) return false;
+    const { field, at, values } = hit;
+    if (values.length === 1) field.removed = true;
+    else {
+      field.values = values.filter((_v, i) => i !== at);
+      field.value = undefined;
+      field.dirty = true;
+    }
+    this.touch();
+    return true;
+  }
+
+  /** Replaces one value of a header (a rewritten Contact). Throws when there is no such value. */
+  replaceHeaderValue(name: string, index: number, value: string): void {
+    const hit = this.#locate(name, index);
+    if (hit === undefined) throw new RangeError(`no value ${index} of header ${name}`);
+    const values = hit.values.slice();
+    values[hit.at] = value;
+    hit.field.values = values;
+    hit.field.value = undefined;
+    hit.field.dirty = true;
+    this.touch();
+  }
+
+  /** Sets a single-valued header (Max-Forwards): the first field keeps its place, the others go. */
+  setHeader(name: string, value: string): void {
+    const key = canonicalHeaderName(name);
+    let done = false;
+    for (const f of this.fields) {
+      if (f.key !== key || f.removed) continue;
+      if (done) f.removed = true;
+      else {
+        f.values = [value];
+        f.value = value;
+        f.dirty = true;
+        done = true;
+      }
+    }
+    if (!done) this.fields.push(HeaderField.created(key, name, [value]));
+    this.touch();
+  }
+
+  /** Removes every field of a header; returns how many field lines went. */
+  removeHeader(name: string): number {
+    const key = canonicalHeaderName(name);
+    let n = 0;
+    for (const f of this.fields) {
+      if (f.key === key && !f.removed) {
+        f.removed = true;
+        n++;
+      }
+    }
+    if (n > 0) this.touch();
+    return n;
+  }
+
+  /** Replaces the body and keeps Content-Length (and, if given, Content-Type) right. */
+  setBody(body: Uint8Array | string, contentType?: string): void {
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    this.newBody = bytes;
+    this.setHeader('Content-Length', String(bytes.length));
+    if (contentType !== undefined) this.setHeader('Content-Type', contentType);
+  }
+}
+
+/** A SIP request (RFC 3261 §7.1). */
+export class SipRequest extends SipMessageBase {
+  readonly isRequest = true as const;
+  readonly method: string;
+  #uri: string;
+  #uriEdited = false;
+  #requestUri: Uri | undefined = undefined;
+
+  constructor(
+    method: string,
+    uri: string,
+    buffer: Buffer,
+    start: number,
+    startLineEnd: number,
+    version: string,
+    fields: HeaderField[],
+    headersEnd: number,
+    bodyStart: number,
+    end: number,
+  ) {
+    super(buffer, start, startLineEnd, version, fields, headersEnd, bodyStart, end);
+    this.method = method;
+    this.#uri = uri;
+  }
+
+  /** The Request-URI as text. Setting it replaces the Request-URI (RFC 3261 §16.5). */
+  get uri(): string {
+    return this.#uri;
+  }
+
+  set uri(value: string) {
+    if (/[\s<>]/.test(value) || value.length === 0) throw new SipParseError('Request-URI with whitespace or <>');
+    this.#uri = value;
+    this.#uriEdited = true;
+    this.#requestUri = undefined;
+    this.edited = true;
+  }
+
+  /** @internal */
+  get startLineEdited(): boolean {
+    return this.#uriEdited;
+  }
+
+  /** The Request-URI parsed (cached); throws SipParseError when malformed. */
+  get requestUri(): Uri {
+    this.#requestUri ??= parseUri(this.#uri);
+    return this.#requestUri;
+  }
+}
+
+/** A SIP response (RFC 3261 §7.2). */
+export class SipResponse extends SipMessageBase {
+  readonly isRequest = false as const;
+  readonly status: number;
+  readonly reason: string;
+
+  constructor(
+    status: number,
+    reason: string,
+    buffer: Buffer,
+    start: number,
+    startLineEnd: number,
+    version: string,
+    fields: HeaderField[],
+    headersEnd: number,
+    bodyStart: number,
+    end: number,
+  ) {
+    super(buffer, start, startLineEnd, version, fields, headersEnd, bodyStart, end);
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
+export type SipMessage = SipRequest | SipResponse;
+
+export function isRequest(message: SipMessage): message is SipRequest {
+  return message.isRequest;
+}
+
+export function isResponse(message: SipMessage): message is SipResponse {
+  return !message.isRequest;
+}
+
+/** Parses a CSeq value: `4711 INVITE`. @see RFC 3261 §20.16 */
+export function parseCSeq(text: string): CSeq {
+  const m = /^\s*(\d{1,10})\s+([A-Za-z0-9\-.!%*_+`'~]+)\s*$/.exec(text);
+  if (m === null) throw new SipParseError('bad CSeq');
+  const seq = Number(m[1]);
+  // RFC 3261 §8.1.1.5: the sequence number MUST be less than 2**31.
+  if (seq >= 2 ** 31) throw new SipParseError('CSeq number out of range');
+  return { seq, method: m[2] as string };
+}

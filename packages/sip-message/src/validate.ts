@@ -1,0 +1,142 @@
+import { SipError } from './errors.js';
+import { type SipMessage, SipRequest, parseCSeq } from './message.js';
+import { isToken } from './name-addr.js';
+
+/** One reason a proxy or UAS would refuse a message, with the status it would answer. */
+export interface SipProblem {
+  status: number;
+  reason: string;
+  /** Stable identifier, e.g. `missing-header`, `cseq-method-mismatch`. */
+  code: string;
+  message: string;
+  header?: string;
+}
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  416: 'Unsupported URI Scheme',
+  483: 'Too Many Hops',
+  505: 'Version Not Supported',
+};
+
+// RFC 3261 §8.1.1: what every request needs, §8.2.2 / §16.3: what a proxy checks.
+const MANDATORY = ['to', 'from', 'call-id', 'cseq', 'via'];
+// Header fields that may appear at most once (RFC 3261 §7.3.1: only lists may repeat).
+const SINGLE = [
+  'to',
+  'from',
+  'call-id',
+  'cseq',
+  'max-forwards',
+  'content-length',
+  'content-type',
+  'expires',
+  'min-expires',
+];
+const SPELLING: Record<string, string> = {
+  to: 'To',
+  from: 'From',
+  'call-id': 'Call-ID',
+  cseq: 'CSeq',
+  via: 'Via',
+  'max-forwards': 'Max-Forwards',
+  'content-length': 'Content-Length',
+  'content-type': 'Content-Type',
+  expires: 'Expires',
+  'min-expires': 'Min-Expires',
+  contact: 'Contact',
+  route: 'Route',
+  'record-route': 'Record-Route',
+};
+
+function problem(status: number, code: string, message: string, header?: string): SipProblem {
+  const p: SipProblem = { status, reason: REASONS[status] ?? 'Bad Request', code, message };
+  if (header !== undefined) p.header = header;
+  return p;
+}
+
+function check(out: SipProblem[], header: string, read: () => unknown): void {
+  try {
+    read();
+  } catch (error) {
+    const status = SipError.isInstance(error) && error.status !== undefined ? error.status : 400;
+    out.push(problem(status, 'malformed-header', `malformed ${SPELLING[header] ?? header}: ${(error as Error).message}`, SPELLING[header] ?? header));
+  }
+}
+
+/**
+ * Everything a stateless proxy must refuse before forwarding (RFC 3261 §16.3 request validation,
+ * §8.2.2 for a UAS), as a list: empty when the message is fine. Max-Forwards 0 is not listed
+ * here: whether it means 483 depends on the method and the element (RFC 3261 §16.3 step 3).
+ * @see RFC 3261 §7.3.1, §8.1.1, §8.2.2, §16.3; RFC 4475 §3.1.2
+ */
+export function validateMessage(message: SipMessage): SipProblem[] {
+  const out: SipProblem[] = [];
+  if (message.version.toUpperCase() !== 'SIP/2.0') {
+    out.push(problem(505, 'version', `SIP version ${message.version} is not supported`));
+  }
+  for (const h of MANDATORY) {
+    if (!message.hasHeader(h)) out.push(problem(400, 'missing-header', `missing ${SPELLING[h]} header`, SPELLING[h]));
+  }
+  for (const h of SINGLE) {
+    if (message.countHeaderFields(h) > 1) {
+      const values = new Set(message.getHeaders(h).map((v) => v.trim()));
+      out.push(
+        problem(
+          400,
+          values.size > 1 ? 'conflicting-header' : 'duplicated-header',
+          values.size > 1 ? `conflicting definition of ${SPELLING[h]}` : `duplicated ${SPELLING[h]} header`,
+          SPELLING[h],
+        ),
+      );
+    }
+  }
+  check(out, 'via', () => message.via);
+  check(out, 'from', () => message.from);
+  check(out, 'to', () => message.to);
+  check(out, 'contact', () => message.contacts);
+  check(out, 'route', () => message.routes);
+  check(out, 'record-route', () => message.recordRoutes);
+  check(out, 'content-length', () => message.contentLength);
+
+  const cseqText = message.getHeader('cseq');
+  if (cseqText !== undefined) {
+    try {
+      const cseq = parseCSeq(cseqText);
+      if (message instanceof SipRequest && cseq.method !== message.method) {
+        out.push(problem(400, 'cseq-method-mismatch', 'method in CSeq does not match method of request', 'CSeq'));
+      }
+    } catch (error) {
+      out.push(problem(400, 'malformed-header', `malformed CSeq: ${(error as Error).message}`, 'CSeq'));
+    }
+  }
+  const mf = message.getHeader('max-forwards');
+  if (mf !== undefined && (!/^\d{1,3}$/.test(mf) || Number(mf) > 255)) {
+    out.push(problem(400, 'malformed-header', 'Max-Forwards is not a number from 0 to 255', 'Max-Forwards'));
+  }
+  const expires = message.getHeader('expires');
+  if (expires !== undefined && !/^\d{1,10}$/.test(expires)) {
+    out.push(problem(400, 'malformed-header', 'Expires is not delta-seconds', 'Expires'));
+  }
+  const ct = message.getHeader('content-type');
+  if (ct !== undefined) {
+    const semi = ct.indexOf(';');
+    const media = (semi === -1 ? ct : ct.slice(0, semi)).trim();
+    const slash = media.indexOf('/');
+    if (slash === -1 || !isToken(media.slice(0, slash).trim()) || !isToken(media.slice(slash + 1).trim())) {
+      out.push(problem(400, 'malformed-header', 'Content-Type is not type/subtype', 'Content-Type'));
+    }
+  }
+  if (message instanceof SipRequest) {
+    let scheme: string | undefined;
+    try {
+      scheme = message.requestUri.scheme;
+    } catch (error) {
+      out.push(problem(400, 'bad-request-uri', `malformed Request-URI: ${(error as Error).message}`));
+    }
+    if (scheme !== undefined && scheme !== 'sip' && scheme !== 'sips' && scheme !== 'tel') {
+      out.push(problem(416, 'unsupported-uri-scheme', `Request-URI scheme ${scheme} is not supported`));
+    }
+  }
+  return out;
+}
