@@ -1,2 +1,8 @@
-// @sipway/sip-leg — public entry. See README.md.
-export {};
+// @sipway/sip-leg — public entry. Transports are subpath exports (/udp, /tcp, /tls, /ws, /testing)
+// so their dependencies load only for those who use them.
+export * from './destination.js';
+export * from './errors.js';
+export * from './leg.js';
+export * from './diagnostics.js';
+export { responseTarget, stampVia, readVia } from './via.js';
+export type { ResponseTarget, ViaParts } from './via.js';

@@ -1,1 +1,2 @@
-export {};
+export { UdpLeg } from './udp-leg.js';
+export type { UdpLegOptions } from './udp-leg.js';

@@ -1,0 +1,52 @@
+import { isIP } from 'node:net';
+import type { AddressFamily } from './destination.js';
+
+/** Family of an IP literal, or undefined when it is not one (a hostname). Brackets allowed. */
+export function ipFamily(address: string): AddressFamily | undefined {
+  const kind = isIP(stripBrackets(address));
+  return kind === 4 ? 4 : kind === 6 ? 6 : undefined;
+}
+
+export function stripBrackets(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
+/**
+ * Canonical text of an IP address so that `::1` equals `0:0:0:0:0:0:0:1` and an IPv4-mapped
+ * IPv6 source (`::ffff:127.0.0.1`, from dual-stack sockets) equals its IPv4 form.
+ * Hostnames are returned lower-cased.
+ */
+export function canonicalAddress(address: string): string {
+  const bare = stripBrackets(address);
+  const family = isIP(bare);
+  if (family === 4) return bare;
+  if (family === 6) {
+    const lower = bare.toLowerCase();
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
+    if (mapped?.[1] !== undefined) return mapped[1];
+    try {
+      return new URL(`http://[${lower}]/`).hostname.slice(1, -1);
+    } catch {
+      return lower;
+    }
+  }
+  return bare.toLowerCase();
+}
+
+/** Same IP address (canonical comparison); a hostname never equals an IP. */
+export function sameAddress(a: string, b: string): boolean {
+  return canonicalAddress(a) === canonicalAddress(b);
+}
+
+/** `host:port` with IPv6 in brackets (RFC 3261 §25.1 hostport). */
+export function hostPort(host: string, port?: number): string {
+  const bare = stripBrackets(host);
+  const h = isIP(bare) === 6 ? `[${bare}]` : bare;
+  return port === undefined ? h : `${h}:${port}`;
+}
+
+/** True for wildcard bind addresses, which cannot appear in a Via or Record-Route. */
+export function isWildcard(address: string): boolean {
+  const c = canonicalAddress(address);
+  return c === '0.0.0.0' || c === '::';
+}

@@ -1,0 +1,439 @@
+/**
+ * The leg contract: one local transport endpoint and its identity as SIP sees it, plus
+ * {@link BaseLeg}, the lifecycle, identity and receive-path code every transport shares.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createResponse, parseMessage, serializeMessage } from '@sipway/sip-message';
+import type { SipMessage, SipRequest } from '@sipway/sip-message';
+import { canonicalAddress, hostPort, ipFamily, isWildcard } from './address.js';
+import type { AddressFamily, Destination, Transport } from './destination.js';
+import { errorChannel, receiveChannel, sendChannel } from './diagnostics.js';
+import { LegClosedError, LegOptionsError, SipLegError } from './errors.js';
+import { responseTarget, sentProtocolAndBy, stampVia } from './via.js';
+
+/** Where a message came from. Same shape as a {@link Destination}, so a reply can go back to it. */
+export interface Source {
+  transport: Transport;
+  address: string;
+  port: number;
+  family: AddressFamily;
+}
+
+/** One connection of a stream leg (TCP, TLS, WebSocket). */
+export interface LegConnection {
+  readonly id: string;
+  readonly transport: Transport;
+  /** The peer. */
+  readonly remote: Source;
+  readonly local: { address: string; port: number };
+  /** `inbound` when the peer connected to us. */
+  readonly direction: 'inbound' | 'outbound';
+  readonly closed: boolean;
+  /** Close gracefully (end after pending writes). */
+  close(): void;
+}
+
+/** What the receive callback gets besides the message. */
+export interface ReceiveInfo {
+  source: Source;
+  leg: Leg;
+  /** The connection it came on (stream transports only). */
+  connection?: LegConnection | undefined;
+}
+
+export type ReceiveHandler = (message: SipMessage, info: ReceiveInfo) => void;
+
+/** Why a send failed. */
+export type SendFailureCode =
+  | 'TRANSPORT_MISMATCH'
+  | 'NO_DESTINATION'
+  | 'UNRESOLVED_HOST'
+  | 'MESSAGE_TOO_LARGE'
+  | 'CONNECT_TIMEOUT'
+  | 'CONNECT_FAILED'
+  | 'NO_CONNECTION'
+  | 'TOO_MANY_CONNECTIONS'
+  | 'BUFFER_FULL'
+  | 'SEND_FAILED'
+  | 'NO_LEG'
+  | 'RESOLVE_FAILED';
+
+/**
+ * A failed send, as a value. `status` is the SIP status an upper layer should act on: 503 for
+ * transport errors and 408 for a connect timeout (RFC 3261 §8.1.3.1, §16.9), 513 when too large.
+ */
+export interface SendFailure {
+  ok: false;
+  status: number;
+  reason: string;
+  code: SendFailureCode;
+  cause?: unknown;
+}
+export interface SendSuccess {
+  ok: true;
+  destination: Destination;
+  connection?: LegConnection | undefined;
+}
+export type SendResult = SendSuccess | SendFailure;
+
+export interface SendOptions {
+  /** Send on this connection (stream legs); the destination is then its peer. */
+  connection?: LegConnection | undefined;
+}
+
+export type LegState = 'idle' | 'starting' | 'listening' | 'closing' | 'closed';
+
+/** Optional logger; every method optional (pino, console and the like fit). */
+export interface LegLogger {
+  debug?(message: string, data?: Record<string, unknown>): void;
+  warn?(message: string, data?: Record<string, unknown>): void;
+  error?(message: string, data?: Record<string, unknown>): void;
+}
+
+/**
+ * One local SIP transport endpoint.
+ * @see RFC 3261 §18 (transport layer)
+ */
+export interface Leg {
+  readonly transport: Transport;
+  /** Bound IP address (IPv6 without brackets). */
+  readonly address: string;
+  /** Bound port (the real one after `start()` when 0 was asked). */
+  readonly port: number;
+  readonly family: AddressFamily;
+  /** Host written in Via and contact: the `host` option, else the address. */
+  readonly host: string;
+  /** Via sent-by, `host:port` (RFC 3261 §20.42). */
+  readonly sentBy: string;
+  /** Contact URI of the leg, e.g. `sip:192.0.2.1:5060`, `sip:[::1]:5060;transport=tcp`, `sips:h:5061;transport=tls`. */
+  readonly contact: string;
+  /** Record-Route value for this leg: `<contact;lr>` (RFC 3261 §16.6 step 4). */
+  readonly recordRoute: string;
+  /** Base of this leg's Via branches: `z9hG4bK` + 32 hex, unique per leg (RFC 3261 §8.1.1.7). */
+  readonly branchBase: string;
+  readonly state: LegState;
+  /** Receive callback (set by the dispatcher). */
+  onReceive: ReceiveHandler | undefined;
+  /** A Via value for this leg with the given branch (default: a fresh one). */
+  via(branch?: string): string;
+  /** True when transport and address family match (Net::SIP `can_deliver_to`). */
+  canDeliverTo(destination: Pick<Destination, 'transport' | 'family'>): boolean;
+  start(): Promise<void>;
+  /**
+   * Send one message. Responses may omit the destination: it is taken from the top Via
+   * (RFC 3261 §18.2.2) or the connection the request came on. Never rejects for network
+   * failures; rejects with {@link LegClosedError} when used after close.
+   */
+  send(message: SipMessage, destination?: Destination, options?: SendOptions): Promise<SendResult>;
+  /** Graceful and idempotent: stop accepting, end connections after pending writes. */
+  close(): Promise<void>;
+  /** Abrupt: drop sockets at once. Idempotent. */
+  destroy(error?: Error): void;
+}
+
+/** Options every leg accepts. */
+export interface BaseLegOptions {
+  /** IP address to bind (default `127.0.0.1`; `::1` or any local IP; wildcards need `host`). */
+  address?: string;
+  /** Port to bind; 0 = ephemeral. Default 5060 (5061 for TLS/WSS). */
+  port?: number;
+  /** Name or IP to write in Via and contact instead of the bound address. */
+  host?: string;
+  /** Largest message accepted (default 65535, RFC 3261 §18.1.1 datagram limit). */
+  maxMessageSize?: number;
+  /** Answer unparseable requests that still carry Via/From/To/Call-ID/CSeq with 400 (default true). */
+  answerBadRequests?: boolean;
+  onReceive?: ReceiveHandler;
+  logger?: LegLogger;
+}
+
+let nextLegId = 0;
+
+/** Shared lifecycle, identity and receive path. Transports implement the `protected` hooks. */
+export abstract class BaseLeg implements Leg {
+  abstract readonly transport: Transport;
+  onReceive: ReceiveHandler | undefined;
+  protected readonly logger: LegLogger | undefined;
+  protected readonly maxMessageSize: number;
+  protected readonly answerBadRequests: boolean;
+  protected boundAddress: string;
+  protected boundPort: number;
+  private readonly hostOption: string | undefined;
+  private currentState: LegState = 'idle';
+  private closing: Promise<void> | undefined;
+  private starting: Promise<void> | undefined;
+  /** Distinguishes legs in logs. */
+  readonly id = `leg${++nextLegId}`;
+
+  constructor(options: BaseLegOptions, defaultListenPort: number) {
+    const address = options.address ?? '127.0.0.1';
+    if (ipFamily(address) === undefined) throw new LegOptionsError(`address must be an IP literal, got ${address}`);
+    if (isWildcard(address) && options.host === undefined) {
+      throw new LegOptionsError('a wildcard address needs the host option (the name to write in Via and Record-Route)');
+    }
+    const port = options.port ?? defaultListenPort;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new LegOptionsError(`invalid port ${port}`);
+    this.boundAddress = canonicalAddress(address);
+    this.boundPort = port;
+    this.hostOption = options.host;
+    this.maxMessageSize = options.maxMessageSize ?? 65535;
+    this.answerBadRequests = options.answerBadRequests ?? true;
+    this.onReceive = options.onReceive;
+    this.logger = options.logger;
+  }
+
+  get address(): string {
+    return this.boundAddress;
+  }
+  get port(): number {
+    return this.boundPort;
+  }
+  get family(): AddressFamily {
+    return ipFamily(this.boundAddress) ?? 4;
+  }
+  get host(): string {
+    return this.hostOption ?? this.boundAddress;
+  }
+  get state(): LegState {
+    return this.currentState;
+  }
+  get sentBy(): string {
+    return hostPort(this.host, this.port);
+  }
+  get contact(): string {
+    const scheme = this.transport === 'tls' ? 'sips' : 'sip';
+    const transportParam = this.transport === 'udp' ? '' : `;transport=${this.transport}`;
+    return `${scheme}:${hostPort(this.host, this.port)}${transportParam}`;
+  }
+  get recordRoute(): string {
+    return `<${this.contact};lr>`;
+  }
+  get branchBase(): string {
+    // Net::SIP: md5_hex(addr . port . proto) — stable across restarts, unique per bound endpoint.
+    const digest = createHash('md5').update(`${this.boundAddress}${this.boundPort}${this.transport}`).digest('hex');
+    return `z9hG4bK${digest}`;
+  }
+
+  via(branch?: string): string {
+    return `${sentProtocolAndBy(this.transport, this.host, this.port)};branch=${branch ?? this.newBranch()}`;
+  }
+
+  /** A fresh branch: the leg's base plus 16 random hex digits (RFC 3261 §8.1.1.7 magic cookie kept). */
+  newBranch(): string {
+    return `${this.branchBase}${randomHex()}`;
+  }
+
+  canDeliverTo(destination: Pick<Destination, 'transport' | 'family'>): boolean {
+    return destination.transport === this.transport && destination.family === this.family;
+  }
+
+  async start(): Promise<void> {
+    if (this.currentState === 'listening') return;
+    if (this.currentState === 'closing' || this.currentState === 'closed') throw new LegClosedError(this.describe());
+    if (this.starting !== undefined) return this.starting;
+    this.currentState = 'starting';
+    this.starting = this.listen().then(
+      () => {
+        if (this.currentState === 'starting') this.currentState = 'listening';
+      },
+      (error: unknown) => {
+        this.currentState = 'closed';
+        throw error;
+      },
+    );
+    return this.starting;
+  }
+
+  close(): Promise<void> {
+    if (this.closing !== undefined) return this.closing;
+    const wasActive = this.currentState !== 'idle';
+    this.currentState = 'closing';
+    this.closing = (async () => {
+      if (this.starting !== undefined) await this.starting.catch(() => undefined);
+      if (wasActive) await this.shutdown();
+      this.currentState = 'closed';
+    })();
+    return this.closing;
+  }
+
+  destroy(error?: Error): void {
+    if (this.currentState === 'closed') return;
+    const wasActive = this.currentState !== 'idle';
+    this.currentState = 'closed';
+    this.closing ??= Promise.resolve();
+    if (wasActive) this.abort(error);
+    if (error !== undefined) this.publishError('destroyed', error);
+  }
+
+  async send(message: SipMessage, destination?: Destination, options?: SendOptions): Promise<SendResult> {
+    this.assertUsable();
+    let target = destination;
+    let connection = options?.connection;
+    if (connection === undefined && target === undefined && !message.isRequest) {
+      connection = this.connectionForResponse(message);
+    }
+    if (connection !== undefined && !connection.closed) target ??= { ...connection.remote };
+    else connection = undefined;
+    if (target === undefined) {
+      if (message.isRequest) return failure('NO_DESTINATION', 503, 'no destination given for a request');
+      const t = responseTarget(message.getHeader('via'));
+      if (t.kind === 'invalid') return failure('NO_DESTINATION', 503, t.reason);
+      if (t.kind === 'host') return failure('UNRESOLVED_HOST', 503, `Via sent-by ${t.host} needs DNS resolution`);
+      target = t.destination;
+    }
+    if (!this.canDeliverTo(target)) {
+      return failure(
+        'TRANSPORT_MISMATCH',
+        503,
+        `${this.describe()} cannot deliver to ${target.transport} IPv${target.family} ${target.address}`,
+      );
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = serializeMessage(message);
+    } catch (error) {
+      return failure('SEND_FAILED', 503, 'message could not be serialized', error);
+    }
+    if (bytes.byteLength > this.maxMessageSize) {
+      return failure('MESSAGE_TOO_LARGE', 513, `message of ${bytes.byteLength} bytes exceeds ${this.maxMessageSize}`);
+    }
+    const result = await this.transmit(bytes, target, connection);
+    if (result.ok) {
+      if (sendChannel.hasSubscribers) {
+        sendChannel.publish({ leg: this, message, destination: target, bytes, connection: result.connection });
+      }
+    } else {
+      this.publishError('send-failed', result, undefined, connection);
+    }
+    return result;
+  }
+
+  /** `udp 127.0.0.1:5060` — for messages. */
+  describe(): string {
+    return `${this.transport} leg ${hostPort(this.boundAddress, this.boundPort)}`;
+  }
+
+  // ---- hooks for transports -------------------------------------------------------------
+
+  /** Bind/listen; set `boundPort`. */
+  protected abstract listen(): Promise<void>;
+  /** Graceful shutdown. */
+  protected abstract shutdown(): Promise<void>;
+  /** Abrupt shutdown. */
+  protected abstract abort(error?: Error): void;
+  /** Put bytes on the wire to `destination` (on `connection` when given). */
+  protected abstract transmit(
+    bytes: Uint8Array,
+    destination: Destination,
+    connection: LegConnection | undefined,
+  ): Promise<SendResult>;
+  /** Stream legs: the open connection the request of this response came on. */
+  protected connectionForResponse(_response: SipMessage): LegConnection | undefined {
+    return undefined;
+  }
+  /** Stream legs: remember which connection a request came on. */
+  protected rememberRequest(_request: SipRequest, _connection: LegConnection): void {}
+
+  protected assertUsable(): void {
+    if (this.currentState === 'closing' || this.currentState === 'closed') throw new LegClosedError(this.describe());
+    if (this.currentState !== 'listening') {
+      throw new SipLegError('LEG_NOT_STARTED', `${this.describe()} is not started; call start() first`);
+    }
+  }
+
+  protected get accepting(): boolean {
+    return this.currentState === 'listening';
+  }
+
+  /**
+   * Parse one message's bytes and hand it up. Requests get `received`/`rport` on the top Via
+   * (RFC 3261 §18.2.1, RFC 3581 §4). Bad input is dropped with an error event, or answered
+   * with 400 when it is a request that still names where to answer.
+   */
+  protected handleBytes(bytes: Uint8Array, source: Source, connection?: LegConnection): void {
+    let message: SipMessage;
+    try {
+      message = parseMessage(bytes, { maxMessageSize: this.maxMessageSize });
+      if (message.isRequest) this.stampRequest(message, source);
+    } catch (error) {
+      this.publishError('parse-failed', error, source, connection);
+      this.logger?.debug?.('dropped unparseable message', { leg: this.describe(), source, error: String(error) });
+      if (this.answerBadRequests) this.answerBadRequest(bytes, error, source, connection);
+      return;
+    }
+    this.handleMessage(message, source, connection);
+  }
+
+  /** Hand a parsed (and stamped) message to the receiver. */
+  protected handleMessage(message: SipMessage, source: Source, connection?: LegConnection): void {
+    if (connection !== undefined && message.isRequest) this.rememberRequest(message, connection);
+    if (receiveChannel.hasSubscribers) receiveChannel.publish({ leg: this, message, source, connection });
+    const handler = this.onReceive;
+    if (handler === undefined) return;
+    try {
+      handler(message, { source, leg: this, connection });
+    } catch (error) {
+      this.publishError('receiver-threw', error, source, connection);
+      this.logger?.error?.('receive callback threw', { leg: this.describe(), error: String(error) });
+    }
+  }
+
+  protected stampRequest(request: SipRequest, source: Source): void {
+    const top = request.getHeader('via');
+    if (top === undefined) throw new Error('request without Via');
+    const stamped = stampVia(top, source);
+    if (stamped === undefined) {
+      if (responseTarget(top).kind === 'invalid') throw new Error('top Via is malformed');
+      return;
+    }
+    request.replaceHeaderValue('via', 0, stamped);
+  }
+
+  protected publishError(kind: string, error: unknown, source?: Source, connection?: LegConnection): void {
+    if (errorChannel.hasSubscribers) errorChannel.publish({ leg: this, kind, error, source, connection });
+  }
+
+  private answerBadRequest(bytes: Uint8Array, error: unknown, source: Source, connection?: LegConnection): void {
+    const request = parseHeadOnly(bytes);
+    if (request === undefined || request.method === 'ACK') return;
+    let response: SipMessage;
+    try {
+      if (request.callId === undefined || request.cseq === undefined || request.from === undefined) return;
+      if (request.to === undefined) return;
+      this.stampRequest(request, source);
+      const text = (error instanceof Error ? error.message : String(error)).replace(/["\\\r\n]/g, ' ').slice(0, 200);
+      response = createResponse(request, 400, 'Bad Request', { headers: [['Warning', `399 ${this.sentBy} "${text}"`]] });
+    } catch {
+      return;
+    }
+    if (!this.accepting) return;
+    void this.send(response, undefined, connection === undefined ? undefined : { connection });
+  }
+}
+
+/**
+ * Re-parse only the start line and headers, without Content-Length, so a request whose body
+ * broke parsing can still be answered (RFC 3261 §18.3: a bad Content-Length gets a 400).
+ */
+function parseHeadOnly(bytes: Uint8Array): SipRequest | undefined {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  if (/^SIP\//i.test(text)) return undefined;
+  let end = text.indexOf('\r\n\r\n');
+  if (end < 0) end = text.indexOf('\n\n');
+  const head = end < 0 ? text : text.slice(0, end);
+  const lines = head.split(/\r?\n/).filter((line) => !/^(content-length|l)\s*:/i.test(line));
+  try {
+    const parsed = parseMessage(`${lines.join('\r\n')}\r\n\r\n`);
+    return parsed.isRequest ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function failure(code: SendFailureCode, status: number, reason: string, cause?: unknown): SendFailure {
+  return cause === undefined ? { ok: false, status, reason, code } : { ok: false, status, reason, code, cause };
+}
+
+function randomHex(): string {
+  return randomBytes(8).toString('hex');
+}

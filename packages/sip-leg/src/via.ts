@@ -1,0 +1,163 @@
+/**
+ * The transport layer's own reading and editing of the top Via (RFC 3261 §18.2.1, §18.2.2,
+ * RFC 3581). It works on the raw header value so that the parameters a client wrote keep their
+ * order, case and spelling; only `received` and `rport` are touched.
+ */
+import { canonicalAddress, hostPort, ipFamily, sameAddress, stripBrackets } from './address.js';
+import { defaultPort } from './destination.js';
+import type { Destination, Transport } from './destination.js';
+
+/** The parts of a Via value the transport layer needs. */
+export interface ViaParts {
+  /** Upper-case transport as written (`UDP`, `TCP`, `TLS`, `WS`, `WSS`, `SCTP` ...). */
+  transport: string;
+  /** Sent-by host, IPv6 without brackets. */
+  host: string;
+  port: number | undefined;
+  /** Lower-case parameter names in order; `null` for a parameter without value. */
+  params: Map<string, string | null>;
+}
+
+const SENT_PROTOCOL = /^\s*([^\s/]+)\s*\/\s*([^\s/]+)\s*\/\s*([^\s]+)\s+(.*)$/s;
+
+/** Split at `;` outside double quotes. */
+function splitParams(text: string): string[] {
+  const out: string[] = [];
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */ && text.charCodeAt(i - 1) !== 0x5c) quoted = !quoted;
+    else if (c === 0x3b /* ; */ && !quoted) {
+      out.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(text.slice(start));
+  return out;
+}
+
+function parseSentBy(text: string): { host: string; port: number | undefined } | undefined {
+  const t = text.trim();
+  if (t.length === 0) return undefined;
+  let host: string;
+  let rest: string;
+  if (t.startsWith('[')) {
+    const end = t.indexOf(']');
+    if (end < 0) return undefined;
+    host = t.slice(1, end);
+    rest = t.slice(end + 1).trim();
+  } else {
+    const colon = t.indexOf(':');
+    host = colon < 0 ? t : t.slice(0, colon).trim();
+    rest = colon < 0 ? '' : t.slice(colon);
+  }
+  if (rest.length === 0) return { host, port: undefined };
+  const m = /^:\s*(\d{1,5})$/.exec(rest);
+  if (m?.[1] === undefined) return undefined;
+  const port = Number(m[1]);
+  return port > 0 && port < 65536 ? { host, port } : undefined;
+}
+
+/** Parse one Via value; undefined when it is not `SIP/2.0/<transport> <sent-by>`. */
+export function readVia(value: string): ViaParts | undefined {
+  const segments = splitParams(value);
+  const m = SENT_PROTOCOL.exec(segments[0] ?? '');
+  if (m === null || m[3] === undefined || m[4] === undefined) return undefined;
+  const sentBy = parseSentBy(m[4]);
+  if (sentBy === undefined || sentBy.host.length === 0) return undefined;
+  const params = new Map<string, string | null>();
+  for (const seg of segments.slice(1)) {
+    const eq = seg.indexOf('=');
+    const name = (eq < 0 ? seg : seg.slice(0, eq)).trim().toLowerCase();
+    if (name.length === 0) continue;
+    params.set(name, eq < 0 ? null : seg.slice(eq + 1).trim());
+  }
+  return { transport: m[3].toUpperCase(), host: sentBy.host, port: sentBy.port, params };
+}
+
+/**
+ * Add `received` / fill `rport` on a request's top Via value as the server transport must.
+ * Returns the new value, or undefined when nothing changes.
+ *
+ * @see RFC 3261 §18.2.1 — add `received` when the sent-by host differs from the source address
+ * @see RFC 3581 §4 — `rport` without value: set it to the source port and always add `received`
+ */
+export function stampVia(value: string, source: { address: string; port: number }): string | undefined {
+  const via = readVia(value);
+  if (via === undefined) return undefined;
+  const fillRport = via.params.has('rport') && via.params.get('rport') === null;
+  const needReceived = fillRport || !sameAddress(via.host, source.address);
+  if (!fillRport && !needReceived) return undefined;
+  const received = canonicalAddress(source.address);
+  const segments = splitParams(value);
+  let sawReceived = false;
+  for (let i = 1; i < segments.length; i++) {
+    const seg = segments[i] ?? '';
+    const eq = seg.indexOf('=');
+    const name = (eq < 0 ? seg : seg.slice(0, eq)).trim().toLowerCase();
+    if (name === 'rport' && fillRport && eq < 0) segments[i] = `rport=${source.port}`;
+    else if (name === 'received') {
+      sawReceived = true;
+      if (needReceived) segments[i] = `received=${received}`;
+    }
+  }
+  if (needReceived && !sawReceived) segments.push(`received=${received}`);
+  // Trim trailing whitespace of the last segment so the appended parameter stays attached.
+  return segments.map((s, i) => (i === 0 ? s.trimEnd() : s.trim())).join(';');
+}
+
+/** Lower-case Via transport to our {@link Transport}, or undefined for SCTP and unknowns. */
+export function viaTransport(value: string): Transport | undefined {
+  const t = value.toLowerCase();
+  return t === 'udp' || t === 'tcp' || t === 'tls' || t === 'ws' || t === 'wss' ? t : undefined;
+}
+
+/** Where a response goes according to its top Via. */
+export type ResponseTarget =
+  | { kind: 'address'; destination: Destination; /** port of sent-by, for opening a new stream connection */ sentByPort: number }
+  | { kind: 'host'; transport: Transport; host: string; port: number | undefined }
+  | { kind: 'invalid'; reason: string };
+
+/**
+ * The destination of a response from its top Via value.
+ *
+ * @see RFC 3261 §18.2.2 — `maddr`, else `received` with the sent-by port (default 5060/5061),
+ *   else the sent-by host (which needs RFC 3263 §5 resolution when it is a name)
+ * @see RFC 3581 §4 — `received` + `rport` with a value: that address and port (unreliable transports)
+ */
+export function responseTarget(value: string | undefined): ResponseTarget {
+  if (value === undefined) return { kind: 'invalid', reason: 'response has no Via' };
+  const via = readVia(value);
+  if (via === undefined) return { kind: 'invalid', reason: 'top Via is malformed' };
+  const transport = viaTransport(via.transport);
+  if (transport === undefined) return { kind: 'invalid', reason: `unsupported Via transport ${via.transport}` };
+  const sentByPort = via.port ?? defaultPort(transport);
+  const maddr = via.params.get('maddr');
+  const received = via.params.get('received');
+  const rport = parsePort(via.params.get('rport'));
+  let address: string | undefined;
+  let port = sentByPort;
+  if (maddr && ipFamily(maddr) !== undefined) address = stripBrackets(maddr);
+  else if (received && ipFamily(received) !== undefined) {
+    address = stripBrackets(received);
+    if (rport !== undefined && transport === 'udp') port = rport;
+  } else if (ipFamily(via.host) !== undefined) {
+    address = via.host;
+    if (rport !== undefined && transport === 'udp') port = rport;
+  }
+  if (address === undefined) return { kind: 'host', transport, host: via.host, port: via.port };
+  const family = ipFamily(address) ?? 4;
+  return { kind: 'address', destination: { transport, address: canonicalAddress(address), port, family }, sentByPort };
+}
+
+function parsePort(value: string | null | undefined): number | undefined {
+  if (value === undefined || value === null || !/^\d{1,5}$/.test(value)) return undefined;
+  const n = Number(value);
+  return n > 0 && n < 65536 ? n : undefined;
+}
+
+/** `SIP/2.0/<TRANSPORT> host:port` — the Via prefix of a leg (RFC 3261 §20.42). */
+export function sentProtocolAndBy(transport: Transport, host: string, port: number): string {
+  return `SIP/2.0/${transport.toUpperCase()} ${hostPort(host, port)}`;
+}
