@@ -3,6 +3,7 @@ import {
   SipParseError,
   formatUri,
   formatVia,
+  isSipUri,
   parseContact,
   parseMessage,
   parseNameAddr,
@@ -24,7 +25,7 @@ describe('parseUri (RFC 3261 §19.1)', () => {
       hostType: 'hostname',
       port: 5061,
     });
-    if (u.scheme !== 'sips') throw new Error('unreachable');
+    if (!isSipUri(u)) throw new Error('unreachable');
     expect({ ...u.params }).toEqual({ transport: 'tcp', lr: null, maddr: '239.255.255.1' });
     expect({ ...u.headers }).toEqual({ subject: 'project x', priority: 'urgent' });
   });
