@@ -118,3 +118,41 @@ export function recordChannel<T = unknown>(name: string): { events: T[]; stop: (
   subscribe(name, listener);
   return { events, stop: () => unsubscribe(name, listener) };
 }
+
+/** A raw TCP client or accepted socket that records what it reads. */
+export class StreamPeer {
+  data = '';
+  closed = false;
+  constructor(readonly socket: import('node:net').Socket) {
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      this.data += d;
+    });
+    socket.on('close', () => {
+      this.closed = true;
+    });
+    socket.on('error', () => undefined);
+  }
+  static connect(address: string, port: number): Promise<StreamPeer> {
+    return new Promise((resolve, reject) => {
+      void import('node:net').then(({ connect }) => {
+        const s = connect({ host: address, port });
+        s.once('connect', () => resolve(new StreamPeer(s)));
+        s.once('error', reject);
+      });
+    });
+  }
+  write(text: string): void {
+    this.socket.write(text);
+  }
+  async waitFor(predicate: (data: string) => boolean, timeoutMs = 3000): Promise<string> {
+    await waitUntil(() => predicate(this.data), timeoutMs, 'stream data');
+    return this.data;
+  }
+  async waitClosed(timeoutMs = 3000): Promise<void> {
+    await waitUntil(() => this.closed, timeoutMs, 'stream close');
+  }
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
