@@ -1,0 +1,317 @@
+import { isUtf8 } from 'node:buffer';
+import { base32Decode, base32Encode } from './base32.js';
+import { rotatingCrypt, type ContactCrypt } from './crypt.js';
+import { ContactRewriterError } from './errors.js';
+import {
+  deriveRc4Md5Keys,
+  resolveContactKeys,
+  type ContactKeyInput,
+  type ContactKeySource,
+} from './keys.js';
+import { legListIdentity } from './leg-list.js';
+import { rc4Md5Crypt } from './rc4-md5-crypt.js';
+import { sipUriEqual } from './sip-uri-equal.js';
+import { DEFAULT_TAG_BITS, sivCrypt } from './siv-crypt.js';
+import { CONTACT_TOKEN_PREFIX, type ContactCodecName } from './token-length.js';
+
+/**
+ * The default shape of a leg: `key` is its identity in the leg list (Net::SIP:
+ * `"Net::SIP::Leg udp:192.0.2.10:5060"`, see `netSipLegKey`), `contact` its SIP URI. Either
+ * may be a string or a method. Other shapes work with the `legKey`/`legContact` options.
+ */
+export interface RewriterLeg {
+  readonly key: string | (() => string);
+  readonly contact?: string | (() => string | undefined) | undefined;
+}
+
+/**
+ * Filled by a decode with the leg the token's packet originally came in on: Net::SIP's
+ * `\$leg_out` scalar reference (the Request-URI case).
+ */
+export class LegSlot<L> {
+  leg: L | undefined = undefined;
+}
+
+/**
+ * Net::SIP's `rewrite_contact(contact, leg_in, leg_out, force)` contract.
+ * - Encode when `force` is true or `contact` contains `@`: return a token matching `\w+`.
+ * - Decode otherwise (`contact` is the user part of a URI): return the original
+ *   `user@host;params`, or `undefined`. `legOut` is a leg to verify (the token must have come
+ *   in through it originally) or a {@link LegSlot} to fill with that leg.
+ */
+export type RewriteContactCallback<L> = (
+  contact: string,
+  legIn: L,
+  legOut: L | LegSlot<L> | undefined,
+  force: boolean,
+) => string | undefined;
+
+/** Result of {@link ContactRewriter.decode}. */
+export interface DecodedContact<L> {
+  /** The original contact, `user@host:port;uri-params` (or `host…` without a user part). */
+  readonly contact: string;
+  /**
+   * The leg the packet carrying the original contact came in on (the leg to send towards it),
+   * or the `legOut` given to `decode`. Always set by the built-in codecs; a custom `rewrite`
+   * callback may leave it unset.
+   */
+  readonly leg: L | undefined;
+}
+
+/** Optional logger, pino-compatible (`logger.warn(fields, message)`); no dependency on pino. */
+export interface ContactRewriterLogger {
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+/** Options of {@link ContactRewriter}. Unknown options are an error. */
+export interface ContactRewriterOptions<L> {
+  /** The proxy's legs in order (Net::SIP: the dispatcher's leg list), or a function returning them. */
+  readonly legs: readonly L[] | (() => readonly L[]);
+  /** Identity string of a leg. Default: its `key` property or method. */
+  readonly legKey?: ((leg: L) => string) | undefined;
+  /** SIP URI of a leg, to accept a token coming back through an equivalent leg. Default: its `contact`. */
+  readonly legContact?: ((leg: L) => string | undefined) | undefined;
+  /** Codec that makes new tokens. Default `'siv'`. */
+  readonly codec?: ContactCodecName | undefined;
+  /** Codecs whose tokens are decoded (by prefix). Default: only `codec`. Must include `codec`. */
+  readonly accept?: readonly ContactCodecName[] | undefined;
+  /** Current key (hex or base64 text, or bytes, ≥ 16 bytes). Default: `SIPWAY_CONTACT_KEY`, else random per process. */
+  readonly key?: ContactKeyInput | undefined;
+  /** Keys still accepted for decoding after a rotation, newest first. */
+  readonly previousKeys?: readonly ContactKeyInput[] | undefined;
+  /** Environment to read the keys from. Default `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
+  /** Tag length of the SIV codec in bits (32–128, multiple of 8). Default 64. */
+  readonly tagBits?: number | undefined;
+  /** Replaces the key-derived crypt of `codec` (Net::SIP's `rewrite_crypt`). */
+  readonly crypt?: ContactCrypt | undefined;
+  /** Replaces the whole default codec (Net::SIP's `rewrite_contact`). */
+  readonly rewrite?: RewriteContactCallback<L> | undefined;
+  /** Told when the per-process random key is used. */
+  readonly logger?: ContactRewriterLogger | undefined;
+}
+
+const OPTION_NAMES = new Set([
+  'legs', 'legKey', 'legContact', 'codec', 'accept', 'key', 'previousKeys', 'env', 'tagBits', 'crypt', 'rewrite', 'logger',
+]);
+const CODECS: readonly ContactCodecName[] = ['siv', 'rc4-md5'];
+const TOKEN_BODY = /^[A-Z2-7]+$/;
+const WORD = /^\w+$/;
+
+function invalid(message: string): ContactRewriterError {
+  return new ContactRewriterError('CONTACT_OPTION_INVALID', `ContactRewriter: ${message}`);
+}
+
+function defaultLegKey(leg: unknown): string {
+  const key = (leg as { key?: unknown } | null)?.key;
+  const value = typeof key === 'function' ? (key as () => unknown).call(leg) : key;
+  if (typeof value !== 'string') {
+    throw new ContactRewriterError('CONTACT_LEG_INVALID', 'ContactRewriter: leg has no string `key`; pass the legKey option');
+  }
+  return value;
+}
+
+function defaultLegContact(leg: unknown): string | undefined {
+  const contact = (leg as { contact?: unknown } | null)?.contact;
+  const value = typeof contact === 'function' ? (contact as () => unknown).call(leg) : contact;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * Rewrites Contact addresses into tokens that name the proxy and carry the original, and back
+ * (Net::SIP StatelessProxy's `rewrite_contact`). A token is `prefix + base32(crypt(u16be(i) ‖
+ * u16be(o) ‖ contact, add2mac = leg-list identity))`, where `i`/`o` are the indices of the
+ * incoming and outgoing legs (0xFFFF for a leg not in the list). It comes back as the user
+ * part of a Request-URI or Contact, and decodes only through the leg it went out on, with the
+ * same leg list and a key this rewriter knows.
+ * @see RFC 3261 §16.6 (proxy request forwarding), §19.1.1 (user part), §20.10 (Contact)
+ */
+export class ContactRewriter<L extends object = RewriterLeg> {
+  /** Where the key came from; `'custom'` when a custom crypt or rewrite callback needs none. */
+  readonly keySource: ContactKeySource | 'custom';
+  /** True when tokens use the per-process random key (they die with the process). */
+  readonly randomKey: boolean;
+  /** The codec that makes new tokens. */
+  readonly codec: ContactCodecName;
+
+  readonly #legs: () => readonly L[];
+  readonly #legKey: (leg: L) => string;
+  readonly #legContact: (leg: L) => string | undefined;
+  readonly #custom: RewriteContactCallback<L> | undefined;
+  readonly #prefix: string;
+  readonly #crypts = new Map<string, ContactCrypt>();
+  #dictText = '';
+  #dictBytes: Uint8Array = new Uint8Array(0);
+
+  constructor(options: ContactRewriterOptions<L>) {
+    if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
+    for (const name of Object.keys(options)) {
+      if (!OPTION_NAMES.has(name)) throw invalid(`unknown option "${name}"`);
+    }
+    const { legs } = options;
+    if (typeof legs === 'function') this.#legs = legs;
+    else if (Array.isArray(legs)) this.#legs = () => legs;
+    else throw invalid('legs must be an array of legs or a function returning one');
+    this.#legKey = options.legKey ?? defaultLegKey;
+    this.#legContact = options.legContact ?? defaultLegContact;
+
+    const codec = options.codec ?? 'siv';
+    if (!CODECS.includes(codec)) throw invalid(`unknown codec "${String(codec)}" (siv, rc4-md5)`);
+    const accept = [...new Set(options.accept ?? [codec])];
+    for (const c of accept) if (!CODECS.includes(c)) throw invalid(`unknown codec "${String(c)}" in accept`);
+    if (!accept.includes(codec)) throw invalid(`accept must include the encoding codec "${codec}"`);
+    const tagBits = options.tagBits ?? DEFAULT_TAG_BITS;
+    this.codec = codec;
+    this.#prefix = CONTACT_TOKEN_PREFIX[codec];
+
+    this.#custom = options.rewrite;
+    if (this.#custom !== undefined) {
+      if (typeof this.#custom !== 'function') throw invalid('rewrite must be a function');
+      if (options.crypt !== undefined) throw invalid('crypt has no effect with a custom rewrite callback');
+      this.keySource = 'custom';
+      this.randomKey = false;
+      return;
+    }
+    if (options.crypt !== undefined && (typeof options.crypt.encrypt !== 'function' || typeof options.crypt.decrypt !== 'function')) {
+      throw invalid('crypt must have encrypt and decrypt functions');
+    }
+    const needKeys = accept.some((c) => !(c === codec && options.crypt !== undefined));
+    const keys = needKeys
+      ? resolveContactKeys({ key: options.key, previousKeys: options.previousKeys, env: options.env })
+      : undefined;
+    for (const c of accept) {
+      let crypt: ContactCrypt;
+      if (c === codec && options.crypt !== undefined) crypt = options.crypt;
+      else {
+        const all = [keys!.current, ...keys!.previous].map((secret) =>
+          c === 'siv' ? sivCrypt({ key: secret, tagBits }) : rc4Md5Crypt(deriveRc4Md5Keys(secret)),
+        );
+        crypt = rotatingCrypt(all[0]!, ...all.slice(1));
+      }
+      this.#crypts.set(CONTACT_TOKEN_PREFIX[c], crypt);
+    }
+    this.keySource = keys?.source ?? 'custom';
+    this.randomKey = keys?.source === 'random';
+    if (this.randomKey) {
+      options.logger?.warn(
+        { keySource: 'random' },
+        'contact-rewriter: no contact key configured (key option or SIPWAY_CONTACT_KEY); using a random ' +
+          'per-process key, so Contact tokens die with this process and other nodes cannot decode them',
+      );
+    }
+  }
+
+  /**
+   * Net::SIP's callback contract ({@link RewriteContactCallback}): encode when `force` is true
+   * or `contact` has an `@`, else decode `contact` as a token. Delegates to the custom
+   * `rewrite` callback when one is configured.
+   */
+  rewrite(contact: string, legIn: L, legOut?: L | LegSlot<L>, force = false): string | undefined {
+    if (this.#custom !== undefined) return this.#custom(contact, legIn, legOut, force);
+    if (force || contact.includes('@')) return this.#encode(contact, legIn, legOut);
+    return this.#decode(contact, legIn, legOut);
+  }
+
+  /**
+   * Token for `contact` (`user@host:port;uri-params`, or without `user@`) in a packet going
+   * from `legIn` to `legOut`. The proxy puts it in the Contact as `sip:TOKEN@<legOut address>`.
+   * @throws {ContactRewriterError} `CONTACT_REWRITE_INVALID` when a custom callback returns no `\w+` token;
+   *   `CONTACT_LEG_INVALID` when a leg has no key.
+   */
+  encode(contact: string, legIn: L, legOut: L): string {
+    if (this.#custom === undefined) return this.#encode(contact, legIn, legOut);
+    const token = this.#custom(contact, legIn, legOut, true);
+    if (typeof token !== 'string' || !WORD.test(token)) {
+      throw new ContactRewriterError('CONTACT_REWRITE_INVALID', 'ContactRewriter: custom rewrite returned no \\w+ token');
+    }
+    return token;
+  }
+
+  /**
+   * Original contact of a token arriving on `legIn` (the leg the token was sent out on, or one
+   * with an equivalent contact). Without `legOut` (Request-URI case) the result names the leg
+   * the original packet came in on; with `legOut` (Contact in a packet going out on `legOut`)
+   * the token must have come in on that leg originally. `undefined` when `user` is not a
+   * token of an accepted codec, its MAC fails (other key, leg list or changed bytes), or the
+   * direction is wrong.
+   */
+  decode(user: string, legIn: L, legOut?: L): DecodedContact<L> | undefined {
+    if (typeof user !== 'string' || !WORD.test(user)) return undefined;
+    if (legOut !== undefined) {
+      const contact = this.rewrite(user, legIn, legOut, false);
+      return contact === undefined ? undefined : { contact, leg: legOut };
+    }
+    const slot = new LegSlot<L>();
+    const contact = this.rewrite(user, legIn, slot, false);
+    return contact === undefined ? undefined : { contact, leg: slot.leg };
+  }
+
+  /** True when `user` has the syntax of a token of an accepted codec (no decryption). */
+  isToken(user: string): boolean {
+    if (this.#custom !== undefined) return WORD.test(user);
+    return this.#crypts.has(user.charAt(0)) && TOKEN_BODY.test(user.slice(1));
+  }
+
+  #dict(legs: readonly L[]): Uint8Array {
+    const text = legListIdentity(legs.map(this.#legKey));
+    if (text !== this.#dictText) {
+      this.#dictText = text;
+      this.#dictBytes = Buffer.from(text, 'utf8');
+    }
+    return this.#dictBytes;
+  }
+
+  #encode(contact: string, legIn: L, legOut: L | LegSlot<L> | undefined): string {
+    const legs = this.#legs();
+    const dict = this.#dict(legs);
+    const body = Buffer.from(contact, 'utf8');
+    const plain = new Uint8Array(4 + body.length);
+    // u16be indices; −1 (not a leg of the list) becomes 0xFFFF as Perl's pack("n", -1).
+    const i = legs.lastIndexOf(legIn as L) & 0xffff;
+    const o = (legOut instanceof LegSlot || legOut === undefined ? -1 : legs.lastIndexOf(legOut)) & 0xffff;
+    plain[0] = i >> 8;
+    plain[1] = i & 0xff;
+    plain[2] = o >> 8;
+    plain[3] = o & 0xff;
+    plain.set(body, 4);
+    return this.#prefix + base32Encode(this.#crypts.get(this.#prefix)!.encrypt(plain, dict));
+  }
+
+  #decode(token: string, legIn: L, legOut: L | LegSlot<L> | undefined): string | undefined {
+    const crypt = this.#crypts.get(token.charAt(0));
+    // Upper case only, as Net::SIP: the user part is case-sensitive (RFC 3261 §19.1.4).
+    if (crypt === undefined || !TOKEN_BODY.test(token.slice(1))) return undefined;
+    const data = base32Decode(token.slice(1));
+    if (data === undefined) return undefined;
+    const legs = this.#legs();
+    const plain = crypt.decrypt(data, this.#dict(legs));
+    if (plain === undefined || plain.length < 4) return undefined;
+    const oldIn = (plain[0]! << 8) | plain[1]!;
+    const oldOut = (plain[2]! << 8) | plain[3]!;
+    const body = plain.subarray(4);
+    if (!isUtf8(body)) return undefined;
+
+    // It must come back in through the leg it went out on (or one with the same contact).
+    if (legs.lastIndexOf(legIn) !== oldOut && !this.#sameContact(legIn, legs[oldOut])) return undefined;
+    const original = legs[oldIn];
+    if (legOut instanceof LegSlot) {
+      if (original === undefined) return undefined;
+      legOut.leg = original;
+    } else if (legOut !== undefined) {
+      if (legs.lastIndexOf(legOut) !== oldIn && !this.#sameContact(legOut, original)) return undefined;
+    }
+    return Buffer.from(body.buffer, body.byteOffset, body.length).toString('utf8');
+  }
+
+  #sameContact(a: L, b: L | undefined): boolean {
+    if (b === undefined) return false;
+    const ca = this.#legContact(a);
+    const cb = this.#legContact(b);
+    return ca !== undefined && cb !== undefined && sipUriEqual(ca, cb);
+  }
+}
+
+/** `new ContactRewriter(options)`. */
+export function createContactRewriter<L extends object = RewriterLeg>(options: ContactRewriterOptions<L>): ContactRewriter<L> {
+  return new ContactRewriter<L>(options);
+}
