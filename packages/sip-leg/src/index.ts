@@ -6,3 +6,5 @@ export * from './leg.js';
 export * from './diagnostics.js';
 export { responseTarget, stampVia, readVia } from './via.js';
 export type { ResponseTarget, ViaParts } from './via.js';
+export { Dispatcher } from './dispatcher.js';
+export type { DeliverFailure, DeliverOptions, DeliverResult, DestinationResolver, DispatcherOptions, Receiver } from './dispatcher.js';

@@ -1,1 +1,2 @@
-export {};
+export { MemoryNetwork, MemoryLeg } from './memory-network.js';
+export type { MemoryLegOptions, MemoryNetworkConditions, MemoryNetworkOptions, MemoryPacket } from './memory-network.js';

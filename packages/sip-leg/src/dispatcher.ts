@@ -1,0 +1,224 @@
+/**
+ * The dispatcher owns the legs and one receiver: it starts and closes them, hands every
+ * received message to the receiver, and delivers outgoing messages through the leg that can
+ * reach the destination, resolving a URI per RFC 3263 when only a URI is known.
+ */
+import type { SipMessage } from '@sipway/sip-message';
+import { LegClosedError, LegOptionsError } from './errors.js';
+import type { Destination, Transport } from './destination.js';
+import { errorChannel } from './diagnostics.js';
+import { failure } from './leg.js';
+import type { Leg, LegConnection, LegLogger, ReceiveInfo, SendFailure } from './leg.js';
+import { responseTarget } from './via.js';
+
+/** Whatever handles received messages: a proxy, a registrar, a receive chain. */
+export interface Receiver {
+  receive(message: SipMessage, info: ReceiveInfo): unknown;
+}
+
+/** The part of the RFC 3263 resolver (`SipResolver`) the dispatcher uses. */
+export interface DestinationResolver {
+  resolve(
+    uri: string,
+    options?: { transports?: Transport[] },
+  ): Promise<{ ok: true; destinations: Destination[] } | { ok: false; status: number; reason: string }>;
+}
+
+export interface DispatcherOptions {
+  legs?: readonly Leg[];
+  receiver?: Receiver;
+  /** Needed to deliver to a URI or to a response whose Via names a host; usually a `SipResolver`. */
+  resolver?: DestinationResolver;
+  logger?: LegLogger;
+}
+
+export interface DeliverOptions {
+  /** Send here (a list: the first one some leg can reach is used). */
+  destination?: Destination | readonly Destination[];
+  /** Resolve this URI (RFC 3263) when no destination is given. Default for requests: the Request-URI. */
+  uri?: string;
+  /** Only this leg may send. */
+  leg?: Leg;
+  /** Send on this connection (stream legs). */
+  connection?: LegConnection;
+  /** Prefer destinations over this transport (the one the request came in on, Net::SIP). */
+  preferTransport?: Transport;
+  /** The receive info of the message being forwarded or answered: sets preferTransport, and for responses leg and connection. */
+  incoming?: ReceiveInfo;
+}
+
+/** Delivery failure: same shape as a leg's {@link SendFailure}. */
+export type DeliverFailure = SendFailure;
+export type DeliverResult = { ok: true; leg: Leg; destination: Destination; connection?: LegConnection | undefined } | DeliverFailure;
+
+/**
+ * Owns legs and a receiver; delivers without retransmitting (a stateless proxy never does).
+ *
+ * @see RFC 3261 §18 (transport selection), RFC 3263 §4 (resolution), §5 (responses)
+ */
+export class Dispatcher {
+  private readonly legList: Leg[] = [];
+  private receiver: Receiver | undefined;
+  private readonly resolver: DestinationResolver | undefined;
+  private readonly logger: LegLogger | undefined;
+  private state: 'idle' | 'started' | 'closed' = 'idle';
+  private closing: Promise<void> | undefined;
+
+  constructor(options: DispatcherOptions = {}) {
+    this.receiver = options.receiver;
+    this.resolver = options.resolver;
+    this.logger = options.logger;
+    for (const leg of options.legs ?? []) this.register(leg);
+  }
+
+  get legs(): readonly Leg[] {
+    return this.legList;
+  }
+
+  /** Set (or replace) the receiver. */
+  setReceiver(receiver: Receiver | undefined): void {
+    this.receiver = receiver;
+  }
+
+  /** Add a leg; after `start()` it is started at once. */
+  async addLeg(leg: Leg): Promise<void> {
+    if (this.state === 'closed') throw new LegClosedError('dispatcher');
+    this.register(leg);
+    if (this.state === 'started') await leg.start();
+  }
+
+  private register(leg: Leg): void {
+    if (this.legList.includes(leg)) throw new LegOptionsError('leg added twice');
+    this.legList.push(leg);
+    leg.onReceive = (message, info) => this.dispatch(message, info);
+  }
+
+  /** Start every leg; if one fails, the others are closed and the error is thrown. */
+  async start(): Promise<void> {
+    if (this.state === 'closed') throw new LegClosedError('dispatcher');
+    if (this.state === 'started') return;
+    this.state = 'started';
+    const results = await Promise.allSettled(this.legList.map((leg) => leg.start()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) {
+      await this.close();
+      throw failed.reason;
+    }
+  }
+
+  /** Close every leg gracefully. Idempotent. */
+  close(): Promise<void> {
+    this.state = 'closed';
+    this.closing ??= Promise.all(this.legList.map((leg) => leg.close())).then(() => undefined);
+    return this.closing;
+  }
+
+  /** Destroy every leg at once. Idempotent. */
+  destroy(error?: Error): void {
+    this.state = 'closed';
+    this.closing ??= Promise.resolve();
+    for (const leg of this.legList) leg.destroy(error);
+  }
+
+  /**
+   * The first started leg that can deliver to `destination` (transport and family match;
+   * a TCP leg is never paired with a UDP destination — Net::SIP issue #68).
+   */
+  selectLeg(destination: Pick<Destination, 'transport' | 'family'>, only?: Leg): Leg | undefined {
+    const pool = only === undefined ? this.legList : [only];
+    return pool.find((leg) => leg.state === 'listening' && leg.canDeliverTo(destination));
+  }
+
+  /**
+   * Send one message once. Failures are values: 503 when no leg can reach any destination or
+   * resolution fails, the leg's failure (503/408/513) when sending fails.
+   */
+  async deliver(message: SipMessage, options: DeliverOptions = {}): Promise<DeliverResult> {
+    if (this.state === 'closed') throw new LegClosedError('dispatcher');
+    const incoming = options.incoming;
+    const prefer = options.preferTransport ?? incoming?.leg.transport;
+    let onlyLeg = options.leg;
+    let connection = options.connection;
+    if (!message.isRequest && options.destination === undefined && options.uri === undefined) {
+      onlyLeg ??= incoming?.leg;
+      connection ??= incoming?.connection;
+      if (onlyLeg !== undefined || connection !== undefined) {
+        const leg = onlyLeg ?? this.legList.find((l) => l.transport === connection?.transport);
+        if (leg !== undefined) return this.sendOn(leg, message, undefined, connection);
+      }
+    }
+
+    let destinations: readonly Destination[];
+    if (options.destination !== undefined) {
+      destinations = Array.isArray(options.destination) ? options.destination : [options.destination as Destination];
+    } else {
+      const found = await this.findDestinations(message, options.uri);
+      if (!found.ok) return found;
+      destinations = found.destinations;
+    }
+    if (prefer !== undefined) {
+      destinations = [...destinations.filter((d) => d.transport === prefer), ...destinations.filter((d) => d.transport !== prefer)];
+    }
+    for (const destination of destinations) {
+      const leg = this.selectLeg(destination, onlyLeg);
+      if (leg !== undefined) return this.sendOn(leg, message, destination, connection);
+    }
+    const tried = destinations.map((d) => `${d.transport}:${d.address}:${d.port}`).join(', ');
+    return failure('NO_LEG', 503, `no leg can deliver to ${tried || 'any destination'}`);
+  }
+
+  private async sendOn(
+    leg: Leg,
+    message: SipMessage,
+    destination: Destination | undefined,
+    connection: LegConnection | undefined,
+  ): Promise<DeliverResult> {
+    const result = await leg.send(message, destination, connection === undefined ? undefined : { connection });
+    return result.ok ? { ok: true, leg, destination: result.destination, connection: result.connection } : result;
+  }
+
+  private async findDestinations(
+    message: SipMessage,
+    uri: string | undefined,
+  ): Promise<{ ok: true; destinations: readonly Destination[] } | DeliverFailure> {
+    let target = uri;
+    if (target === undefined && !message.isRequest) {
+      const t = responseTarget(message.getHeader('via'));
+      if (t.kind === 'invalid') return failure('NO_DESTINATION', 503, t.reason);
+      if (t.kind === 'address') return { ok: true, destinations: [t.destination] };
+      // RFC 3263 §5: a sent-by name is resolved like a URI with that transport and port.
+      const hostPart = t.host.includes(':') ? `[${t.host}]` : t.host;
+      target = `sip:${hostPart}${t.port === undefined ? '' : `:${t.port}`};transport=${t.transport}`;
+    }
+    if (target === undefined && message.isRequest) target = message.uri;
+    if (target === undefined) return failure('NO_DESTINATION', 503, 'nothing to deliver to');
+    if (this.resolver === undefined) return failure('RESOLVE_FAILED', 503, `no resolver to find ${target}`);
+    const transports = [...new Set(this.legList.map((l) => l.transport))];
+    let resolved: Awaited<ReturnType<DestinationResolver['resolve']>>;
+    try {
+      resolved = await this.resolver.resolve(target, { transports });
+    } catch (error) {
+      return failure('RESOLVE_FAILED', 503, `resolving ${target} failed: ${String(error)}`, error);
+    }
+    if (!resolved.ok) return failure('RESOLVE_FAILED', resolved.status, resolved.reason);
+    return { ok: true, destinations: resolved.destinations };
+  }
+
+  private dispatch(message: SipMessage, info: ReceiveInfo): void {
+    const receiver = this.receiver;
+    if (receiver === undefined || this.state !== 'started') return;
+    // Net::SIP catches a croaking receiver and drops the packet; here async failures are
+    // caught too, so one bad message never takes the event loop down.
+    const report = (error: unknown): void => {
+      if (errorChannel.hasSubscribers) errorChannel.publish({ leg: info.leg, kind: 'receiver-failed', error, source: info.source, connection: info.connection });
+      this.logger?.error?.('receiver failed', { error: String(error) });
+    };
+    try {
+      const out = receiver.receive(message, info);
+      if (out instanceof Promise) out.catch(report);
+    } catch (error) {
+      report(error);
+    }
+  }
+}
+
