@@ -8,3 +8,4 @@ export { responseTarget, stampVia, readVia } from './via.js';
 export type { ResponseTarget, ViaParts } from './via.js';
 export { Dispatcher } from './dispatcher.js';
 export type { DeliverFailure, DeliverOptions, DeliverResult, DestinationResolver, DispatcherOptions, Receiver } from './dispatcher.js';
+export * from './resolve/index.js';
