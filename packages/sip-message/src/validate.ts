@@ -111,7 +111,8 @@ export function validateMessage(message: SipMessage): SipProblem[] {
     }
   }
   const mf = message.getHeader('max-forwards');
-  if (mf !== undefined && (!/^\d{1,3}$/.test(mf) || Number(mf) > 255)) {
+  // Max-Forwards = 1*DIGIT (RFC 3261 §20.22): leading zeros are fine (RFC 4475 wsinv has 0068).
+  if (mf !== undefined && (!/^\d+$/.test(mf) || Number(mf) > 255)) {
     out.push(problem(400, 'malformed-header', 'Max-Forwards is not a number from 0 to 255', 'Max-Forwards'));
   }
   const expires = message.getHeader('expires');
