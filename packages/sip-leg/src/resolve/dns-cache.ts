@@ -64,6 +64,7 @@ export class DnsCache {
   private readonly resolver: dns.Resolver;
   private readonly entries = new Map<string, Entry>();
   private readonly inflight = new Map<string, Promise<DnsAnswer<unknown>>>();
+  private cancelled = false;
 
   constructor(private readonly options: DnsCacheOptions) {
     this.resolver = new dns.Resolver({ timeout: options.timeoutMs, tries: options.tries });
@@ -99,12 +100,14 @@ export class DnsCache {
     return n;
   }
 
-  /** Cancels outstanding queries; they end as `error` answers with code ECANCELLED. */
+  /** Cancels outstanding queries and refuses new ones: they end as `error` answers, code ECANCELLED. */
   cancel(): void {
+    this.cancelled = true;
     this.resolver.cancel();
   }
 
   private query(type: QueryType, rawName: string): Promise<DnsAnswer<unknown>> {
+    if (this.cancelled) return Promise.resolve({ kind: 'error', code: 'ECANCELLED' });
     const name = normalizeName(rawName);
     const key = `${type} ${name}`;
     const cached = this.entries.get(key);

@@ -31,11 +31,13 @@ export class DomainProxyMap {
 
   constructor(map: Record<string, string> | undefined) {
     for (const [key, value] of Object.entries(map ?? {})) {
-      const domain = key.trim().toLowerCase().replace(/\.$/, '');
-      const bare = domain.startsWith('*.') ? domain.slice(2) : domain;
-      if (domain !== '*' && (bare.length === 0 || bare.includes('*') || /[\s;@/]/.test(bare))) {
+      const text = key.trim().toLowerCase();
+      const wildcard = text.startsWith('*.');
+      const bare = (wildcard ? text.slice(2) : text).replace(/\.$/, '');
+      if (text !== '*' && (bare.length === 0 || bare.includes('*') || /[\s;@/:]/.test(bare))) {
         throw new LegOptionsError(`domain2proxy: '${key}' is not a domain, '*.domain' or '*'`);
       }
+      const domain = text === '*' ? '*' : wildcard ? `*.${bare}` : bare;
       this.hops.set(domain, parseHop(value, `domain2proxy['${key}']`));
     }
   }
