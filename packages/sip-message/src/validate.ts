@@ -1,6 +1,7 @@
 import { SipError } from './errors.js';
 import { type SipMessage, SipRequest, parseCSeq } from './message.js';
 import { isToken } from './name-addr.js';
+import { isSipUri } from './uri.js';
 
 /** One reason a proxy or UAS would refuse a message, with the status it would answer. */
 export interface SipProblem {
@@ -137,6 +138,10 @@ export function validateMessage(message: SipMessage): SipProblem[] {
     }
     if (scheme !== undefined && scheme !== 'sip' && scheme !== 'sips' && scheme !== 'tel') {
       out.push(problem(416, 'unsupported-uri-scheme', `Request-URI scheme ${scheme} is not supported`));
+    }
+    // RFC 3261 §19.1.1 (table of §19.1.2): a SIP Request-URI carries no headers (RFC 4475 escruri).
+    if (scheme !== undefined && isSipUri(message.requestUri) && Object.keys(message.requestUri.headers).length > 0) {
+      out.push(problem(400, 'bad-request-uri', 'headers are not allowed in a Request-URI'));
     }
   }
   return out;
