@@ -1,7 +1,8 @@
 // Benchmark of @sipway/sip-message against the SIP parsers on npm (issue 2 §4).
 //
-//   node bench/run.mjs            full run (each cell: 2 s warm-up, 15 rounds of ~300 ms)
-//   node bench/run.mjs --quick    short run (0.3 s warm-up, 5 rounds of ~100 ms)
+//   node bench/run.mjs            full run (each cell 3 × [1 s warm-up, 10 rounds of ~200 ms])
+//   node bench/run.mjs --quick    short run (each cell 1 × [0.3 s warm-up, 5 rounds of ~100 ms])
+//   node bench/run.mjs --repeats=5
 //   node bench/run.mjs --only=sipway,sip
 //   node bench/run.mjs --worker=sipway --workload=3   one cell in this process (for --cpu-prof)
 //
@@ -15,6 +16,7 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { corpus, corpusBytes } from './corpus.mjs';
 import { PROXY_VIA_BRANCH } from './adapters/proxy-edits.mjs';
+import { SETTINGS, measure, summarize } from './measure.mjs';
 
 const ADAPTERS = {
   sipway: () => import('./adapters/sipway.mjs'),
@@ -37,9 +39,7 @@ const args = new Map(
   }),
 );
 const quick = args.has('quick');
-const settings = quick
-  ? { warmupMs: 300, rounds: 5, roundMs: 100 }
-  : { warmupMs: 2000, rounds: 15, roundMs: 300 };
+const settings = quick ? SETTINGS.quick : SETTINGS.full;
 
 /** Prevents the JIT from dropping work whose result is unused. */
 let sink = 0;
@@ -74,41 +74,6 @@ function workloadFn(adapter, workload) {
   };
 }
 
-function runIterations(fn, inputs, iterations) {
-  for (let i = 0; i < iterations; i++) {
-    for (let j = 0; j < inputs.length; j++) fn(inputs[j]);
-  }
-}
-
-/** Warm-up, then `rounds` rounds of a fixed number of passes over the corpus. */
-function measure(fn, inputs) {
-  const { warmupMs, rounds, roundMs } = settings;
-  // Warm-up doubles as calibration: it fixes the pass count per round from the warm rate.
-  let passes = 0;
-  let batch = 1;
-  const warmStart = process.hrtime.bigint();
-  let elapsed = 0;
-  while (elapsed < warmupMs) {
-    runIterations(fn, inputs, batch);
-    passes += batch;
-    batch = Math.min(batch * 2, 1024);
-    elapsed = Number(process.hrtime.bigint() - warmStart) / 1e6;
-  }
-  const iterations = Math.max(1, Math.round((passes / elapsed) * roundMs));
-  const rates = [];
-  for (let r = 0; r < rounds; r++) {
-    globalThis.gc?.();
-    const t0 = process.hrtime.bigint();
-    runIterations(fn, inputs, iterations);
-    const ns = Number(process.hrtime.bigint() - t0);
-    rates.push((iterations * inputs.length * 1e9) / ns);
-  }
-  rates.sort((a, b) => a - b);
-  const mid = rates.length >> 1;
-  const median = rates.length % 2 ? rates[mid] : (rates[mid - 1] + rates[mid]) / 2;
-  return { median, min: rates[0], max: rates[rates.length - 1], rounds, iterations };
-}
-
 async function loadAdapter(id) {
   const mod = await ADAPTERS[id]();
   return mod.load();
@@ -117,7 +82,7 @@ async function loadAdapter(id) {
 async function worker(id, workload) {
   const adapter = await loadAdapter(id);
   const inputs = corpus.map((c) => adapter.prepare(c.bytes));
-  const result = measure(workloadFn(adapter, workload), inputs);
+  const result = measure(workloadFn(adapter, workload), inputs, settings);
   process.stdout.write(JSON.stringify({ ...result, sink }) + '\n');
 }
 
@@ -252,7 +217,7 @@ function table(adapters, results, passed, notes) {
   for (const [id, adapter] of adapters) {
     const cells = WORKLOADS.map((w) => {
       const r = results.get(`${id}:${w.id}`);
-      if (r) return `**${fmt(r.median)}** (${fmt(r.min)}–${fmt(r.max)})`;
+      if (r) return `**${fmt(r.median)}** (${fmt(r.min)}–${fmt(r.max)})${r.clean < r.rounds ? ' ⚠' : ''}`;
       if (w.id === 3 && !adapter.forward) return 'n/a';
       return passed.get(id)?.has(w.id) ? 'failed' : 'excluded (guard)';
     });
@@ -293,20 +258,35 @@ async function main() {
   if (adapters.size === 0) throw new Error('no adapter could be loaded');
   const passed = guard(adapters);
 
+  // Every cell runs `repeats` times, the whole matrix in turn, so that a busy spell on this
+  // shared machine spreads over all parsers instead of falling on one; a cell's figure is the
+  // median of all its kept rounds.
   const results = new Map();
+  const raw = new Map();
   const self = fileURLToPath(import.meta.url);
-  console.log(`\nTiming (${quick ? 'quick' : 'full'}: ${settings.warmupMs} ms warm-up, ${settings.rounds} rounds of ~${settings.roundMs} ms per cell, one process per cell)`);
-  for (const w of WORKLOADS) {
-    for (const [id, adapter] of adapters) {
-      if (!passed.get(id).has(w.id)) continue;
-      const childArgs = ['--expose-gc', self, `--worker=${id}`, `--workload=${w.id}`];
-      if (quick) childArgs.push('--quick');
-      const out = execFileSync(process.execPath, childArgs, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-      const r = JSON.parse(out.trim().split('\n').pop());
-      results.set(`${id}:${w.id}`, r);
-      console.log(`  ${adapter.name.padEnd(26)} ${w.title.padEnd(24)} ${fmt(r.median).padStart(10)} msgs/s  (min ${fmt(r.min)}, max ${fmt(r.max)}, ${r.rounds}×${r.iterations} passes)`);
+  const repeats = Number(args.get('repeats') ?? settings.repeats);
+  console.log(`\nTiming (${quick ? 'quick' : 'full'}: per cell ${repeats} × [${settings.warmupMs} ms warm-up + ${settings.rounds} rounds of ~${settings.roundMs} ms], one process each)`);
+  for (let rep = 1; rep <= repeats; rep++) {
+    for (const w of WORKLOADS) {
+      for (const [id, adapter] of adapters) {
+        if (!passed.get(id).has(w.id)) continue;
+        const childArgs = ['--expose-gc', self, `--worker=${id}`, `--workload=${w.id}`];
+        if (quick) childArgs.push('--quick');
+        const out = execFileSync(process.execPath, childArgs, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+        const r = JSON.parse(out.trim().split('\n').pop());
+        const key = `${id}:${w.id}`;
+        const acc = raw.get(key) ?? { rates: [], clean: 0, dropped: 0, rounds: 0 };
+        acc.rates.push(...r.rates);
+        acc.clean += r.clean;
+        acc.dropped += r.dropped;
+        acc.rounds += r.rounds;
+        raw.set(key, acc);
+        const shaky = r.clean < r.rounds ? `, only ${r.clean} uncontended` : '';
+        console.log(`  [${rep}/${repeats}] ${adapter.name.padEnd(26)} ${w.title.padEnd(24)} ${fmt(r.median).padStart(10)} msgs/s  (min ${fmt(r.min)}, max ${fmt(r.max)}, ${r.rounds}×${r.iterations} passes, ${r.dropped} contended rounds dropped${shaky})`);
+      }
     }
   }
+  for (const [key, acc] of raw) results.set(key, { ...summarize(acc.rates), clean: acc.clean, dropped: acc.dropped });
 
   const cpu = cpus();
   const header = [
@@ -315,10 +295,11 @@ async function main() {
     `Run ${new Date().toISOString()} · Node ${process.version} · ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'} · ${quick ? 'quick run' : 'full run'}`,
     '',
     `Corpus: ${corpus.length} messages, ${corpusBytes} bytes (${corpus.map((c) => c.name).join('; ')}).`,
-    `Each cell: median msgs/s over ${settings.rounds} rounds (min–max in brackets), after ${settings.warmupMs} ms warm-up, in its own Node process.`,
+    `Each cell: median msgs/s over ${repeats} × ${settings.rounds} rounds (min–max in brackets); each of the ${repeats} runs is a fresh Node process with ${settings.warmupMs} ms warm-up, the matrix run in turn ${repeats} times.`,
     'Workload 2 reads top Via branch, From/To tags, Call-ID, CSeq, Max-Forwards, Route (URI), Contact and Request-URI host through each library\'s accessors.',
     'Workload 3 adds the proxy edits (requests: Via and Record-Route inserted on top, Max-Forwards − 1, top Route removed; responses: top Via removed) and serialization to bytes.',
     'Inputs: ours gets the datagram Buffer; string-fed libraries get a string decoded before timing (decoding is not counted for them).',
+    'Rounds in which the process got less than 90 % of a CPU (a busy machine) are dropped and rerun; ⚠ marks a cell that kept contended rounds.',
     '',
     '',
   ];

@@ -1,9 +1,13 @@
 // Adapter for our parser, @sipway/sip-message, loaded from the built dist/ (run tsup first).
+// SIPWAY_DIST=/some/dir/index.js loads another build instead (e.g. one made with --out-dir).
+import { pathToFileURL } from 'node:url';
 import { PROXY_RECORD_ROUTE, PROXY_VIA } from './proxy-edits.mjs';
 
 /** @returns {Promise<import('./types.mjs').Adapter>} */
 export async function load() {
-  const lib = await import('../../dist/index.js');
+  const lib = process.env.SIPWAY_DIST
+    ? await import(pathToFileURL(process.env.SIPWAY_DIST).href)
+    : await import('../../dist/index.js');
   const { parseMessage, serializeMessage } = lib;
   if (typeof parseMessage !== 'function' || typeof serializeMessage !== 'function') {
     throw new Error('dist/index.js does not export parseMessage/serializeMessage yet');
