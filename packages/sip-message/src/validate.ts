@@ -50,6 +50,24 @@ const SPELLING: Record<string, string> = {
   'record-route': 'Record-Route',
 };
 
+const RFC1123_DATE =
+  /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+
+/** True when a `<` is followed, or a `>` preceded, by whitespace outside quoted strings. */
+function spaceInsideBrackets(value: string): boolean {
+  let quoted = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (quoted) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) quoted = false;
+    } else if (c === 0x22) quoted = true;
+    else if (c === 0x3c && /\s/.test(value.charAt(i + 1))) return true;
+    else if (c === 0x3e && i > 0 && /\s/.test(value.charAt(i - 1))) return true;
+  }
+  return false;
+}
+
 function problem(status: number, code: string, message: string, header?: string): SipProblem {
   const p: SipProblem = { status, reason: REASONS[status] ?? 'Bad Request', code, message };
   if (header !== undefined) p.header = header;
@@ -119,6 +137,21 @@ export function validateMessage(message: SipMessage): SipProblem[] {
   const expires = message.getHeader('expires');
   if (expires !== undefined && !/^\d{1,10}$/.test(expires)) {
     out.push(problem(400, 'malformed-header', 'Expires is not delta-seconds', 'Expires'));
+  }
+  // Date = rfc1123-date, and the only zone RFC 3261 §20.17 allows is "GMT" (RFC 4475 baddate).
+  const date = message.getHeader('date');
+  if (date !== undefined && !RFC1123_DATE.test(date.trim())) {
+    out.push(problem(400, 'malformed-header', 'Date is not an RFC 1123 date in GMT', 'Date'));
+  }
+  // LAQUOT = SWS "<" and RAQUOT = ">" SWS (RFC 3261 §25.1): no whitespace inside the brackets
+  // of a name-addr (RFC 4475 badaspec).
+  for (const h of ['to', 'from', 'contact', 'route', 'record-route']) {
+    for (const value of message.getHeaders(h)) {
+      if (spaceInsideBrackets(value)) {
+        out.push(problem(400, 'malformed-header', `whitespace inside <> in ${SPELLING[h]}`, SPELLING[h]));
+        break;
+      }
+    }
   }
   const ct = message.getHeader('content-type');
   if (ct !== undefined) {
