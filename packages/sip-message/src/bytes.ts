@@ -9,3 +9,12 @@ interface Latin1Sliceable {
 export function latin1(buf: Buffer, start: number, end: number): string {
   return (buf as unknown as Latin1Sliceable).latin1Slice(start, end);
 }
+
+interface Utf8Sliceable {
+  utf8Slice(start: number, end: number): string;
+}
+
+/** Buffer's own utf8Slice, without the argument checks of `toString('utf8', …)`. */
+export function utf8(buf: Buffer, start: number, end: number): string {
+  return (buf as unknown as Utf8Sliceable).utf8Slice(start, end);
+}

@@ -1,4 +1,4 @@
-import { latin1 } from './bytes.js';
+import { latin1, utf8 } from './bytes.js';
 import { isListHeader } from './header-names.js';
 import { splitHeaderValues } from './split.js';
 
@@ -27,6 +27,8 @@ export class HeaderField {
   /** Must be written from `values` instead of copied from the original bytes. */
   dirty: boolean;
   removed: boolean;
+  /** The field's bytes are all ASCII, so latin1 decoding gives the same string, faster. */
+  ascii: boolean;
 
   constructor(key: string, lineStart: number, nameEnd: number, valueStart: number, valueEnd: number, lineEnd: number) {
     this.key = key;
@@ -41,6 +43,7 @@ export class HeaderField {
     this.values = undefined;
     this.dirty = false;
     this.removed = false;
+    this.ascii = false;
   }
 
   static created(key: string, name: string, values: string[]): HeaderField {
@@ -55,7 +58,7 @@ export class HeaderField {
   text(buf: Buffer): string {
     let v = this.value;
     if (v === undefined) {
-      v = buf.toString('utf8', this.valueStart, this.valueEnd);
+      v = this.ascii ? latin1(buf, this.valueStart, this.valueEnd) : utf8(buf, this.valueStart, this.valueEnd);
       // Folding is LWS: each line break plus the whitespace after it stands for one space.
       if (this.folded) v = v.replace(/[ \t]*\r?\n[ \t]+/g, ' ');
       this.value = v;

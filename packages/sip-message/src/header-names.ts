@@ -83,11 +83,43 @@ const LIST_HEADERS = new Set([
   'request-disposition',
 ]);
 
+// The lower-case long names a message is most often asked for; asking with one of these skips
+// canonicalization entirely.
+const KNOWN_KEYS = new Set<string>([
+  ...Object.values(COMPACT),
+  ...Object.keys(LONG_SPELLING),
+  ...LIST_HEADERS,
+  'expires',
+  'user-agent',
+  'server',
+  'authorization',
+  'proxy-authorization',
+  'date',
+  'timestamp',
+  'organization',
+  'priority',
+  'content-disposition',
+  'mime-version',
+  'privacy',
+  'min-se',
+  'rseq',
+  'rack',
+  'sip-etag',
+  'sip-if-match',
+  'subscription-state',
+  'replaces',
+  'x-real-ip',
+]);
+
+/** Known lower-case long names, for byte-level recognition in the parser. */
+export const KNOWN_HEADER_KEYS: ReadonlySet<string> = KNOWN_KEYS;
+
 const cache = new Map<string, string>();
 const CACHE_LIMIT = 2048;
 
 /** `'v'` → `'via'`, `'Call-ID'` → `'call-id'`. @see RFC 3261 §7.3.3 */
 export function canonicalHeaderName(name: string): string {
+  if (KNOWN_KEYS.has(name)) return name;
   let key = cache.get(name);
   if (key !== undefined) return key;
   const lower = name.trim().toLowerCase();

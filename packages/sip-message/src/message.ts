@@ -1,7 +1,9 @@
 import { SipParseError } from './errors.js';
 import { HeaderField } from './header-field.js';
 import { canonicalHeaderName, isListHeader } from './header-names.js';
-import { type Contact, type NameAddr, parseContact, parseNameAddr } from './name-addr.js';
+import { utf8 } from './bytes.js';
+import { digits } from './digits.js';
+import { type Contact, type NameAddr, isToken, parseContact, parseNameAddr } from './name-addr.js';
 import { type Uri, parseUri } from './uri.js';
 import { type Via, parseVia } from './via.js';
 
@@ -44,6 +46,8 @@ export abstract class SipMessageBase {
   readonly end: number;
   /** SIP-Version as written, e.g. `SIP/2.0`. */
   readonly version: string;
+  /** @internal Content-Length found by the parser, -1 when absent */
+  readonly parsedContentLength: number;
 
   /** @internal */
   newBody: Buffer | undefined = undefined;
@@ -68,8 +72,10 @@ export abstract class SipMessageBase {
     headersEnd: number,
     bodyStart: number,
     end: number,
+    parsedContentLength: number,
   ) {
     this.buffer = buffer;
+    this.parsedContentLength = parsedContentLength;
     this.start = start;
     this.startLineEnd = startLineEnd;
     this.version = version;
@@ -101,15 +107,11 @@ export abstract class SipMessageBase {
     return out;
   }
 
-  /**
-   * The first value of a header: the first comma-separated element for list headers (Via,
-   * Contact, Route, …), the whole field value otherwise. Names are case-insensitive and compact
-   * forms are understood (`v` is `Via`).
-   */
-  getHeader(name: string): string | undefined {
-    const key = canonicalHeaderName(name);
-    const list = isListHeader(key);
-    for (const f of this.fields) {
+  /** @internal first value by canonical key */
+  firstValue(key: string, list: boolean): string | undefined {
+    const fields = this.fields;
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i] as HeaderField;
       if (f.key !== key || f.removed) continue;
       if (!list) return f.dirty ? (f.values ?? [])[0] : f.text(this.buffer);
       const vs = f.list(this.buffer);
@@ -118,15 +120,32 @@ export abstract class SipMessageBase {
     return undefined;
   }
 
-  /** Every value of a header across all its field lines, list headers split at their commas. */
-  getHeaders(name: string): string[] {
-    const key = canonicalHeaderName(name);
+  /** @internal every value by canonical key */
+  allValues(key: string): string[] {
     const out: string[] = [];
-    for (const f of this.fields) {
+    const fields = this.fields;
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i] as HeaderField;
       if (f.key !== key || f.removed) continue;
-      for (const v of f.list(this.buffer)) out.push(v);
+      const vs = f.list(this.buffer);
+      for (let j = 0; j < vs.length; j++) out.push(vs[j] as string);
     }
     return out;
+  }
+
+  /**
+   * The first value of a header: the first comma-separated element for list headers (Via,
+   * Contact, Route, …), the whole field value otherwise. Names are case-insensitive and compact
+   * forms are understood (`v` is `Via`).
+   */
+  getHeader(name: string): string | undefined {
+    const key = canonicalHeaderName(name);
+    return this.firstValue(key, isListHeader(key));
+  }
+
+  /** Every value of a header across all its field lines, list headers split at their commas. */
+  getHeaders(name: string): string[] {
+    return this.allValues(canonicalHeaderName(name));
   }
 
   hasHeader(name: string): boolean {
@@ -147,14 +166,14 @@ export abstract class SipMessageBase {
 
   /** Every Via value, topmost first. @see RFC 3261 §20.42 */
   get via(): Via[] {
-    if (this.#via === UNSET) this.#via = this.getHeaders('via').map(parseVia);
+    if (this.#via === UNSET) this.#via = this.allValues('via').map(parseVia);
     return this.#via;
   }
 
   /** The topmost Via only: what a proxy reads on every message. */
   get topVia(): Via | undefined {
     if (this.#topVia === UNSET) {
-      const v = this.getHeader('via');
+      const v = this.firstValue('via', true);
       this.#topVia = v === undefined ? undefined : parseVia(v);
     }
     return this.#topVia;
@@ -163,7 +182,7 @@ export abstract class SipMessageBase {
   /** @see RFC 3261 §20.20 */
   get from(): NameAddr | undefined {
     if (this.#from === UNSET) {
-      const v = this.getHeader('from');
+      const v = this.firstValue('from', false);
       this.#from = v === undefined ? undefined : parseNameAddr(v);
     }
     return this.#from;
@@ -172,7 +191,7 @@ export abstract class SipMessageBase {
   /** @see RFC 3261 §20.39 */
   get to(): NameAddr | undefined {
     if (this.#to === UNSET) {
-      const v = this.getHeader('to');
+      const v = this.firstValue('to', false);
       this.#to = v === undefined ? undefined : parseNameAddr(v);
     }
     return this.#to;
@@ -180,13 +199,13 @@ export abstract class SipMessageBase {
 
   /** @see RFC 3261 §20.8 */
   get callId(): string | undefined {
-    return this.getHeader('call-id');
+    return this.firstValue('call-id', false);
   }
 
   /** @see RFC 3261 §20.16 */
   get cseq(): CSeq | undefined {
     if (this.#cseq === UNSET) {
-      const v = this.getHeader('cseq');
+      const v = this.firstValue('cseq', false);
       this.#cseq = v === undefined ? undefined : parseCSeq(v);
     }
     return this.#cseq;
@@ -194,36 +213,39 @@ export abstract class SipMessageBase {
 
   /** @see RFC 3261 §20.22 */
   get maxForwards(): number | undefined {
-    const v = this.getHeader('max-forwards');
+    const v = this.firstValue('max-forwards', false);
     if (v === undefined) return undefined;
-    if (!/^\d{1,9}$/.test(v)) throw new SipParseError('bad Max-Forwards');
-    return Number(v);
+    const n = digits(v, 9);
+    if (n === -1) throw new SipParseError('bad Max-Forwards');
+    return n;
   }
 
   /** @see RFC 3261 §20.10 */
   get contacts(): Contact[] {
-    if (this.#contacts === UNSET) this.#contacts = this.getHeaders('contact').map(parseContact);
+    if (this.#contacts === UNSET) this.#contacts = this.allValues('contact').map(parseContact);
     return this.#contacts;
   }
 
   /** @see RFC 3261 §20.34 */
   get routes(): NameAddr[] {
-    if (this.#routes === UNSET) this.#routes = this.getHeaders('route').map(parseNameAddr);
+    if (this.#routes === UNSET) this.#routes = this.allValues('route').map(parseNameAddr);
     return this.#routes;
   }
 
   /** @see RFC 3261 §20.30 */
   get recordRoutes(): NameAddr[] {
-    if (this.#recordRoutes === UNSET) this.#recordRoutes = this.getHeaders('record-route').map(parseNameAddr);
+    if (this.#recordRoutes === UNSET) this.#recordRoutes = this.allValues('record-route').map(parseNameAddr);
     return this.#recordRoutes;
   }
 
   /** @see RFC 3261 §20.14 */
   get contentLength(): number | undefined {
-    const v = this.getHeader('content-length');
+    if (!this.edited) return this.parsedContentLength === -1 ? undefined : this.parsedContentLength;
+    const v = this.firstValue('content-length', false);
     if (v === undefined) return undefined;
-    if (!/^\d{1,9}$/.test(v)) throw new SipParseError('bad Content-Length');
-    return Number(v);
+    const n = digits(v, 9);
+    if (n === -1) throw new SipParseError('bad Content-Length');
+    return n;
   }
 
   // ---- edits ----
@@ -337,13 +359,16 @@ export abstract class SipMessageBase {
 export class SipRequest extends SipMessageBase {
   readonly isRequest = true as const;
   readonly method: string;
-  #uri: string;
+  #uriStart: number;
+  #uriEnd: number;
+  #uri: string | undefined = undefined;
   #uriEdited = false;
   #requestUri: Uri | undefined = undefined;
 
   constructor(
     method: string,
-    uri: string,
+    uriStart: number,
+    uriEnd: number,
     buffer: Buffer,
     start: number,
     startLineEnd: number,
@@ -352,14 +377,17 @@ export class SipRequest extends SipMessageBase {
     headersEnd: number,
     bodyStart: number,
     end: number,
+    parsedContentLength: number,
   ) {
-    super(buffer, start, startLineEnd, version, fields, headersEnd, bodyStart, end);
+    super(buffer, start, startLineEnd, version, fields, headersEnd, bodyStart, end, parsedContentLength);
     this.method = method;
-    this.#uri = uri;
+    this.#uriStart = uriStart;
+    this.#uriEnd = uriEnd;
   }
 
   /** The Request-URI as text. Setting it replaces the Request-URI (RFC 3261 §16.5). */
   get uri(): string {
+    this.#uri ??= utf8(this.buffer, this.#uriStart, this.#uriEnd);
     return this.#uri;
   }
 
@@ -378,7 +406,7 @@ export class SipRequest extends SipMessageBase {
 
   /** The Request-URI parsed (cached); throws SipParseError when malformed. */
   get requestUri(): Uri {
-    this.#requestUri ??= parseUri(this.#uri);
+    this.#requestUri ??= parseUri(this.uri);
     return this.#requestUri;
   }
 }
@@ -400,8 +428,9 @@ export class SipResponse extends SipMessageBase {
     headersEnd: number,
     bodyStart: number,
     end: number,
+    parsedContentLength: number,
   ) {
-    super(buffer, start, startLineEnd, version, fields, headersEnd, bodyStart, end);
+    super(buffer, start, startLineEnd, version, fields, headersEnd, bodyStart, end, parsedContentLength);
     this.status = status;
     this.reason = reason;
   }
@@ -419,10 +448,26 @@ export function isResponse(message: SipMessage): message is SipResponse {
 
 /** Parses a CSeq value: `4711 INVITE`. @see RFC 3261 §20.16 */
 export function parseCSeq(text: string): CSeq {
-  const m = /^\s*(\d{1,10})\s+([A-Za-z0-9\-.!%*_+`'~]+)\s*$/.exec(text);
-  if (m === null) throw new SipParseError('bad CSeq');
-  const seq = Number(m[1]);
+  const n = text.length;
+  let i = 0;
+  while (i < n && (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x09)) i++;
+  const ds = i;
+  let seq = 0;
+  while (i < n) {
+    const d = text.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) break;
+    seq = seq * 10 + d;
+    i++;
+  }
+  if (i === ds || i - ds > 10) throw new SipParseError('bad CSeq');
   // RFC 3261 §8.1.1.5: the sequence number MUST be less than 2**31.
   if (seq >= 2 ** 31) throw new SipParseError('CSeq number out of range');
-  return { seq, method: m[2] as string };
+  const ws = i;
+  while (i < n && (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x09)) i++;
+  if (i === ws) throw new SipParseError('bad CSeq');
+  let e = n;
+  while (e > i && (text.charCodeAt(e - 1) === 0x20 || text.charCodeAt(e - 1) === 0x09)) e--;
+  const method = text.slice(i, e);
+  if (!isToken(method)) throw new SipParseError('bad CSeq method');
+  return { seq, method };
 }

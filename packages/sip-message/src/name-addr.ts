@@ -1,5 +1,5 @@
 import { SipParseError } from './errors.js';
-import { type Params, parseParams, unquote } from './split.js';
+import { type Params, scanParams, unquote } from './split.js';
 
 /**
  * A `name-addr` or `addr-spec` with its header parameters, as in From, To, Contact, Route and
@@ -54,74 +54,93 @@ export function isToken(text: string): boolean {
   return true;
 }
 
+function isWs(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
+}
+
+function hasWs(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (isWs(text.charCodeAt(i))) return true;
+  return false;
+}
+
 /**
  * Parses a name-addr (`"Alice" <sip:a@b>;tag=1`) or addr-spec (`sip:a@b;tag=1`). In the
  * addr-spec form everything after the first `;` is a header parameter (RFC 3261 §20.10).
  */
 export function parseNameAddr(text: string): NameAddr {
-  const raw = text;
-  const s = text.trim();
-  if (s.length === 0) throw new SipParseError('empty address');
+  const n = text.length;
+  let i = 0;
+  while (i < n && isWs(text.charCodeAt(i))) i++;
+  if (i >= n) throw new SipParseError('empty address');
   let displayName: string | undefined;
-  let uri: string;
-  let rest: string;
+  let uriStart: number;
+  let uriEnd: number;
+  let rest: number;
   let bracketed = false;
-  if (s.charCodeAt(0) === 0x22 /* " */) {
-    let i = 1;
-    for (; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c === 0x5c) i++;
+  const c0 = text.charCodeAt(i);
+  if (c0 === 0x22 /* " */) {
+    let j = i + 1;
+    for (; j < n; j++) {
+      const c = text.charCodeAt(j);
+      if (c === 0x5c) j++;
       else if (c === 0x22) break;
     }
-    if (i >= s.length) throw new SipParseError('unterminated display name');
-    displayName = unquote(s.slice(0, i + 1));
-    const after = s.slice(i + 1).trimStart();
-    if (after.charCodeAt(0) !== 0x3c) throw new SipParseError('quoted display name without <URI>');
-    const close = after.indexOf('>');
-    if (close === -1) throw new SipParseError('unterminated <URI>');
-    uri = after.slice(1, close);
-    rest = after.slice(close + 1);
+    if (j >= n) throw new SipParseError('unterminated display name');
+    displayName = unquote(text.slice(i, j + 1));
+    j++;
+    while (j < n && isWs(text.charCodeAt(j))) j++;
+    if (text.charCodeAt(j) !== 0x3c) throw new SipParseError('quoted display name without <URI>');
+    uriStart = j + 1;
+    uriEnd = text.indexOf('>', uriStart);
+    if (uriEnd === -1) throw new SipParseError('unterminated <URI>');
+    rest = uriEnd + 1;
     bracketed = true;
   } else {
-    const lt = s.indexOf('<');
+    const lt = c0 === 0x3c ? i : text.indexOf('<', i);
     if (lt !== -1) {
-      const close = s.indexOf('>', lt);
-      if (close === -1) throw new SipParseError('unterminated <URI>');
-      const dn = s.slice(0, lt).trim();
-      if (dn.length > 0) {
+      uriStart = lt + 1;
+      uriEnd = text.indexOf('>', uriStart);
+      if (uriEnd === -1) throw new SipParseError('unterminated <URI>');
+      if (lt > i) {
+        const dn = text.slice(i, lt).trim();
         // An unquoted display name is a sequence of tokens separated by whitespace.
         for (const word of dn.split(/[ \t]+/)) if (!isToken(word)) throw new SipParseError('bad display name');
         displayName = dn;
       }
-      uri = s.slice(lt + 1, close);
-      rest = s.slice(close + 1);
+      rest = uriEnd + 1;
       bracketed = true;
     } else {
-      const semi = s.indexOf(';');
-      uri = semi === -1 ? s : s.slice(0, semi);
-      rest = semi === -1 ? '' : s.slice(semi);
-      if (/[\s,?]/.test(uri.trim())) throw new SipParseError('addr-spec with a character that needs <>');
-      uri = uri.trim();
+      uriStart = i;
+      let j = i;
+      while (j < n) {
+        const c = text.charCodeAt(j);
+        if (c === 0x3b || isWs(c)) break;
+        // RFC 3261 §20.10: a URI with a comma or question mark must be in a name-addr.
+        if (c === 0x2c || c === 0x3f) throw new SipParseError('addr-spec with a character that needs <>');
+        j++;
+      }
+      uriEnd = j;
+      rest = j;
     }
   }
-  uri = uri.trim();
-  if (uri.length === 0 || /\s/.test(uri)) throw new SipParseError('bad URI in address');
-  rest = rest.trim();
-  if (rest.length > 0 && rest.charCodeAt(0) !== 0x3b) throw new SipParseError('junk after address');
-  const params = parseParams(rest.length > 0 ? rest.slice(1) : '');
-  const na: NameAddr = { raw, uri, bracketed, params };
-  if (displayName !== undefined) na.displayName = displayName;
+  while (uriStart < uriEnd && isWs(text.charCodeAt(uriStart))) uriStart++;
+  while (uriEnd > uriStart && isWs(text.charCodeAt(uriEnd - 1))) uriEnd--;
+  if (uriEnd === uriStart || hasWs(text, uriStart, uriEnd)) throw new SipParseError('bad URI in address');
+  const params = scanParams(text, rest, {});
+  if (params === undefined) throw new SipParseError('junk after address');
   const tag = params.tag;
-  if (typeof tag === 'string') na.tag = tag;
-  return na;
+  // Every NameAddr has the same shape (absent parts are undefined), which keeps readers monomorphic.
+  return { raw: text, displayName, uri: text.slice(uriStart, uriEnd), bracketed, params, tag: typeof tag === 'string' ? tag : undefined };
 }
 
 /** Parses one Contact value, `*` included. */
 export function parseContact(text: string): Contact {
   const s = text.trim();
-  if (s === '*') return { raw: text, uri: '*', bracketed: false, params: Object.create(null) as Params, star: true };
+  if (s === '*') return { raw: text, displayName: undefined, uri: '*', bracketed: false, params: {} as Params, tag: undefined, star: true, expires: undefined, q: undefined };
   const na = parseNameAddr(text) as Contact;
   na.star = false;
+  na.expires = undefined;
+  na.q = undefined;
   const e = na.params.expires;
   if (typeof e === 'string') {
     if (!/^\d+$/.test(e)) throw new SipParseError('bad expires parameter in Contact');

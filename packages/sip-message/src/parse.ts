@@ -1,7 +1,8 @@
+import { isAscii } from 'node:buffer';
 import { SipParseError } from './errors.js';
 import { HeaderField } from './header-field.js';
-import { latin1 } from './bytes.js';
-import { canonicalHeaderName } from './header-names.js';
+import { latin1, utf8 } from './bytes.js';
+import { KNOWN_HEADER_KEYS, canonicalHeaderName } from './header-names.js';
 import { type SipMessage, SipRequest, SipResponse } from './message.js';
 
 /** Limits that bound what hostile input may cost. */
@@ -40,12 +41,55 @@ function toBuffer(input: Uint8Array | string): Buffer {
   return Buffer.from(input.buffer, input.byteOffset, input.byteLength);
 }
 
+// Known header names by (length, first letter), so the usual names are recognised from the
+// bytes without building a string.
+const KEY_TABLE: (string[] | undefined)[] = [];
+for (const key of KNOWN_HEADER_KEYS) {
+  if (key.length > 31) continue;
+  const slot = (key.length << 8) | key.charCodeAt(0);
+  (KEY_TABLE[slot] ??= []).push(key);
+}
+
 function headerKey(buf: Buffer, start: number, end: number): string {
-  if (end - start === 1) {
+  const len = end - start;
+  if (len === 1) {
     const k = COMPACT_KEYS[buf[start] as number];
     if (k !== undefined) return k;
+  } else if (len < 32) {
+    // Token bytes OR 0x20 fold upper- to lower-case letters and leave '-' and digits alone.
+    const cands = KEY_TABLE[(len << 8) | (buf[start]! | 0x20)];
+    if (cands !== undefined) {
+      for (let c = 0; c < cands.length; c++) {
+        const key = cands[c] as string;
+        let i = 1;
+        while (i < len && (buf[start + i]! | 0x20) === key.charCodeAt(i)) i++;
+        if (i === len) return key;
+      }
+    }
   }
   return canonicalHeaderName(latin1(buf, start, end));
+}
+
+const METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE'];
+
+function methodName(buf: Buffer, start: number, end: number): string {
+  // Methods are case-sensitive (RFC 3261 §7.1): only exact spellings are shared constants.
+  const len = end - start;
+  for (let m = 0; m < METHODS.length; m++) {
+    const name = METHODS[m] as string;
+    if (name.length !== len) continue;
+    let i = 0;
+    while (i < len && buf[start + i] === name.charCodeAt(i)) i++;
+    if (i === len) return name;
+  }
+  return latin1(buf, start, end);
+}
+
+function versionText(buf: Buffer, start: number, end: number): string {
+  if (end - start === 7 && buf[start] === 0x53 && buf[start + 1] === 0x49 && buf[start + 2] === 0x50 && buf[start + 4] === 0x32 && buf[start + 5] === 0x2e && buf[start + 6] === 0x30) {
+    return 'SIP/2.0';
+  }
+  return latin1(buf, start, end);
 }
 
 function isSipVersion(buf: Buffer, start: number, end: number): boolean {
@@ -117,7 +161,6 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
     buf[pos + 3] === 0x2f;
 
   let method = '';
-  let uri = '';
   let version: string;
   let status = 0;
   let reason = '';
@@ -125,7 +168,7 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
     // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
     if (sp1 === -1) throw new SipParseError('bad status line');
     if (!isSipVersion(buf, pos, sp1)) throw new SipParseError('bad SIP version in status line');
-    version = latin1(buf, pos, sp1);
+    version = versionText(buf, pos, sp1);
     const c0 = buf[sp1 + 1]! - 0x30;
     const c1 = buf[sp1 + 2]! - 0x30;
     const c2 = buf[sp1 + 3]! - 0x30;
@@ -134,7 +177,7 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
     const after = sp1 + 4;
     if (after < startLineEnd) {
       if (buf[after] !== SP) throw new SipParseError('bad status code');
-      reason = buf.toString('utf8', after + 1, startLineEnd);
+      reason = utf8(buf, after + 1, startLineEnd);
     }
   } else {
     // Request-Line = Method SP Request-URI SP SIP-Version CRLF, exactly two single spaces
@@ -147,9 +190,8 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
       if (c <= SP || c === 0x7f) throw new SipParseError('bad Request-URI');
     }
     if (!isSipVersion(buf, sp2 + 1, startLineEnd)) throw new SipParseError('bad SIP version in request line');
-    method = latin1(buf, pos, sp1);
-    uri = buf.toString('utf8', sp1 + 1, sp2);
-    version = latin1(buf, sp2 + 1, startLineEnd);
+    method = methodName(buf, pos, sp1);
+    version = versionText(buf, sp2 + 1, startLineEnd);
   }
   pos = lf + 1;
 
@@ -175,9 +217,8 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
     if (c === SP || c === HT) {
       // A continuation line: the field above goes on (RFC 3261 §7.3.1).
       if (current === undefined) throw new SipParseError('continuation line without header');
-      let e = pos;
-      while (e < len && buf[e] !== LF) e++;
-      if (e >= len) throw new SipParseError('no end of headers');
+      const e = buf.indexOf(LF, pos);
+      if (e === -1) throw new SipParseError('no end of headers');
       if (e - lineStart > maxLine) throw new SipParseError('header line too long');
       let ve = e;
       while (ve > lineStart && (buf[ve - 1] === CR || buf[ve - 1] === SP || buf[ve - 1] === HT)) ve--;
@@ -194,16 +235,13 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
       pos = e + 1;
       continue;
     }
-    let colon = -1;
-    let e = pos;
-    while (e < len) {
-      const b = buf[e];
-      if (b === LF) break;
-      if (b === COLON && colon === -1) colon = e;
-      e++;
-    }
-    if (e >= len) throw new SipParseError('no end of headers');
+    // The line end by memchr; the colon by a short scan from the line start.
+    let e = buf.indexOf(LF, pos);
+    if (e === -1) throw new SipParseError('no end of headers');
     if (e - lineStart > maxLine) throw new SipParseError('header line too long');
+    let colon = pos;
+    while (colon < e && buf[colon] !== COLON) colon++;
+    if (colon === e) colon = -1;
     if (colon === -1) throw new SipParseError('header line without colon');
     let nameEnd = colon;
     while (nameEnd > lineStart && (buf[nameEnd - 1] === SP || buf[nameEnd - 1] === HT)) nameEnd--;
@@ -220,6 +258,8 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
     pos = e + 1;
   }
   if (headersEnd === -1) throw new SipParseError('no end of headers');
+  // Pure ASCII headers (the usual case) decode as latin1, which skips UTF-8 validation.
+  if (isAscii(buf.subarray(start, headersEnd))) for (let i = 0; i < fields.length; i++) (fields[i] as HeaderField).ascii = true;
 
   for (const f of fields) {
     if (f.key !== 'content-length') continue;
@@ -240,6 +280,6 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
     end = bodyStart + contentLength;
   }
   return isResponse
-    ? new SipResponse(status, reason, buf, start, startLineEnd, version, fields, headersEnd, bodyStart, end)
-    : new SipRequest(method, uri, buf, start, startLineEnd, version, fields, headersEnd, bodyStart, end);
+    ? new SipResponse(status, reason, buf, start, startLineEnd, version, fields, headersEnd, bodyStart, end, contentLength)
+    : new SipRequest(method, sp1 + 1, sp2, buf, start, startLineEnd, version, fields, headersEnd, bodyStart, end, contentLength);
 }

@@ -3,6 +3,11 @@
  * leaving commas inside quoted strings and `<…>` alone. Empty elements are dropped.
  */
 export function splitHeaderValues(text: string): string[] {
+  // Most fields hold one value: no comma, nothing to scan.
+  if (text.indexOf(',') === -1) {
+    const t = text.trim();
+    return t.length === 0 ? [] : [t];
+  }
   const out: string[] = [];
   let start = 0;
   let inQuote = false;
@@ -22,52 +27,90 @@ export function splitHeaderValues(text: string): string[] {
       start = i + 1;
     }
   }
-  const last = start === 0 ? text.trim() : text.slice(start).trim();
+  const last = text.slice(start).trim();
   if (last.length > 0) out.push(last);
-  return out;
-}
-
-/** Splits `text` at `sep` outside quoted strings. */
-export function splitOutsideQuotes(text: string, sep: number): string[] {
-  const out: string[] = [];
-  let start = 0;
-  let inQuote = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inQuote) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inQuote = false;
-    } else if (c === 0x22) inQuote = true;
-    else if (c === sep) {
-      out.push(text.slice(start, i));
-      start = i + 1;
-    }
-  }
-  out.push(text.slice(start));
   return out;
 }
 
 /** A parameter list as sipway keeps it: lower-case names in the order written; `null` for a name without value. */
 export type Params = Record<string, string | null>;
 
+function isWs(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
+}
+
+function lowerName(text: string, s: number, e: number): string {
+  const name = text.slice(s, e);
+  // Parameter names are case-insensitive (RFC 3261 §7.3.1); most arrive lower-case already.
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return name.toLowerCase();
+  }
+  return name;
+}
+
 /**
- * Parses `;name=value;flag` header parameters (the text after the first `;`). Values keep their
- * quotes, so `+sip.instance="<urn:uuid:…>"` serializes back unchanged.
+ * Scans `;name=value;flag` parameters of `text` from `from` (at or before the first `;`) to the
+ * end, whitespace allowed around `;` and `=`. Values keep their quotes, so
+ * `+sip.instance="<urn:uuid:…>"` serializes back unchanged. Returns undefined on junk outside a
+ * parameter (a character that is neither `;` nor whitespace where a `;` must come).
  */
-export function parseParams(text: string): Params {
-  const params: Params = Object.create(null) as Params;
-  if (text.length === 0) return params;
-  for (const piece of splitOutsideQuotes(text, 0x3b /* ; */)) {
-    const eq = piece.indexOf('=');
-    if (eq === -1) {
-      const name = piece.trim().toLowerCase();
-      if (name.length > 0) params[name] = null;
-    } else {
-      const name = piece.slice(0, eq).trim().toLowerCase();
-      if (name.length > 0) params[name] = piece.slice(eq + 1).trim();
+export function scanParams(text: string, from: number, into: Params): Params | undefined {
+  const n = text.length;
+  let i = from;
+  for (;;) {
+    while (i < n && isWs(text.charCodeAt(i))) i++;
+    if (i >= n) return into;
+    if (text.charCodeAt(i) !== 0x3b /* ; */) return undefined;
+    i++;
+    while (i < n && isWs(text.charCodeAt(i))) i++;
+    const ns = i;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x3d /* = */ || c === 0x3b || isWs(c)) break;
+      i++;
+    }
+    const ne = i;
+    while (i < n && isWs(text.charCodeAt(i))) i++;
+    let value: string | null = null;
+    if (i < n && text.charCodeAt(i) === 0x3d) {
+      i++;
+      while (i < n && isWs(text.charCodeAt(i))) i++;
+      const vs = i;
+      if (i < n && text.charCodeAt(i) === 0x22) {
+        i++;
+        while (i < n) {
+          const c = text.charCodeAt(i);
+          if (c === 0x5c) i += 2;
+          else if (c === 0x22) {
+            i++;
+            break;
+          } else i++;
+        }
+        if (i > n) i = n;
+      } else {
+        while (i < n) {
+          const c = text.charCodeAt(i);
+          if (c === 0x3b || isWs(c)) break;
+          i++;
+        }
+      }
+      value = text.slice(vs, i);
+    }
+    if (ne > ns) {
+      const name = lowerName(text, ns, ne);
+      // A hostile '__proto__' must not reach the object's prototype slot.
+      if (name !== '__proto__') into[name] = value;
     }
   }
-  return params;
+}
+
+/**
+ * Parses `name=value;flag` header parameters (the text after the first `;`). Values keep their
+ * quotes.
+ */
+export function parseParams(text: string): Params {
+  return scanParams(`;${text}`, 0, {}) ?? {};
 }
 
 /** `;a=1;b` from a parameter record. */

@@ -1,6 +1,7 @@
 import { SipParseError } from './errors.js';
 import { unescapeText } from './escape.js';
 import type { Params } from './split.js';
+import { digits } from './digits.js';
 
 /** A `sip:` or `sips:` URI (RFC 3261 §19.1). `user`, `password` and parameter values are %-decoded. */
 export interface SipUri {
@@ -43,13 +44,32 @@ export function isTelUri(uri: Uri): uri is TelUri {
   return uri.scheme === 'tel';
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 // Loose IPv6 check: hex groups, colons, an optional embedded IPv4 tail; node:net decides the rest.
 const IPV6 = /^[0-9A-Fa-f:.]+$/;
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*$/;
 
 export function isIPv4(text: string): boolean {
-  return IPV4.test(text);
+  const n = text.length;
+  if (n < 7 || n > 15) return false;
+  let dots = 0;
+  let octet = 0;
+  let len = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2e) {
+      if (len === 0 || ++dots > 3) return false;
+      octet = 0;
+      len = 0;
+    } else {
+      const d = c - 0x30;
+      if (d < 0 || d > 9) return false;
+      // No leading zeros: 010 is not an IPv4 octet in RFC 3986 dec-octet.
+      if (len === 1 && octet === 0) return false;
+      octet = octet * 10 + d;
+      if (++len > 3 || octet > 255) return false;
+    }
+  }
+  return dots === 3 && len > 0;
 }
 
 export function isIPv6(text: string): boolean {
@@ -62,7 +82,7 @@ export function isIPv6(text: string): boolean {
     const g = groups[i] as string;
     if (g.length === 0) continue;
     if (g.includes('.')) {
-      if (i !== groups.length - 1 || !IPV4.test(g)) return false;
+      if (i !== groups.length - 1 || !isIPv4(g)) return false;
       count += 2;
     } else {
       if (g.length > 4) return false;
@@ -91,7 +111,7 @@ function hostnameOk(host: string): boolean {
 }
 
 /** Parses `host[:port]` or `[v6][:port]` as found in URIs and Via sent-by. */
-export function parseHostPort(text: string, what: string): { host: string; hostType: SipUri['hostType']; port?: number } {
+export function parseHostPort(text: string, what: string): { host: string; hostType: SipUri['hostType']; port: number | undefined } {
   let host: string;
   let rest: string;
   let hostType: SipUri['hostType'];
@@ -106,27 +126,39 @@ export function parseHostPort(text: string, what: string): { host: string; hostT
     const colon = text.indexOf(':');
     host = colon === -1 ? text : text.slice(0, colon);
     rest = colon === -1 ? '' : text.slice(colon);
-    if (isIPv4(host)) hostType = 'ipv4';
+    const c0 = host.charCodeAt(0);
+    if (c0 >= 0x30 && c0 <= 0x39 && isIPv4(host)) hostType = 'ipv4';
     else if (hostnameOk(host)) hostType = 'hostname';
     else throw new SipParseError(`bad host in ${what}`);
   }
-  if (rest.length === 0) return { host, hostType };
+  if (rest.length === 0) return { host, hostType, port: undefined };
   if (rest.charCodeAt(0) !== 0x3a /* : */) throw new SipParseError(`bad host in ${what}`);
-  const portText = rest.slice(1);
-  if (!/^\d{1,5}$/.test(portText)) throw new SipParseError(`bad port in ${what}`);
-  const port = Number(portText);
+  const port = digits(rest.slice(1), 5);
+  if (port === -1) throw new SipParseError(`bad port in ${what}`);
   if (port > 65535) throw new SipParseError(`port out of range in ${what}`);
   return { host, hostType, port };
 }
 
 function parseUriParams(text: string, what: string): Params {
-  const params: Params = Object.create(null) as Params;
-  if (text.length === 0) return params;
-  for (const piece of text.split(';')) {
-    if (piece.length === 0) continue;
-    const eq = piece.indexOf('=');
-    if (eq === -1) params[unescapeText(piece, what).toLowerCase()] = null;
-    else params[unescapeText(piece.slice(0, eq), what).toLowerCase()] = unescapeText(piece.slice(eq + 1), what);
+  const params: Params = {};
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    let e = text.indexOf(';', i);
+    if (e === -1) e = n;
+    if (e > i) {
+      const eq = text.indexOf('=', i);
+      let name: string;
+      let value: string | null = null;
+      if (eq === -1 || eq > e) name = text.slice(i, e);
+      else {
+        name = text.slice(i, eq);
+        value = unescapeText(text.slice(eq + 1, e), what);
+      }
+      name = unescapeText(name, what).toLowerCase();
+      if (name !== '__proto__') params[name] = value;
+    }
+    i = e + 1;
   }
   return params;
 }
@@ -146,12 +178,23 @@ function checkNoWhitespace(text: string, what: string): void {
  */
 export function parseUri(text: string): Uri {
   const what = 'URI';
-  const colon = text.indexOf(':');
-  if (colon <= 0) throw new SipParseError('URI without scheme');
-  const schemeText = text.slice(0, colon);
-  if (!SCHEME.test(schemeText)) throw new SipParseError('bad URI scheme');
+  let scheme: string;
+  let colon: number;
+  // sip: and sips: first, without building a scheme string.
+  if (text.startsWith('sip:')) {
+    scheme = 'sip';
+    colon = 3;
+  } else if (text.startsWith('sips:')) {
+    scheme = 'sips';
+    colon = 4;
+  } else {
+    colon = text.indexOf(':');
+    if (colon <= 0) throw new SipParseError('URI without scheme');
+    const schemeText = text.slice(0, colon);
+    if (!SCHEME.test(schemeText)) throw new SipParseError('bad URI scheme');
+    scheme = schemeText.toLowerCase();
+  }
   checkNoWhitespace(text, what);
-  const scheme = schemeText.toLowerCase();
   const rest = text.slice(colon + 1);
   if (scheme === 'tel') {
     const semi = rest.indexOf(';');
@@ -192,26 +235,26 @@ export function parseUri(text: string): Uri {
       headersText = hostPart.slice(end + 1);
     }
   }
-  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  const headers: Record<string, string> = {};
   if (headersText.length > 0) {
     for (const piece of headersText.split('&')) {
       const eq = piece.indexOf('=');
       if (eq <= 0) throw new SipParseError('bad URI header');
-      headers[unescapeText(piece.slice(0, eq), what)] = unescapeText(piece.slice(eq + 1), what);
+      const name = unescapeText(piece.slice(0, eq), what);
+      if (name !== '__proto__') headers[name] = unescapeText(piece.slice(eq + 1), what);
     }
   }
-  const uri: SipUri = {
+  return {
     scheme: scheme as 'sip' | 'sips',
+    user,
+    password,
     host: hp.host,
     hostType: hp.hostType,
+    port: hp.port,
     params: parseUriParams(paramsText, what),
     headers,
     raw: text,
   };
-  if (user !== undefined) uri.user = user;
-  if (password !== undefined) uri.password = password;
-  if (hp.port !== undefined) uri.port = hp.port;
-  return uri;
 }
 
 // Characters left as they are in the user part when formatting (RFC 3261 §25.1 user).

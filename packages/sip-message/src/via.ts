@@ -1,7 +1,8 @@
 import { SipParseError } from './errors.js';
 import { isToken } from './name-addr.js';
-import { type Params, parseParams } from './split.js';
+import { type Params, scanParams } from './split.js';
 import { parseHostPort } from './uri.js';
+import { digits } from './digits.js';
 
 /** One Via value (RFC 3261 §20.42, §18.2; RFC 3581 rport). */
 export interface Via {
@@ -26,61 +27,92 @@ export interface Via {
   ttl?: number;
 }
 
+function isWs(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
+}
+
 /**
  * Parses one Via value. Whitespace is allowed around `/`, `;` and `=` (RFC 3261 §25.1 LWS;
  * RFC 4475 `wsinv`).
  */
 export function parseVia(text: string): Via {
-  const raw = text;
-  let s = text.trim();
-  const slash1 = s.indexOf('/');
-  if (slash1 === -1) throw new SipParseError('bad Via: no protocol');
-  const name = s.slice(0, slash1).trim();
-  s = s.slice(slash1 + 1);
-  const slash2 = s.indexOf('/');
-  if (slash2 === -1) throw new SipParseError('bad Via: no transport');
-  const version = s.slice(0, slash2).trim();
-  s = s.slice(slash2 + 1).trimStart();
+  const n = text.length;
   let i = 0;
-  while (i < s.length && s.charCodeAt(i) > 0x20 && s.charCodeAt(i) !== 0x3b) i++;
-  const transport = s.slice(0, i).toUpperCase();
-  if (!isToken(name) || !isToken(version) || !isToken(transport)) throw new SipParseError('bad Via protocol');
-  s = s.slice(i).trimStart();
-  const semi = s.indexOf(';');
-  const sentBy = (semi === -1 ? s : s.slice(0, semi)).trim();
-  if (sentBy.length === 0 || /[\s,]/.test(sentBy)) throw new SipParseError('bad Via sent-by');
+  while (i < n && isWs(text.charCodeAt(i))) i++;
+  let protocol: string;
+  // The common spelling first; anything else goes through the general scanner below.
+  if (text.startsWith('SIP/2.0/', i)) {
+    protocol = 'SIP/2.0';
+    i += 8;
+  } else {
+    const slash1 = text.indexOf('/', i);
+    if (slash1 === -1) throw new SipParseError('bad Via: no protocol');
+    const slash2 = text.indexOf('/', slash1 + 1);
+    if (slash2 === -1) throw new SipParseError('bad Via: no transport');
+    const name = text.slice(i, slash1).trim();
+    const version = text.slice(slash1 + 1, slash2).trim();
+    if (!isToken(name) || !isToken(version)) throw new SipParseError('bad Via protocol');
+    protocol = `${name.toUpperCase()}/${version}`;
+    i = slash2 + 1;
+    while (i < n && isWs(text.charCodeAt(i))) i++;
+  }
+  const ts = i;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (isWs(c) || c === 0x3b) break;
+    i++;
+  }
+  const transportText = text.slice(ts, i);
+  if (!isToken(transportText)) throw new SipParseError('bad Via transport');
+  const transport = transportText === 'UDP' || transportText === 'TCP' ? transportText : transportText.toUpperCase();
+  while (i < n && isWs(text.charCodeAt(i))) i++;
+  const ss = i;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 0x3b || isWs(c) || c === 0x2c) break;
+    i++;
+  }
+  const sentBy = text.slice(ss, i);
+  if (sentBy.length === 0) throw new SipParseError('bad Via sent-by');
   const hp = parseHostPort(sentBy, 'Via sent-by');
-  const params = parseParams(semi === -1 ? '' : s.slice(semi + 1));
+  const params = scanParams(text, i, {});
+  if (params === undefined) throw new SipParseError('bad Via parameters');
+  const branch = params.branch;
+  const received = params.received;
+  const maddr = params.maddr;
+  // One shape for every Via (absent parts undefined) keeps readers monomorphic.
   const via: Via = {
-    raw,
-    protocol: `${name.toUpperCase()}/${version}`,
+    raw: text,
+    protocol,
     transport,
     host: hp.host,
+    port: hp.port,
     sentBy,
     params,
+    branch: typeof branch === 'string' ? branch : undefined,
+    received: typeof received === 'string' ? received : undefined,
+    rport: undefined,
+    maddr: typeof maddr === 'string' ? maddr : undefined,
+    ttl: undefined,
   };
-  if (hp.port !== undefined) via.port = hp.port;
-  const branch = params.branch;
-  if (typeof branch === 'string') via.branch = branch;
-  const received = params.received;
-  if (typeof received === 'string') via.received = received;
-  if ('rport' in params) {
-    const r = params.rport;
-    if (r === null || r === '') via.rport = null;
+  const rport = params.rport;
+  if (rport !== undefined) {
+    if (rport === null || rport === '') via.rport = null;
     else {
-      if (!/^\d{1,5}$/.test(r ?? '')) throw new SipParseError('bad Via rport');
-      via.rport = Number(r);
+      const port = digits(rport, 5);
+      if (port === -1 || port > 65535) throw new SipParseError('bad Via rport');
+      via.rport = port;
     }
   }
-  const maddr = params.maddr;
-  if (typeof maddr === 'string') via.maddr = maddr;
   const ttl = params.ttl;
   if (typeof ttl === 'string') {
-    if (!/^\d{1,3}$/.test(ttl) || Number(ttl) > 255) throw new SipParseError('bad Via ttl');
-    via.ttl = Number(ttl);
+    const t = digits(ttl, 3);
+    if (t === -1 || t > 255) throw new SipParseError('bad Via ttl');
+    via.ttl = t;
   }
   return via;
 }
+
 
 /** Formats a Via from its parts: `SIP/2.0/UDP host:port;branch=…;rport`. */
 export function formatVia(via: Pick<Via, 'protocol' | 'transport' | 'sentBy' | 'params'>): string {

@@ -98,7 +98,7 @@ describe('name-addr and Contact (RFC 3261 §20.10)', () => {
       bracketed: true,
     });
     expect(parseNameAddr('Bob Smith <sip:bob@b.com>')).toMatchObject({ displayName: 'Bob Smith', uri: 'sip:bob@b.com' });
-    expect(parseNameAddr('<sip:c@c.com>')).not.toHaveProperty('displayName');
+    expect(parseNameAddr('<sip:c@c.com>').displayName).toBeUndefined();
   });
 
   it('gives params after an addr-spec to the header, not the URI', () => {
