@@ -138,3 +138,17 @@ describe('outbound proxy', () => {
     expect(hop(await resolver({ outboundProxy: 'nxdomain.test' }).resolve('sip:bob@anything.test'))).toBe('503 NEXT_HOP_NOT_FOUND');
   });
 });
+
+describe('direct resolution (responses, RFC 3263 §5)', () => {
+  it('ignores domain2proxy and the outbound proxy', async () => {
+    const r = resolver({ outboundProxy: '127.0.0.60', domain2proxy: { '*': '127.0.0.50' } });
+    expect(hop(await r.resolve('sip:example.com;transport=udp'))).toBe('udp 127.0.0.50:5060');
+    expect(hop(await r.resolve('sip:example.com;transport=udp', { direct: true }))).toBe('udp 127.0.0.98:5060');
+    expect(hop(await r.resolve('sip:127.0.0.1:5062;transport=tcp', { direct: true }))).toBe('tcp 127.0.0.1:5062');
+  });
+
+  it('a tel: URI cannot be resolved directly → 416', async () => {
+    const r = resolver({ outboundProxy: '127.0.0.60' });
+    expect(hop(await r.resolve('tel:+15551234567', { direct: true }))).toBe('416 UNSUPPORTED_SCHEME');
+  });
+});

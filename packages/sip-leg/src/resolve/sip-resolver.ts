@@ -42,6 +42,11 @@ export interface ResolverOptions {
 export interface ResolveOptions {
   /** Transports allowed for this request, replacing the resolver's `transports`; their order is the preference among SRV fallbacks. */
   transports?: Transport[];
+  /**
+   * Resolve the URI itself, ignoring `domain2proxy` and the outbound proxy: for a response to a
+   * Via sent-by (RFC 3263 §5), which goes back where the request came from, never to a proxy.
+   */
+  direct?: boolean;
 }
 
 /** The result of {@link SipResolver.resolve}: destinations in the order to try them, or why there are none. */
@@ -130,6 +135,7 @@ export class SipResolver {
   async resolve(uri: string | Uri, options: ResolveOptions = {}): Promise<ResolveResult> {
     if (this.closed) throw new LegClosedError('SipResolver');
     const transports = checkTransports(options.transports, 'resolve transports') ?? this.transports;
+    const viaProxies = options.direct !== true;
     let parsed: Uri;
     if (typeof uri === 'string') {
       try {
@@ -142,12 +148,12 @@ export class SipResolver {
     }
     if (!isSipUri(parsed)) {
       // RFC 3261 §8.1.2: an outbound proxy takes requests whatever their Request-URI scheme.
-      if (this.outboundProxy) return this.resolveHop(this.outboundProxy, transports, false, 'outbound proxy');
+      if (this.outboundProxy && viaProxies) return this.resolveHop(this.outboundProxy, transports, false, 'outbound proxy');
       return failure('UNSUPPORTED_SCHEME', `no route for a ${parsed.scheme}: URI`);
     }
     const secure = parsed.scheme === 'sips';
     // An explicit maddr is a per-request instruction and wins over configured hops, as in Net::SIP.
-    if (maddrOf(parsed) === undefined) {
+    if (viaProxies && maddrOf(parsed) === undefined) {
       const mapped = this.domainProxies.match(parsed.host, parsed.hostType !== 'hostname');
       if (mapped) return this.resolveHop(mapped, transports, secure, 'domain2proxy hop');
       if (this.outboundProxy) return this.resolveHop(this.outboundProxy, transports, secure, 'outbound proxy');
