@@ -1,1 +1,2 @@
-export {};
+export { TlsLeg } from './tls-leg.js';
+export type { TlsLegOptions } from './tls-leg.js';
