@@ -26,6 +26,7 @@ const DOMAIN2PROXY = {
   '*.example.org': 'proxy.test',
   'tcp.test': 'sip:127.0.0.53;transport=tcp',
   '127.0.0.99': '127.0.0.54:5074',
+  '[::1]': '127.0.0.56:5076',
   'missing.test': 'nxdomain.test',
   '*': '[::1]:5072',
 };
@@ -56,6 +57,7 @@ describe('domain2proxy', () => {
     ['sip:me@tcp.test', 'tcp 127.0.0.53:5060'],
     ['sip:me@127.0.0.99', 'udp 127.0.0.54:5074'],
     ['sip:me@127.0.0.98', 'udp [::1]:5072'],
+    ['sip:me@[::1]', 'udp 127.0.0.56:5076'],
   ])('%s → %s', async (uri, expected) => {
     expect(hop(await r().resolve(uri))).toBe(expected);
   });

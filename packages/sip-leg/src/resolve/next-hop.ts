@@ -2,6 +2,7 @@
  * Configured next hops that override DNS: Net::SIP's `domain2proxy` map and the outbound proxy.
  * Both are parsed and checked once, when the resolver is built (a bad entry is a start-up error).
  */
+import { isIP } from 'node:net';
 import { isSipUri, parseUri, type SipUri } from '@sipway/sip-message';
 import { LegOptionsError } from '../errors.js';
 
@@ -31,10 +32,13 @@ export class DomainProxyMap {
 
   constructor(map: Record<string, string> | undefined) {
     for (const [key, value] of Object.entries(map ?? {})) {
-      const text = key.trim().toLowerCase();
+      let text = key.trim().toLowerCase();
+      // An IPv6 literal key may come with or without brackets; it is kept without.
+      if (text.startsWith('[') && text.endsWith(']')) text = text.slice(1, -1);
       const wildcard = text.startsWith('*.');
       const bare = (wildcard ? text.slice(2) : text).replace(/\.$/, '');
-      if (text !== '*' && (bare.length === 0 || bare.includes('*') || /[\s;@/:]/.test(bare))) {
+      const ipv6 = !wildcard && isIP(bare) === 6;
+      if (text !== '*' && !ipv6 && (bare.length === 0 || bare.includes('*') || /[\s;@/:[\]]/.test(bare))) {
         throw new LegOptionsError(`domain2proxy: '${key}' is not a domain, '*.domain' or '*'`);
       }
       const domain = text === '*' ? '*' : wildcard ? `*.${bare}` : bare;

@@ -110,8 +110,12 @@ export class SipResolver {
     this.outboundProxy = options.outboundProxy === undefined ? undefined : parseHop(options.outboundProxy, 'outboundProxy');
     const timeoutMs = checkNumber(options.timeoutMs, 'timeoutMs', 1500, 1);
     const tries = checkNumber(options.tries, 'tries', 2, 1);
+    if (!Number.isInteger(tries)) throw new LegOptionsError('tries: a whole number ≥ 1');
     const cacheTtlMs = checkNumber(options.cacheTtlMs, 'cacheTtlMs', 300_000, 0);
     const negativeTtlMs = checkNumber(options.negativeTtlMs, 'negativeTtlMs', 30_000, 0);
+    if (options.servers !== undefined && (!Array.isArray(options.servers) || options.servers.length === 0)) {
+      throw new LegOptionsError('servers: a non-empty list of ip or ip:port');
+    }
     try {
       this.dns = new DnsCache({
         servers: options.servers,
