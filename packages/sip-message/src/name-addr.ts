@@ -1,5 +1,5 @@
 import { SipParseError } from './errors.js';
-import { type Params, scanParams, unquote } from './split.js';
+import { PARAM_POS, type Params, findParams, nameIs, scanParams, unquote } from './split.js';
 
 /**
  * A `name-addr` or `addr-spec` with its header parameters, as in From, To, Contact, Route and
@@ -126,28 +126,69 @@ export function parseNameAddr(text: string): NameAddr {
   while (uriStart < uriEnd && isWs(text.charCodeAt(uriStart))) uriStart++;
   while (uriEnd > uriStart && isWs(text.charCodeAt(uriEnd - 1))) uriEnd--;
   if (uriEnd === uriStart || hasWs(text, uriStart, uriEnd)) throw new SipParseError('bad URI in address');
-  const params = scanParams(text, rest, {});
-  if (params === undefined) throw new SipParseError('junk after address');
-  const tag = params.tag;
-  // Every NameAddr has the same shape (absent parts are undefined), which keeps readers monomorphic.
-  return { raw: text, displayName, uri: text.slice(uriStart, uriEnd), bracketed, params, tag: typeof tag === 'string' ? tag : undefined };
+  const count = findParams(text, rest);
+  if (count === -1) throw new SipParseError('junk after address');
+  const na = new ParsedNameAddr(text, displayName, text.slice(uriStart, uriEnd), bracketed, rest);
+  for (let p = 0; p < count; p++) {
+    const ns = PARAM_POS[p * 4] as number;
+    const ne = PARAM_POS[p * 4 + 1] as number;
+    const vs = PARAM_POS[p * 4 + 2] as number;
+    if (vs === -1) continue;
+    const ve = PARAM_POS[p * 4 + 3] as number;
+    if (ne - ns === 3 && na.tag === undefined && nameIs(text, ns, ne, 'tag')) na.tag = text.slice(vs, ve);
+    else if (ne - ns === 7 && na.expiresText === undefined && nameIs(text, ns, ne, 'expires')) na.expiresText = text.slice(vs, ve);
+    else if (ne - ns === 1 && na.qText === undefined && nameIs(text, ns, ne, 'q')) na.qText = text.slice(vs, ve);
+  }
+  return na;
+}
+
+/** A parsed name-addr: tag (and Contact's expires and q) are read at once; the parameter record on first use. */
+class ParsedNameAddr implements Contact {
+  raw: string;
+  displayName: string | undefined;
+  uri: string;
+  bracketed: boolean;
+  tag: string | undefined = undefined;
+  star = false;
+  expires: number | undefined = undefined;
+  q: number | undefined = undefined;
+  /** @internal */
+  expiresText: string | undefined = undefined;
+  /** @internal */
+  qText: string | undefined = undefined;
+  #paramsFrom: number;
+  #params: Params | undefined = undefined;
+
+  constructor(raw: string, displayName: string | undefined, uri: string, bracketed: boolean, paramsFrom: number) {
+    this.raw = raw;
+    this.displayName = displayName;
+    this.uri = uri;
+    this.bracketed = bracketed;
+    this.#paramsFrom = paramsFrom;
+  }
+
+  get params(): Params {
+    this.#params ??= scanParams(this.raw, this.#paramsFrom, {}) ?? {};
+    return this.#params;
+  }
+
+  set params(value: Params) {
+    this.#params = value;
+  }
 }
 
 /** Parses one Contact value, `*` included. */
 export function parseContact(text: string): Contact {
   const s = text.trim();
   if (s === '*') return { raw: text, displayName: undefined, uri: '*', bracketed: false, params: {} as Params, tag: undefined, star: true, expires: undefined, q: undefined };
-  const na = parseNameAddr(text) as Contact;
-  na.star = false;
-  na.expires = undefined;
-  na.q = undefined;
-  const e = na.params.expires;
-  if (typeof e === 'string') {
+  const na = parseNameAddr(text) as ParsedNameAddr;
+  const e = na.expiresText;
+  if (e !== undefined) {
     if (!/^\d+$/.test(e)) throw new SipParseError('bad expires parameter in Contact');
     na.expires = Math.min(Number(e), 2 ** 32 - 1);
   }
-  const q = na.params.q;
-  if (typeof q === 'string') {
+  const q = na.qText;
+  if (q !== undefined) {
     if (!/^(0(\.\d{0,3})?|1(\.0{0,3})?)$/.test(q)) throw new SipParseError('bad q parameter in Contact');
     na.q = Number(q);
   }

@@ -129,3 +129,77 @@ export function unquote(text: string): string {
   const inner = text.slice(1, -1);
   return inner.includes('\\') ? inner.replace(/\\(.)/g, '$1') : inner;
 }
+
+/**
+ * Where the parameters of `text` are, found without building anything: after a call, `PARAM_POS`
+ * holds `count` quadruples (nameStart, nameEnd, valueStart, valueEnd; valueStart -1 for a name
+ * without value). Returns the count, or -1 on junk where a `;` must come. Readers take the few
+ * parameters they need and build the whole record only when asked.
+ */
+export const PARAM_POS: number[] = [];
+
+export function findParams(text: string, from: number): number {
+  const n = text.length;
+  let i = from;
+  let count = 0;
+  for (;;) {
+    while (i < n && isWs(text.charCodeAt(i))) i++;
+    if (i >= n) return count;
+    if (text.charCodeAt(i) !== 0x3b /* ; */) return -1;
+    i++;
+    while (i < n && isWs(text.charCodeAt(i))) i++;
+    const ns = i;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x3d /* = */ || c === 0x3b || isWs(c)) break;
+      i++;
+    }
+    const ne = i;
+    while (i < n && isWs(text.charCodeAt(i))) i++;
+    let vs = -1;
+    let ve = -1;
+    if (i < n && text.charCodeAt(i) === 0x3d) {
+      i++;
+      while (i < n && isWs(text.charCodeAt(i))) i++;
+      vs = i;
+      if (i < n && text.charCodeAt(i) === 0x22) {
+        i++;
+        while (i < n) {
+          const c = text.charCodeAt(i);
+          if (c === 0x5c) i += 2;
+          else if (c === 0x22) {
+            i++;
+            break;
+          } else i++;
+        }
+        if (i > n) i = n;
+      } else {
+        while (i < n) {
+          const c = text.charCodeAt(i);
+          if (c === 0x3b || isWs(c)) break;
+          i++;
+        }
+      }
+      ve = i;
+    }
+    if (ne > ns) {
+      const k = count * 4;
+      PARAM_POS[k] = ns;
+      PARAM_POS[k + 1] = ne;
+      PARAM_POS[k + 2] = vs;
+      PARAM_POS[k + 3] = ve;
+      count++;
+    }
+  }
+}
+
+/** True when text[start, end) is `lowerName`, compared case-insensitively. */
+export function nameIs(text: string, start: number, end: number, lowerName: string): boolean {
+  if (end - start !== lowerName.length) return false;
+  for (let i = 0; i < lowerName.length; i++) {
+    let c = text.charCodeAt(start + i);
+    if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    if (c !== lowerName.charCodeAt(i)) return false;
+  }
+  return true;
+}

@@ -1,6 +1,6 @@
 import { SipParseError } from './errors.js';
 import { isToken } from './name-addr.js';
-import { type Params, scanParams } from './split.js';
+import { PARAM_POS, type Params, findParams, nameIs, scanParams } from './split.js';
 import { parseHostPort } from './uri.js';
 import { digits } from './digits.js';
 
@@ -75,44 +75,79 @@ export function parseVia(text: string): Via {
   const sentBy = text.slice(ss, i);
   if (sentBy.length === 0) throw new SipParseError('bad Via sent-by');
   const hp = parseHostPort(sentBy, 'Via sent-by');
-  const params = scanParams(text, i, {});
-  if (params === undefined) throw new SipParseError('bad Via parameters');
-  const branch = params.branch;
-  const received = params.received;
-  const maddr = params.maddr;
-  // One shape for every Via (absent parts undefined) keeps readers monomorphic.
-  const via: Via = {
-    raw: text,
-    protocol,
-    transport,
-    host: hp.host,
-    port: hp.port,
-    sentBy,
-    params,
-    branch: typeof branch === 'string' ? branch : undefined,
-    received: typeof received === 'string' ? received : undefined,
-    rport: undefined,
-    maddr: typeof maddr === 'string' ? maddr : undefined,
-    ttl: undefined,
-  };
-  const rport = params.rport;
-  if (rport !== undefined) {
-    if (rport === null || rport === '') via.rport = null;
-    else {
-      const port = digits(rport, 5);
-      if (port === -1 || port > 65535) throw new SipParseError('bad Via rport');
-      via.rport = port;
+  const count = findParams(text, i);
+  if (count === -1) throw new SipParseError('bad Via parameters');
+  const via = new ParsedVia(text, protocol, transport, hp.host, hp.port, sentBy, i);
+  for (let p = 0; p < count; p++) {
+    const ns = PARAM_POS[p * 4] as number;
+    const ne = PARAM_POS[p * 4 + 1] as number;
+    const vs = PARAM_POS[p * 4 + 2] as number;
+    const ve = PARAM_POS[p * 4 + 3] as number;
+    const value = vs === -1 ? null : text.slice(vs, ve);
+    switch (ne - ns) {
+      case 6:
+        if (nameIs(text, ns, ne, 'branch')) via.branch ??= value ?? undefined;
+        break;
+      case 8:
+        if (nameIs(text, ns, ne, 'received')) via.received ??= value ?? undefined;
+        break;
+      case 5:
+        if (nameIs(text, ns, ne, 'rport') && via.rport === undefined) {
+          if (value === null || value === '') via.rport = null;
+          else {
+            const port = digits(value, 5);
+            if (port === -1 || port > 65535) throw new SipParseError('bad Via rport');
+            via.rport = port;
+          }
+        } else if (nameIs(text, ns, ne, 'maddr')) via.maddr ??= value ?? undefined;
+        break;
+      case 3:
+        if (nameIs(text, ns, ne, 'ttl') && value !== null) {
+          const t = digits(value, 3);
+          if (t === -1 || t > 255) throw new SipParseError('bad Via ttl');
+          via.ttl = t;
+        }
+        break;
     }
-  }
-  const ttl = params.ttl;
-  if (typeof ttl === 'string') {
-    const t = digits(ttl, 3);
-    if (t === -1 || t > 255) throw new SipParseError('bad Via ttl');
-    via.ttl = t;
   }
   return via;
 }
 
+/** A parsed Via: the parts a proxy reads are fields; the whole parameter record is built on first use. */
+class ParsedVia implements Via {
+  raw: string;
+  protocol: string;
+  transport: string;
+  host: string;
+  port: number | undefined;
+  sentBy: string;
+  branch: string | undefined = undefined;
+  received: string | undefined = undefined;
+  rport: number | null | undefined = undefined;
+  maddr: string | undefined = undefined;
+  ttl: number | undefined = undefined;
+  #paramsFrom: number;
+  #params: Params | undefined = undefined;
+
+  constructor(raw: string, protocol: string, transport: string, host: string, port: number | undefined, sentBy: string, paramsFrom: number) {
+    this.raw = raw;
+    this.protocol = protocol;
+    this.transport = transport;
+    this.host = host;
+    this.port = port;
+    this.sentBy = sentBy;
+    this.#paramsFrom = paramsFrom;
+  }
+
+  get params(): Params {
+    this.#params ??= scanParams(this.raw, this.#paramsFrom, {}) ?? {};
+    return this.#params;
+  }
+
+  set params(value: Params) {
+    this.#params = value;
+  }
+}
 
 /** Formats a Via from its parts: `SIP/2.0/UDP host:port;branch=…;rport`. */
 export function formatVia(via: Pick<Via, 'protocol' | 'transport' | 'sentBy' | 'params'>): string {
