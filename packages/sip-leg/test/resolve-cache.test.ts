@@ -127,6 +127,18 @@ describe('DNS cache', () => {
     expect(dns.count('shared.test', 'A')).toBe(1);
   });
 
+  it('stays within cacheMaxEntries, dropping the oldest answer first', async () => {
+    const { resolver } = clocked({ cacheMaxEntries: 2 });
+    const count = (): number[] => ['ttl300.test', 'ttl5.test', 'flap.test'].map((n) => dns.count(n, 'A'));
+    const start = count();
+    for (const name of ['ttl300.test', 'ttl5.test', 'flap.test']) await resolver.resolve(`sip:${name}:5060`);
+    // ttl300.test was evicted by flap.test; ttl5.test and flap.test are still cached.
+    await resolver.resolve('sip:flap.test:5060');
+    await resolver.resolve('sip:ttl5.test:5060');
+    await resolver.resolve('sip:ttl300.test:5060');
+    expect(count().map((c, i) => c - (start[i] as number))).toEqual([2, 1, 1]);
+  });
+
   it('clearCache() forgets every answer', async () => {
     const { resolver } = clocked();
     const before = dns.count('ttl300.test', 'A');

@@ -157,6 +157,7 @@ describe('invalid options are start-up errors', () => {
     [{ servers: ['not an address'] }],
     [{ servers: [] }],
     [{ tries: 1.5 }],
+    [{ cacheMaxEntries: 0 }],
     [{ domain2proxy: { 'host.test:5060': '127.0.0.1' } }],
     [{ outboundProxy: 'http://proxy.test' }],
     [{ outboundProxy: 'sip:' }],

@@ -42,6 +42,8 @@ export interface DnsCacheOptions {
   /** Upper bound of any cache lifetime; 0 turns the cache off. */
   cacheTtlMs: number;
   negativeTtlMs: number;
+  /** Most answers kept; beyond it expired ones are swept, then the oldest dropped. */
+  maxEntries: number;
   now: () => number;
 }
 
@@ -119,7 +121,7 @@ export class DnsCache {
     if (pending) return pending;
     const promise = this.ask(type, name).then(({ answer, ttlMs }) => {
       this.inflight.delete(key);
-      if (ttlMs > 0) this.entries.set(key, { expiresAt: this.options.now() + ttlMs, answer });
+      if (ttlMs > 0) this.store(key, { expiresAt: this.options.now() + ttlMs, answer });
       return answer;
     });
     this.inflight.set(key, promise);
@@ -169,6 +171,20 @@ export class DnsCache {
       if (NEGATIVE.has(code)) return { answer: { kind: 'none', code }, ttlMs: this.negativeTtl() };
       return { answer: { kind: 'error', code }, ttlMs: 0 };
     }
+  }
+
+  // A proxy sees unbounded distinct domains: keep the cache bounded (Map order = insertion order).
+  private store(key: string, entry: Entry): void {
+    this.entries.delete(key);
+    if (this.entries.size >= this.options.maxEntries) {
+      const now = this.options.now();
+      for (const [k, e] of this.entries) if (e.expiresAt <= now) this.entries.delete(k);
+      for (const k of this.entries.keys()) {
+        if (this.entries.size < this.options.maxEntries) break;
+        this.entries.delete(k);
+      }
+    }
+    this.entries.set(key, entry);
   }
 
   private negativeTtl(): number {

@@ -22,6 +22,8 @@ export interface ResolverOptions {
   outboundProxy?: string;
   /** Upper bound of any cache lifetime in ms (record TTLs below it are honoured); 0 disables the cache. Default 300 000. */
   cacheTtlMs?: number;
+  /** Most DNS answers kept in the cache (expired ones go first, then the oldest). Default 10 000. */
+  cacheMaxEntries?: number;
   /** How long "no such name / no such record" answers are cached, in ms (capped by `cacheTtlMs`). Default 30 000. */
   negativeTtlMs?: number;
   /** Transports we have legs for; DNS results on others are skipped. Default `['udp', 'tcp', 'tls']`. */
@@ -113,6 +115,7 @@ export class SipResolver {
     if (!Number.isInteger(tries)) throw new LegOptionsError('tries: a whole number ≥ 1');
     const cacheTtlMs = checkNumber(options.cacheTtlMs, 'cacheTtlMs', 300_000, 0);
     const negativeTtlMs = checkNumber(options.negativeTtlMs, 'negativeTtlMs', 30_000, 0);
+    const maxEntries = checkNumber(options.cacheMaxEntries, 'cacheMaxEntries', 10_000, 1);
     if (options.servers !== undefined && (!Array.isArray(options.servers) || options.servers.length === 0)) {
       throw new LegOptionsError('servers: a non-empty list of ip or ip:port');
     }
@@ -123,6 +126,7 @@ export class SipResolver {
         tries,
         cacheTtlMs,
         negativeTtlMs,
+        maxEntries,
         now: options.now ?? Date.now,
       });
     } catch (error) {
