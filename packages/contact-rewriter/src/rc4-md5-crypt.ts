@@ -1,3 +1,4 @@
+import * as nodeCrypto from 'node:crypto';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ContactCrypt } from './crypt.js';
 import { ContactRewriterError } from './errors.js';
@@ -16,6 +17,10 @@ export interface Rc4Md5CryptOptions {
    */
   readonly seed?: Uint8Array | (() => Uint8Array);
 }
+
+// crypto.hash (Node ≥ 20.12) hashes in one call, several times faster than createHash for
+// inputs this small; Node 20.11 falls back to createHash.
+const oneShotHash = (nodeCrypto as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash;
 
 const SEED_BYTES = 4;
 const MAC_BYTES = 4;
@@ -61,7 +66,9 @@ export function rc4Md5Crypt(options: Rc4Md5CryptOptions): ContactCrypt {
     return s;
   };
   const mac = (ciphertext: Uint8Array, add2mac: Uint8Array): Buffer =>
-    createHash('md5').update(ciphertext).update(add2mac).update(macKeyCopy).digest();
+    oneShotHash !== undefined
+      ? oneShotHash('md5', Buffer.concat([ciphertext, add2mac, macKeyCopy]), 'buffer')
+      : createHash('md5').update(ciphertext).update(add2mac).update(macKeyCopy).digest();
 
   return {
     encrypt(data, add2mac = EMPTY) {

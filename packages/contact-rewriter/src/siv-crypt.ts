@@ -54,14 +54,22 @@ export function sivCrypt(options: SivCryptOptions): ContactCrypt {
     len.writeUInt32BE(add2mac.length, 0);
     return createHmac('sha256', macKey).update(len).update(add2mac).update(data).digest().subarray(0, tagBytes);
   };
+  // AES-CTR built on one long-lived AES-ECB context: ECB keeps no state between blocks, so
+  // encrypting the counter blocks gives the CTR keystream without a cipher set-up per token.
+  const ecb = createCipheriv('aes-256-ecb', encKey, null).setAutoPadding(false);
   const ctr = (iv: Uint8Array, input: Uint8Array, out: Uint8Array, at: number): void => {
-    const counter = Buffer.alloc(16);
-    counter.set(iv);
-    const cipher = createCipheriv('aes-256-ctr', encKey, counter);
-    const n = cipher.update(input);
-    out.set(n, at);
-    // CTR mode is a stream: final() never yields bytes.
-    cipher.final();
+    if (input.length === 0) return;
+    const blocks = Math.ceil(input.length / 16);
+    const counters = Buffer.alloc(blocks * 16);
+    counters.set(iv);
+    for (let b = 1; b < blocks; b++) {
+      const o = b * 16;
+      counters.copy(counters, o, o - 16, o);
+      // 128-bit big-endian increment, as OpenSSL's CTR mode does
+      for (let k = o + 15; k >= o && ++counters[k]! === 256; k--) counters[k] = 0;
+    }
+    const keystream = ecb.update(counters);
+    for (let k = 0; k < input.length; k++) out[at + k] = input[k]! ^ keystream[k]!;
   };
 
   return {
