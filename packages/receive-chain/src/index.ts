@@ -1,2 +1,9 @@
-// @sipway/receive-chain — public entry. See README.md.
-export {};
+export {
+  ReceiveChain,
+  handledChannel,
+  unhandledChannel,
+  type ChainHandler,
+  type ChainMember,
+  type ReceiveChainOptions,
+} from './receive-chain.js';
+export { Blocker, type BlockerOptions } from './blocker.js';
