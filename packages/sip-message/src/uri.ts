@@ -119,7 +119,11 @@ export function parseHostPort(text: string, what: string): { host: string; hostT
     const close = text.indexOf(']');
     if (close === -1) throw new SipParseError(`unterminated IPv6 reference in ${what}`);
     host = text.slice(1, close);
-    if (!isIPv6(host)) throw new SipParseError(`bad IPv6 reference in ${what}`);
+    // RFC 3261's IPv6address (hexpart ":" IPv4address) admits "2001:db8:::192.0.2.1"; RFC 5118
+    // §4.10 says to tolerate it, so it is read as the RFC 4291 "2001:db8::192.0.2.1".
+    if (!isIPv6(host) && !isIPv6(host.replace(/:::(?=\d+\.\d+\.\d+\.\d+$)/, '::'))) {
+      throw new SipParseError(`bad IPv6 reference in ${what}`);
+    }
     hostType = 'ipv6';
     rest = text.slice(close + 1);
   } else {
