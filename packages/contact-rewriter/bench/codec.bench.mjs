@@ -7,8 +7,8 @@
 // token as it comes back on leg 1 (the Request-URI case) — what a proxy does per Contact round
 // trip. Contacts rotate over a realistic set. Each figure is the median of several runs of a
 // fixed duration after a warm-up; a guard checks every decode before timing.
-import { cpus } from 'node:os';
-import { ContactRewriter, contactTokenLength, netSipLegKey } from '../dist/index.js';
+import { cpus, loadavg } from 'node:os';
+import { ContactRewriter, netSipLegKey } from '../dist/index.js';
 
 const quick = process.argv.includes('--quick');
 const RUNS = quick ? 3 : 7;
@@ -57,7 +57,7 @@ function timeFor(ms, fn) {
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const rows = [];
+const cells = [];
 for (const [name, rw] of codecs) {
   const tokens = contacts.map((c) => rw.encode(c, legs[0], legs[1]));
   const workloads = {
@@ -72,19 +72,22 @@ for (const [name, rw] of codecs) {
       sink += rw.decode(tokens[i & 7], legs[1]).contact.length;
     },
   };
-  const row = { name };
-  for (const [w, fn] of Object.entries(workloads)) {
-    timeFor(WARMUP_MS, fn);
-    const runs = Array.from({ length: RUNS }, () => timeFor(RUN_MS, fn));
-    row[w] = median(runs);
-  }
-  const avgContact = contacts.reduce((n, c) => n + Buffer.byteLength(c), 0) / contacts.length;
-  row.tokenLength = contactTokenLength(Math.round(avgContact), rw.codec);
-  rows.push(row);
+  for (const [workload, fn] of Object.entries(workloads)) cells.push({ name, workload, fn, runs: [] });
 }
+for (const cell of cells) timeFor(WARMUP_MS, cell.fn);
+// Runs are interleaved across cells so that a change of machine load hits every cell alike.
+for (let r = 0; r < RUNS; r++) for (const cell of cells) cell.runs.push(timeFor(RUN_MS, cell.fn));
+const rows = codecs.map(([name]) => {
+  const row = { name };
+  for (const cell of cells.filter((c) => c.name === name)) row[cell.workload] = median(cell.runs);
+  return row;
+});
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
-console.log(`Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} CPUs; median of ${RUNS} × ${RUN_MS} ms`);
+console.log(
+  `Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} CPUs, load ${loadavg()[0]?.toFixed(1)}; ` +
+    `median of ${RUNS} interleaved runs of ${RUN_MS} ms`,
+);
 console.log('');
 console.log('| codec | encode+decode /s | encode /s | decode /s |');
 console.log('|---|---:|---:|---:|');
