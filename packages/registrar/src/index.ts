@@ -1,2 +1,16 @@
 // @sipway/registrar — public entry. See README.md.
-export {};
+export { Registrar, type RegistrarOptions, type RegistrarLogger } from './registrar.js';
+export { toAor } from './aor.js';
+export { createDomainMatcher, type DomainMatcher } from './domains.js';
+export { compareBindings, liveBindings, type Binding, type BindingSource, type LocationRecord } from './binding.js';
+export type { LocationStore, SaveOptions, SaveResult } from './store.js';
+export { MemoryLocationStore } from './memory-store.js';
+export { readRegister, applyRegister, type RegisterPolicy, type RegisterReply, type RegisterIntent, type ContactUpdate, type ApplyContext } from './register.js';
+export { registerChannel } from './diagnostics.js';
+export {
+  RegistrarError,
+  RegistrarOptionsError,
+  RegistrarClosedError,
+  LocationStoreError,
+  type RegistrarErrorCode,
+} from './errors.js';

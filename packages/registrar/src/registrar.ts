@@ -1,0 +1,302 @@
+import { createHash } from 'node:crypto';
+import { createResponse, formatNameAddr, isSipUri, sipUriEquals } from '@sipway/sip-message';
+import type { SipMessage, SipRequest } from '@sipway/sip-message';
+import type { Dispatcher, ReceiveInfo, Receiver } from '@sipway/sip-leg';
+import { toAor } from './aor.js';
+import { liveBindings } from './binding.js';
+import type { Binding, LocationRecord } from './binding.js';
+import { registerChannel } from './diagnostics.js';
+import { createDomainMatcher } from './domains.js';
+import type { DomainMatcher } from './domains.js';
+import { RegistrarClosedError, RegistrarOptionsError } from './errors.js';
+import { MemoryLocationStore } from './memory-store.js';
+import { applyRegister, readRegister } from './register.js';
+import type { RegisterPolicy, RegisterReply } from './register.js';
+import type { LocationStore } from './store.js';
+
+/** Optional logger; every method optional (pino, console and the like fit). */
+export interface RegistrarLogger {
+  debug?(message: string, data?: Record<string, unknown>): void;
+  warn?(message: string, data?: Record<string, unknown>): void;
+  error?(message: string, data?: Record<string, unknown>): void;
+}
+
+/** Options of {@link Registrar}. */
+export interface RegistrarOptions {
+  /** Sends the responses (back the way the REGISTER came, RFC 3261 §18.2.2). */
+  dispatcher: Pick<Dispatcher, 'deliver'>;
+  /**
+   * Served domains: `example.com` (exact), `*.example.com` (subdomains, dot boundary), `*` (any).
+   * Required: a registrar for every domain must be asked for with `['*']`.
+   */
+  domains: readonly string[];
+  /** Where bindings live. Default: a new {@link MemoryLocationStore} (closed with the registrar). */
+  store?: LocationStore;
+  /** Seconds; a shorter non-zero expiry is refused with 423 and Min-Expires. Default 30 (Net::SIP). */
+  minExpires?: number;
+  /** Seconds; a longer expiry is shortened to this. Default 300 (Net::SIP). */
+  maxExpires?: number;
+  /** Seconds, when neither the contact nor the request gives one. Default: `maxExpires` (Net::SIP). */
+  defaultExpires?: number;
+  /** Most bindings per AOR; a REGISTER adding beyond it gets 403. Default 32. */
+  maxBindings?: number;
+  /**
+   * Seconds an AOR stays "known" (see {@link Registrar.knows}) after its last binding lapsed or
+   * was removed. Default 3600; 0 forgets at once.
+   */
+  rememberFor?: number;
+  /** Milliseconds between sweeps that drop lapsed bindings from the store; 0 = never (lookups still skip them). Default 10000. */
+  sweepInterval?: number;
+  /** Seconds in Retry-After when the store fails and the REGISTER gets 503. Default 5. */
+  retryAfter?: number;
+  /** Option tags accepted in Require (RFC 3261 §8.2.2.3). Default none. */
+  supported?: readonly string[];
+  /** Clock in epoch milliseconds (tests inject one). Default `Date.now`. */
+  clock?: () => number;
+  logger?: RegistrarLogger;
+}
+
+const SAVE_ATTEMPTS = 8;
+
+function positiveInteger(name: string, value: number, allowZero = false): number {
+  if (!Number.isInteger(value) || value < (allowZero ? 0 : 1) || value > 2 ** 32 - 1) {
+    throw new RegistrarOptionsError(`${name} must be an integer ${allowZero ? '>= 0' : '> 0'} (got ${String(value)})`);
+  }
+  return value;
+}
+
+/**
+ * A SIP registrar and the location service behind it.
+ *
+ * As a {@link Receiver} it takes REGISTER requests whose Request-URI names a served domain and
+ * answers them; everything else — other methods, responses, and REGISTERs for foreign domains,
+ * which a proxy behind it forwards (RFC 3261 §10.3 step 1) — resolves to `false` so a receive
+ * chain hands it on. As a location service it gives a proxy the bindings of an AOR.
+ *
+ * @see RFC 3261 §10.3 (processing REGISTER), §10.2 (bindings), §16.5 (location service)
+ */
+export class Registrar implements Receiver {
+  /** The store the bindings live in. */
+  readonly store: LocationStore;
+  readonly #dispatcher: Pick<Dispatcher, 'deliver'>;
+  readonly #serves: DomainMatcher;
+  readonly #policy: RegisterPolicy;
+  readonly #rememberMs: number;
+  readonly #retryAfter: number;
+  readonly #clock: () => number;
+  readonly #logger: RegistrarLogger | undefined;
+  readonly #ownsStore: boolean;
+  readonly #timer: NodeJS.Timeout | undefined;
+  #sweeping = false;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: RegistrarOptions) {
+    if (options === undefined || options.dispatcher === undefined) throw new RegistrarOptionsError('dispatcher is required');
+    if (!Array.isArray(options.domains)) throw new RegistrarOptionsError('domains is required (use ["*"] for any domain)');
+    this.#serves = createDomainMatcher(options.domains);
+    const minExpires = positiveInteger('minExpires', options.minExpires ?? 30);
+    const maxExpires = positiveInteger('maxExpires', options.maxExpires ?? 300);
+    if (minExpires > maxExpires) throw new RegistrarOptionsError(`minExpires (${minExpires}) is above maxExpires (${maxExpires})`);
+    const defaultExpires = positiveInteger('defaultExpires', options.defaultExpires ?? maxExpires);
+    if (defaultExpires < minExpires || defaultExpires > maxExpires) {
+      throw new RegistrarOptionsError(`defaultExpires (${defaultExpires}) must lie between minExpires and maxExpires`);
+    }
+    this.#policy = {
+      minExpires,
+      maxExpires,
+      defaultExpires,
+      maxBindings: positiveInteger('maxBindings', options.maxBindings ?? 32),
+      supported: new Set((options.supported ?? []).map((t) => t.toLowerCase())),
+    };
+    this.#rememberMs = positiveInteger('rememberFor', options.rememberFor ?? 3600, true) * 1000;
+    this.#retryAfter = positiveInteger('retryAfter', options.retryAfter ?? 5, true);
+    const sweep = positiveInteger('sweepInterval', options.sweepInterval ?? 10_000, true);
+    this.#dispatcher = options.dispatcher;
+    this.#clock = options.clock ?? Date.now;
+    this.#logger = options.logger;
+    this.#ownsStore = options.store === undefined;
+    this.store = options.store ?? new MemoryLocationStore();
+    if (sweep > 0) {
+      this.#timer = setInterval(() => void this.#sweep(), sweep);
+      // The sweep alone must not keep a process alive.
+      this.#timer.unref();
+    }
+  }
+
+  /** True when `host` is one of the served domains. */
+  serves(host: string): boolean {
+    return this.#serves(host);
+  }
+
+  /**
+   * Takes a REGISTER for a served domain: answers it and resolves to true once the response
+   * was handed to the dispatcher. Anything else returns false at once (not mine).
+   */
+  receive(message: SipMessage, info: ReceiveInfo): false | Promise<true> {
+    if (this.#closed || !message.isRequest || message.method !== 'REGISTER') return false;
+    let uri;
+    try {
+      uri = message.requestUri;
+    } catch {
+      return false;
+    }
+    // Step 1: a REGISTER for a domain we do not serve is not ours; a proxy behind us forwards it.
+    if (!isSipUri(uri) || !this.#serves(uri.host)) return false;
+    return this.#handle(message, info).then(() => true as const);
+  }
+
+  /**
+   * The live bindings of an AOR, best first (highest q, absent q = 1.0, then most recently
+   * updated). Accepts any SIP URI — a Request-URI with port and parameters is reduced to its
+   * AOR first (see {@link toAor}). Rejects when the store fails.
+   */
+  async lookup(aorOrUri: string): Promise<Binding[]> {
+    this.#checkOpen();
+    const aor = toAor(aorOrUri);
+    if (aor === undefined) return [];
+    const record = await this.store.lookup(aor);
+    return record === undefined ? [] : liveBindings(record.bindings, this.#clock());
+  }
+
+  /**
+   * True when the AOR holds a live binding, or had one within `rememberFor`: a proxy answers
+   * 480 (Temporarily Unavailable) rather than 404 for it (RFC 3261 §21.4.18, §21.4.4).
+   */
+  async knows(aorOrUri: string): Promise<boolean> {
+    this.#checkOpen();
+    const aor = toAor(aorOrUri);
+    if (aor === undefined) return false;
+    const record = await this.store.lookup(aor);
+    if (record === undefined) return false;
+    const now = this.#clock();
+    return record.expiresAt > now || record.bindings.some((b) => b.expires > now);
+  }
+
+  /** Every known AOR with its live bindings (best first): a dump for operators. */
+  async list(): Promise<LocationRecord[]> {
+    this.#checkOpen();
+    const now = this.#clock();
+    const out: LocationRecord[] = [];
+    for (const record of await this.store.list()) {
+      const bindings = liveBindings(record.bindings, now);
+      if (bindings.length > 0 || record.expiresAt > now) out.push({ ...record, bindings });
+    }
+    return out;
+  }
+
+  /**
+   * Removes one binding (its contact compared by RFC 3261 §19.1.4) or every binding and the
+   * record of the AOR. Resolves to the number of bindings removed. For operators; clients use REGISTER.
+   */
+  async unregister(aorOrUri: string, contact?: string): Promise<number> {
+    this.#checkOpen();
+    const aor = toAor(aorOrUri);
+    if (aor === undefined) return 0;
+    if (contact === undefined) return this.store.remove(aor);
+    const record = await this.store.lookup(aor);
+    const match = record?.bindings.find((b) => b.contact === contact || sipUriEquals(b.contact, contact));
+    return match === undefined ? 0 : this.store.remove(aor, match.contact);
+  }
+
+  /** Drops lapsed bindings and forgotten AORs from the store now; resolves to the number of bindings dropped. */
+  expire(): Promise<number> {
+    this.#checkOpen();
+    return this.store.expire(this.#clock());
+  }
+
+  /** Stops the sweep and closes the store if the registrar created it. Idempotent. */
+  close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#closing ??= this.#ownsStore ? this.store.close() : Promise.resolve();
+    return this.#closing;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new RegistrarClosedError('registrar');
+  }
+
+  async #sweep(): Promise<void> {
+    if (this.#sweeping || this.#closed) return;
+    this.#sweeping = true;
+    try {
+      const dropped = await this.store.expire(this.#clock());
+      if (dropped > 0) this.#logger?.debug?.('expired bindings', { dropped });
+    } catch (error) {
+      this.#logger?.warn?.('location store sweep failed', { error: String(error) });
+    } finally {
+      this.#sweeping = false;
+    }
+  }
+
+  async #handle(request: SipRequest, info: ReceiveInfo): Promise<void> {
+    const intent = readRegister(request, this.#policy, this.#serves);
+    if (intent.kind === 'reply') return this.#answer(request, info, intent);
+    const source = { transport: info.source.transport, address: info.source.address, port: info.source.port };
+    try {
+      for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
+        const now = this.#clock();
+        const record = await this.store.lookup(intent.aor);
+        const current = record === undefined ? [] : liveBindings(record.bindings, now);
+        if (intent.kind === 'query') return await this.#ok(request, info, intent.aor, current, now);
+        const outcome = applyRegister(intent, current, { now, policy: this.#policy, source });
+        if (outcome.kind === 'reply') return await this.#answer(request, info, outcome, intent.aor);
+        // Removing what does not exist must not make an unknown AOR known.
+        if (record === undefined && outcome.bindings.length === 0) return await this.#ok(request, info, intent.aor, [], now);
+        let expiresAt = now + this.#rememberMs;
+        for (const b of outcome.bindings) expiresAt = Math.max(expiresAt, b.expires + this.#rememberMs);
+        if (record !== undefined && this.#rememberMs > 0) expiresAt = Math.max(expiresAt, record.expiresAt);
+        const saved = await this.store.save(intent.aor, outcome.bindings, { expectedVersion: record?.version ?? 0, expiresAt });
+        if (saved.ok) return await this.#ok(request, info, intent.aor, liveBindings(outcome.bindings, now), now);
+        this.#logger?.debug?.('concurrent update of an AOR, retrying', { aor: intent.aor, attempt });
+      }
+      this.#logger?.warn?.('could not save bindings: too many concurrent updates', { aor: intent.aor });
+    } catch (error) {
+      this.#logger?.error?.('location store failed', { aor: intent.aor, error: String(error) });
+    }
+    // RFC 3261 §21.5.4: temporarily unable to process the request; try again later.
+    return this.#answer(request, info, { kind: 'reply', status: 503, reason: 'Service Unavailable', headers: [['Retry-After', String(this.#retryAfter)]] }, intent.aor);
+  }
+
+  /** The 200 of RFC 3261 §10.3 step 8: every current binding with its remaining expiry, and a Date. */
+  #ok(request: SipRequest, info: ReceiveInfo, aor: string, bindings: readonly Binding[], now: number): Promise<void> {
+    const headers: Array<[string, string]> = [];
+    for (const b of bindings) {
+      const params: Record<string, string | null> = { expires: String(Math.max(1, Math.ceil((b.expires - now) / 1000))) };
+      if (b.q !== undefined) params.q = String(b.q);
+      if (b.params !== undefined) Object.assign(params, b.params);
+      headers.push(['Contact', formatNameAddr({ uri: b.contact, params })]);
+    }
+    headers.push(['Date', new Date(now).toUTCString()]);
+    return this.#answer(request, info, { kind: 'reply', status: 200, reason: 'OK', headers }, aor, bindings.length);
+  }
+
+  async #answer(request: SipRequest, info: ReceiveInfo, outcome: RegisterReply, aor?: string, count?: number): Promise<void> {
+    let response;
+    try {
+      response = createResponse(request, outcome.status, outcome.reason, { toTag: toTag(request), headers: outcome.headers ?? [] });
+    } catch (error) {
+      this.#logger?.warn?.('cannot build a response', { error: String(error) });
+      return;
+    }
+    if (registerChannel.hasSubscribers) registerChannel.publish({ aor, status: outcome.status, bindings: count ?? 0, source: info.source });
+    this.#logger?.debug?.('REGISTER answered', { aor, status: outcome.status });
+    const result = await this.#dispatcher.deliver(response, { incoming: info });
+    if (!result.ok) this.#logger?.warn?.('could not send the REGISTER response', { aor, status: outcome.status, reason: result.reason });
+  }
+}
+
+/**
+ * A To tag computed from the request (RFC 3261 §8.2.6.2), so a retransmitted REGISTER gets the
+ * same tag as the first one without the registrar keeping state.
+ */
+function toTag(request: SipRequest): string {
+  const hash = createHash('sha256');
+  hash.update(request.getHeader('via') ?? '');
+  hash.update('\0');
+  hash.update(request.callId ?? '');
+  hash.update('\0');
+  hash.update(request.getHeader('cseq') ?? '');
+  return hash.digest('base64url').slice(0, 16);
+}
