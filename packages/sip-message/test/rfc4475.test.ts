@@ -43,6 +43,7 @@ interface Entry {
   status?: number[];
   refusedBy?: 'parse' | 'validate' | 'either';
   note?: string;
+  flags?: string[];
 }
 
 const dir = new URL('./fixtures/rfc4475/', import.meta.url);
@@ -293,12 +294,24 @@ describe('RFC 4475 invalid messages: refused with the RFC status', () => {
       expect(SipParseError.isInstance(error), `${name}: ${String(error)}`).toBe(true);
       expect(e.refusedBy, `${name} was refused by parseMessage: ${(error as Error).message}`).not.toBe('validate');
       expect(statuses).toContain((error as SipParseError).status);
+      // The error names what is wrong (a header, or the words the manifest gives).
+      for (const flag of e.flags ?? []) {
+        const words = flag.replace(/^(parse|code):/, '').replace(/-/g, ' ');
+        expect((error as Error).message.toLowerCase().replace(/-/g, ' '), `${name}: ${flag}`).toContain(words.toLowerCase());
+      }
       return;
     }
     expect(e.refusedBy, `${name} was accepted by parseMessage`).not.toBe('parse');
     expect(message).toBeDefined();
     expect(problems.length, `${name}: validateMessage found nothing`).toBeGreaterThan(0);
     expect(statuses, JSON.stringify(problems)).toContain(problems[0]!.status);
+    // Refused for the reason the RFC gives, not for some other one.
+    for (const flag of e.flags ?? []) {
+      const hit = flag.startsWith('code:')
+        ? problems.some((p) => p.code === flag.slice(5))
+        : problems.some((p) => p.header?.toLowerCase() === flag.toLowerCase());
+      expect(hit, `${name} should name ${flag}: ${JSON.stringify(problems)}`).toBe(true);
+    }
   });
 
   it('badvers answers 505, not 400', () => {
