@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { base32Decode, base32Encode } from './base32.js';
 import { rotatingCrypt, type ContactCrypt } from './crypt.js';
+import { rejectChannel, type ContactRejectReason } from './diagnostics.js';
 import { ContactRewriterError } from './errors.js';
 import {
   deriveRc4Md5Keys,
@@ -235,8 +236,12 @@ export class ContactRewriter<L extends object = RewriterLeg> {
    * token of an accepted codec, its MAC fails (other key, leg list or changed bytes), or the
    * direction is wrong.
    */
-  decode(user: string, legIn: L, legOut?: L): DecodedContact<L> | undefined {
+  decode(user: string, legIn: L, legOut?: L | LegSlot<L>): DecodedContact<L> | undefined {
     if (typeof user !== 'string' || !WORD.test(user)) return undefined;
+    if (legOut instanceof LegSlot) {
+      const contact = this.rewrite(user, legIn, legOut, false);
+      return contact === undefined ? undefined : { contact, leg: legOut.leg };
+    }
     if (legOut !== undefined) {
       const contact = this.rewrite(user, legIn, legOut, false);
       return contact === undefined ? undefined : { contact, leg: legOut };
@@ -253,7 +258,7 @@ export class ContactRewriter<L extends object = RewriterLeg> {
   }
 
   #dict(legs: readonly L[]): Uint8Array {
-    const text = legListIdentity(legs.map(this.#legKey));
+    const text = legListIdentity(legs.map((leg) => this.#legKey(leg)));
     if (text !== this.#dictText) {
       this.#dictText = text;
       this.#dictBytes = Buffer.from(text, 'utf8');
@@ -279,26 +284,31 @@ export class ContactRewriter<L extends object = RewriterLeg> {
 
   #decode(token: string, legIn: L, legOut: L | LegSlot<L> | undefined): string | undefined {
     const crypt = this.#crypts.get(token.charAt(0));
+    if (crypt === undefined) return undefined;
     // Upper case only, as Net::SIP: the user part is case-sensitive (RFC 3261 §19.1.4).
-    if (crypt === undefined || !TOKEN_BODY.test(token.slice(1))) return undefined;
-    const data = base32Decode(token.slice(1));
-    if (data === undefined) return undefined;
+    const data = TOKEN_BODY.test(token.slice(1)) ? base32Decode(token.slice(1)) : undefined;
+    if (data === undefined) return reject(token, 'syntax', legIn);
     const legs = this.#legs();
     const plain = crypt.decrypt(data, this.#dict(legs));
-    if (plain === undefined || plain.length < 4) return undefined;
+    if (plain === undefined) return reject(token, 'mac', legIn);
+    if (plain.length < 4) return reject(token, 'malformed', legIn);
     const oldIn = (plain[0]! << 8) | plain[1]!;
     const oldOut = (plain[2]! << 8) | plain[3]!;
     const body = plain.subarray(4);
-    if (!isUtf8(body)) return undefined;
+    if (!isUtf8(body)) return reject(token, 'malformed', legIn);
 
     // It must come back in through the leg it went out on (or one with the same contact).
-    if (legs.lastIndexOf(legIn) !== oldOut && !this.#sameContact(legIn, legs[oldOut])) return undefined;
+    if (legs.lastIndexOf(legIn) !== oldOut && !this.#sameContact(legIn, legs[oldOut])) {
+      return reject(token, 'direction', legIn);
+    }
     const original = legs[oldIn];
     if (legOut instanceof LegSlot) {
-      if (original === undefined) return undefined;
+      if (original === undefined) return reject(token, 'unknown-leg', legIn);
       legOut.leg = original;
     } else if (legOut !== undefined) {
-      if (legs.lastIndexOf(legOut) !== oldIn && !this.#sameContact(legOut, original)) return undefined;
+      if (legs.lastIndexOf(legOut) !== oldIn && !this.#sameContact(legOut, original)) {
+        return reject(token, 'wrong-leg', legIn);
+      }
     }
     return Buffer.from(body.buffer, body.byteOffset, body.length).toString('utf8');
   }
@@ -309,6 +319,11 @@ export class ContactRewriter<L extends object = RewriterLeg> {
     const cb = this.#legContact(b);
     return ca !== undefined && cb !== undefined && sipUriEqual(ca, cb);
   }
+}
+
+function reject(token: string, reason: ContactRejectReason, legIn: unknown): undefined {
+  if (rejectChannel.hasSubscribers) rejectChannel.publish({ token, reason, legIn });
+  return undefined;
 }
 
 /** `new ContactRewriter(options)`. */

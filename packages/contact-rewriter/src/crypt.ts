@@ -3,10 +3,10 @@
  * (`crypt(data, +1 | -1, add2mac)`) split in two functions.
  */
 export interface ContactCrypt {
-  /** Encrypt and authenticate `data`; `add2mac` is authenticated, not carried. */
-  encrypt(data: Uint8Array, add2mac?: Uint8Array): Uint8Array;
+  /** Encrypt and authenticate `data`; `add2mac` (a string counts as its UTF-8 bytes) is authenticated, not carried. */
+  encrypt(data: Uint8Array, add2mac?: Uint8Array | string): Uint8Array;
   /** The original data, or `undefined` when the MAC does not match (wrong key, `add2mac` or bytes). */
-  decrypt(data: Uint8Array, add2mac?: Uint8Array): Uint8Array | undefined;
+  decrypt(data: Uint8Array, add2mac?: Uint8Array | string): Uint8Array | undefined;
 }
 
 /**
@@ -28,3 +28,11 @@ export function rotatingCrypt(current: ContactCrypt, ...previous: readonly Conta
     },
   };
 }
+
+/** `add2mac` as bytes: a string counts as its UTF-8 encoding (Perl strings are bytes). */
+export function macBytes(add2mac: Uint8Array | string | undefined): Uint8Array {
+  if (add2mac === undefined) return EMPTY;
+  return typeof add2mac === 'string' ? Buffer.from(add2mac, 'utf8') : add2mac;
+}
+
+const EMPTY = new Uint8Array(0);

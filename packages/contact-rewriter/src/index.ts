@@ -10,6 +10,11 @@ export {
   type RewriteContactCallback,
   type RewriterLeg,
 } from './contact-rewriter.js';
+export {
+  CONTACT_REJECT_CHANNEL,
+  type ContactRejectMessage,
+  type ContactRejectReason,
+} from './diagnostics.js';
 export { rotatingCrypt, type ContactCrypt } from './crypt.js';
 export { ContactRewriterError, type ContactRewriterErrorCode } from './errors.js';
 export {

@@ -1,6 +1,6 @@
 import * as nodeCrypto from 'node:crypto';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { ContactCrypt } from './crypt.js';
+import { macBytes, type ContactCrypt } from './crypt.js';
 import { ContactRewriterError } from './errors.js';
 import { randomBytesPooled } from './random.js';
 import { Rc4Keystream } from './rc4.js';
@@ -24,7 +24,6 @@ const oneShotHash = (nodeCrypto as { hash?: (alg: string, data: Uint8Array, enc:
 
 const SEED_BYTES = 4;
 const MAC_BYTES = 4;
-const EMPTY = new Uint8Array(0);
 
 /**
  * Net::SIP's default `rewrite_crypt` (`_stupid_crypt` in StatelessProxy.pm), byte for byte:
@@ -71,7 +70,8 @@ export function rc4Md5Crypt(options: Rc4Md5CryptOptions): ContactCrypt {
       : createHash('md5').update(ciphertext).update(add2mac).update(macKeyCopy).digest();
 
   return {
-    encrypt(data, add2mac = EMPTY) {
+    encrypt(data, add2macInput) {
+      const add2mac = macBytes(add2macInput);
       const n = SEED_BYTES + data.length;
       const out = new Uint8Array(n + MAC_BYTES);
       out.set(nextSeed(), 0);
@@ -81,7 +81,8 @@ export function rc4Md5Crypt(options: Rc4Md5CryptOptions): ContactCrypt {
       out.set(mac(out.subarray(0, n), add2mac).subarray(0, MAC_BYTES), n);
       return out;
     },
-    decrypt(data, add2mac = EMPTY) {
+    decrypt(data, add2macInput) {
+      const add2mac = macBytes(add2macInput);
       if (data.length < SEED_BYTES + MAC_BYTES) return undefined;
       const n = data.length - MAC_BYTES;
       const ciphertext = data.subarray(0, n);

@@ -1,5 +1,5 @@
 import { createCipheriv, createHmac, createSecretKey, hkdfSync, timingSafeEqual } from 'node:crypto';
-import type { ContactCrypt } from './crypt.js';
+import { macBytes, type ContactCrypt } from './crypt.js';
 import { ContactRewriterError } from './errors.js';
 
 /** Options of {@link sivCrypt}. */
@@ -16,7 +16,6 @@ export const DEFAULT_TAG_BITS = 64;
 export const MIN_CONTACT_KEY_BYTES = 16;
 
 const HKDF_SALT = Buffer.from('sipway contact-rewriter');
-const EMPTY = new Uint8Array(0);
 
 /**
  * Deterministic authenticated encryption in synthetic-IV style (after RFC 5297 SIV, with
@@ -73,14 +72,16 @@ export function sivCrypt(options: SivCryptOptions): ContactCrypt {
   };
 
   return {
-    encrypt(data, add2mac = EMPTY) {
+    encrypt(data, add2macInput) {
+      const add2mac = macBytes(add2macInput);
       const t = tag(data, add2mac);
       const out = new Uint8Array(tagBytes + data.length);
       out.set(t, 0);
       ctr(t, data, out, tagBytes);
       return out;
     },
-    decrypt(data, add2mac = EMPTY) {
+    decrypt(data, add2macInput) {
+      const add2mac = macBytes(add2macInput);
       if (data.length < tagBytes) return undefined;
       const t = data.subarray(0, tagBytes);
       const plain = new Uint8Array(data.length - tagBytes);
