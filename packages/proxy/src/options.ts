@@ -1,0 +1,69 @@
+import type { Destination, DestinationResolver, Dispatcher, Leg, ReceiveInfo } from '@sipway/sip-leg';
+import type { SipRequest } from '@sipway/sip-message';
+import type { ContactCodecName, ContactKeyInput } from '@sipway/contact-rewriter';
+import type { BranchFormula } from './branch.js';
+import type { ProxyContactRewriter } from './contacts.js';
+import type { LocationService } from './location.js';
+
+/** Optional logger: every method optional (pino, console and the like fit). */
+export interface ProxyLogger {
+  debug?(message: string, data?: Record<string, unknown>): void;
+  info?(message: string, data?: Record<string, unknown>): void;
+  warn?(message: string, data?: Record<string, unknown>): void;
+  error?(message: string, data?: Record<string, unknown>): void;
+}
+
+/** Options of {@link StatelessProxy}. Only `dispatcher` is required. */
+export interface StatelessProxyOptions {
+  /** Owns the legs; the proxy delivers through it (never with retransmissions). */
+  dispatcher: Dispatcher;
+  /**
+   * Domains this proxy serves (case-insensitive). Requests for them are looked up in
+   * `location`; requests for other domains are relayed only when they come from a served
+   * domain (From), belong to a dialog through us, or `openRelay` is set — else 403.
+   * `'*'` serves every domain (Net::SIP's `--domain '*'`): lookups are tried, and a miss
+   * falls through to DNS instead of 404. The legs' own addresses and host names always count
+   * as served. Default: none besides them.
+   */
+  domains?: readonly string[];
+  /** Relay requests for any domain from anyone (default false). */
+  openRelay?: boolean;
+  /** Bindings of the served domains (usually a registrar). Without it, requests are routed by DNS. */
+  location?: LocationService;
+  /** RFC 3263 resolver for host names (give the dispatcher's). Default: a `SipResolver` with system DNS, made on first use. */
+  resolver?: DestinationResolver;
+  /** Rewrites Contacts between legs. Default: @sipway/contact-rewriter's `ContactRewriter` over the dispatcher's legs. */
+  contactRewriter?: ProxyContactRewriter;
+  /** Key of the default contact rewriter (hex/base64 text or bytes, ≥ 16 bytes). Default: `SIPWAY_CONTACT_KEY`, else random per process. */
+  contactKey?: ContactKeyInput;
+  /** Codec of the default contact rewriter: `'siv'` (default) or Net::SIP's `'rc4-md5'`. */
+  contactCodec?: ContactCodecName;
+  /** Rewrite Contacts even when a message leaves on the leg it came in on (Net::SIP `force_rewrite`). Default false. */
+  forceRewrite?: boolean;
+  /** Never answer errors, drop silently as Net::SIP does (default false: answer as RFC 3261 §16 says). */
+  silentDrop?: boolean;
+  /** Max-Forwards above this are lowered to it before the decrement (Net::SIP: 70). Default 70. */
+  maxForwardsCap?: number;
+  /**
+   * Net::SIP's Max-Forwards rule instead of RFC 3261 §16.3/§16.6: 0 and absent count as the
+   * cap, the value is decremented and a request reaching 0 is refused (1 → 483/drop, 0 → 69).
+   * Default false.
+   */
+  netSipMaxForwards?: boolean;
+  /** Insert Record-Route on every request but REGISTER (default true, as Net::SIP). */
+  recordRoute?: boolean;
+  /** `'rfc'` (default): sipway's branch with a loop-detection part; `'netsip'`: Net::SIP's level-3 branch, byte for byte. */
+  branchFormula?: BranchFormula;
+  /** Option tags this proxy supports in Proxy-Require (default none: every one gets 420). */
+  supported?: readonly string[];
+  /** Answer an OPTIONS addressed to the proxy itself (or with Max-Forwards 0) with 200 (default true, RFC 3261 §16.3 step 3, §11). */
+  answerOptions?: boolean;
+  /**
+   * Picks the leg for a destination (Net::SIP: a leg's `can_deliver_to`). Default: the
+   * dispatcher's first listening leg with the destination's transport and address family.
+   */
+  selectLeg?: (destination: Destination, request: SipRequest, info: ReceiveInfo) => Leg | undefined;
+  /** Extra destinations never to send to (besides broadcast and multicast, always refused). */
+  forbiddenDestination?: (address: string) => boolean;
+  logger?: ProxyLogger;
+}
