@@ -151,7 +151,8 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
     lf++;
   }
   if (lf >= len) throw new SipParseError('no end of start line');
-  if (lf - pos > maxLine) throw new SipParseError('start line too long');
+  // Line lengths count the line's own octets, not its CR LF (or bare LF) end.
+  if (lf - pos - (buf[lf - 1] === CR ? 1 : 0) > maxLine) throw new SipParseError('start line too long');
   const startLineEnd = lf > pos && buf[lf - 1] === CR ? lf - 1 : lf;
   const isResponse =
     startLineEnd - pos > 4 &&
@@ -219,7 +220,7 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
       if (current === undefined) throw new SipParseError('continuation line without header');
       const e = buf.indexOf(LF, pos);
       if (e === -1) throw new SipParseError('no end of headers');
-      if (e - lineStart > maxLine) throw new SipParseError('header line too long');
+      if (e - lineStart - (buf[e - 1] === CR ? 1 : 0) > maxLine) throw new SipParseError('header line too long');
       let ve = e;
       while (ve > lineStart && (buf[ve - 1] === CR || buf[ve - 1] === SP || buf[ve - 1] === HT)) ve--;
       if (ve > lineStart) {
@@ -238,7 +239,7 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
     // The line end by memchr; the colon by a short scan from the line start.
     let e = buf.indexOf(LF, pos);
     if (e === -1) throw new SipParseError('no end of headers');
-    if (e - lineStart > maxLine) throw new SipParseError('header line too long');
+    if (e - lineStart - (buf[e - 1] === CR ? 1 : 0) > maxLine) throw new SipParseError('header line too long');
     let colon = pos;
     while (colon < e && buf[colon] !== COLON) colon++;
     if (colon === e) colon = -1;
