@@ -5,7 +5,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SipParseError, isRequest, parseMessage, serializeMessage, validateMessage, type SipMessage } from '../src/index.js';
+import { SipParseError, StreamFramer, isRequest, parseMessage, serializeMessage, validateMessage, type SipMessage } from '../src/index.js';
 
 const RUNS = 300;
 const latin1 = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
@@ -325,5 +325,63 @@ describe('proxy edits keep untouched header lines byte for byte', () => {
     expect(out).toContain('v:  SIP  / 2.0  / TCP     spindle.example.com   ;\r\n  branch  =   z9hG4bK9ikj8  ,\r\n SIP  /    2.0   / UDP');
     expect(out).toContain('m:"Quoted string \\"\\"" <sip:jdrosen@example.com> ; newparam =\r\n      newvalue ;\r\n  secondparam ; q = 0.33\r\n');
     expect(out).not.toContain('0068');
+  });
+});
+
+describe('limits and stream framing', () => {
+  it('maxMessageSize, maxHeaders and maxLineLength refuse with a SipParseError, and only when exceeded', () => {
+    fc.assert(
+      fc.property(genMessage(), fc.nat({ max: 200 }), (g, slack) => {
+        const bytes = Buffer.from(g.text, 'latin1');
+        const fields = g.fields.length;
+        const longest = Math.max(...g.text.split('\r\n').map((l) => l.length));
+        expect(parseMessage(bytes, { maxMessageSize: bytes.length, maxHeaders: fields, maxLineLength: longest }).headers).toHaveLength(fields);
+        const tooBig = (): unknown => parseMessage(bytes, { maxMessageSize: Math.max(1, bytes.length - 1 - slack) });
+        expect(tooBig).toThrowError(SipParseError);
+        expect(() => parseMessage(bytes, { maxHeaders: fields - 1 })).toThrowError(SipParseError);
+        expect(() => parseMessage(bytes, { maxLineLength: longest - 1 })).toThrowError(SipParseError);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('a stream of generated messages frames the same however it is chunked', () => {
+    fc.assert(
+      fc.property(fc.array(genMessage(), { minLength: 1, maxLength: 6 }), fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 50 }), (gs, cuts) => {
+        const parts = gs.map((g) => Buffer.from(g.text, 'latin1'));
+        const stream = Buffer.concat(parts);
+        const framer = new StreamFramer();
+        const got: Buffer[] = [];
+        let i = 0;
+        let k = 0;
+        while (i < stream.length) {
+          const n = Math.min(cuts[k++ % cuts.length]!, stream.length - i);
+          for (const e of framer.push(stream.subarray(i, i + n))) {
+            expect(e.type).toBe('message');
+            if (e.type === 'message') got.push(Buffer.from(e.bytes));
+          }
+          i += n;
+        }
+        expect(got).toHaveLength(parts.length);
+        got.forEach((b, j) => expect(b.equals(parts[j]!)).toBe(true));
+        expect(framer.bufferedBytes).toBe(0);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('the framer never holds more than its limits on endless header bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 4096 }), fc.integer({ min: 1, max: 64 }), (junk, rounds) => {
+        const framer = new StreamFramer({ maxHeaderSize: 8192, maxMessageSize: 16384 });
+        // No blank line ever: the framer must give up, not grow.
+        const chunk = Buffer.from(junk).map((b) => (b === 10 ? 32 : b));
+        for (let r = 0; r < rounds && !framer.failed; r++) {
+          framer.push(chunk);
+          expect(framer.bufferedBytes).toBeLessThanOrEqual(8192 + chunk.length);
+        }
+      }),
+      { numRuns: 100 },
+    );
   });
 });
