@@ -11,6 +11,7 @@ import {
   parseMessage,
   parseUri,
   serializeMessage,
+  sipUriEquals,
   validateMessage,
   type SipMessage,
   type SipProblem,
@@ -174,6 +175,21 @@ describe('RFC 4475 valid messages: details the RFC calls out', () => {
     const contact = parseUri(m.contacts[0]!.uri) as SipUri;
     expect(contact.user).toBe('caller');
     expect(contact.params).toEqual({ lr: null, name: 'value%41' });
+  });
+
+  it('esc01: an escaped and an unescaped URI are the same URI (RFC 3261 §19.1.4)', () => {
+    const m = parseMessage(load('esc01'));
+    expect(sipUriEquals(m.to!.uri, 'sip:user@example.com')).toBe(true);
+    expect(sipUriEquals(m.contacts[0]!.uri, 'sip:caller@host5.example.net;lr;name=value%2541')).toBe(true);
+    // Unescaping is never recursive: value%41 is not valueA.
+    expect(sipUriEquals(m.contacts[0]!.uri, 'sip:caller@host5.example.net;lr;name=valueA')).toBe(false);
+  });
+
+  it('escnull: the two Contacts are distinct bindings, neither equal to a user cut at the NUL', () => {
+    const [a, b] = parseMessage(load('escnull')).contacts;
+    expect(sipUriEquals(a!.uri, b!.uri)).toBe(false);
+    expect(sipUriEquals(a!.uri, 'sip:@host5.example.com')).toBe(false);
+    expect(sipUriEquals(a!.uri, 'sip:%00@HOST5.example.com')).toBe(true);
   });
 
   it('escnull: %00 in user parts does not cut them short', () => {
