@@ -11,7 +11,7 @@ import type { DomainMatcher } from './domains.js';
 import { RegistrarClosedError, RegistrarOptionsError } from './errors.js';
 import { MemoryLocationStore } from './memory-store.js';
 import { applyRegister, readRegister } from './register.js';
-import type { RegisterPolicy, RegisterReply } from './register.js';
+import type { RegisterIntent, RegisterPolicy, RegisterReply } from './register.js';
 import type { LocationStore } from './store.js';
 
 /** Optional logger; every method optional (pino, console and the like fit). */
@@ -87,6 +87,8 @@ export class Registrar implements Receiver {
   readonly #logger: RegistrarLogger | undefined;
   readonly #ownsStore: boolean;
   readonly #timer: NodeJS.Timeout | undefined;
+  /** The tail of each AOR's queue: REGISTERs for one AOR run one at a time in this process. */
+  readonly #queues = new Map<string, Promise<void>>();
   #sweeping = false;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -233,6 +235,22 @@ export class Registrar implements Receiver {
   async #handle(request: SipRequest, info: ReceiveInfo): Promise<void> {
     const intent = readRegister(request, this.#policy, this.#serves);
     if (intent.kind === 'reply') return this.#answer(request, info, intent);
+    // One at a time per AOR here (no wasted conflicts); the store's version check covers other processes.
+    const previous = this.#queues.get(intent.aor) ?? Promise.resolve();
+    const run = previous.then(() => this.#update(request, info, intent));
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#queues.set(intent.aor, tail);
+    try {
+      await run;
+    } finally {
+      if (this.#queues.get(intent.aor) === tail) this.#queues.delete(intent.aor);
+    }
+  }
+
+  async #update(request: SipRequest, info: ReceiveInfo, intent: RegisterIntent): Promise<void> {
     const source = { transport: info.source.transport, address: info.source.address, port: info.source.port };
     try {
       for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
