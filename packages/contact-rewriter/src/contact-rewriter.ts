@@ -162,6 +162,10 @@ export class ContactRewriter<L extends object = RewriterLeg> {
     for (const c of accept) if (!CODECS.includes(c)) throw invalid(`unknown codec "${String(c)}" in accept`);
     if (!accept.includes(codec)) throw invalid(`accept must include the encoding codec "${codec}"`);
     const tagBits = options.tagBits ?? DEFAULT_TAG_BITS;
+    if (options.tagBits !== undefined && !accept.includes('siv')) throw invalid('tagBits applies to the siv codec only');
+    if (options.logger !== undefined && typeof options.logger?.warn !== 'function') {
+      throw invalid('logger must have a warn(fields, message) method');
+    }
     this.codec = codec;
     this.#prefix = CONTACT_TOKEN_PREFIX[codec];
 

@@ -341,6 +341,8 @@ describe('ContactRewriter: legs and options', () => {
       ['rewrite', () => new ContactRewriter({ legs: l, rewrite: 'x' as never })],
       ['crypt', () => new ContactRewriter({ legs: l, crypt: {} as never })],
       ['previous without key', () => new ContactRewriter({ legs: l, previousKeys: [KEY1], env: {} })],
+      ['tagBits without siv', () => new ContactRewriter({ legs: l, key: KEY1, codec: 'rc4-md5', tagBits: 96 })],
+      ['logger', () => new ContactRewriter({ legs: l, key: KEY1, logger: console.log as never })],
     ];
     for (const [name, fn] of cases) expect(code(fn), name).toBe('CONTACT_OPTION_INVALID');
     expect(code(() => new ContactRewriter({ legs: l, key: 'short' }))).toBe('CONTACT_KEY_INVALID');
