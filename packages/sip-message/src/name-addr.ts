@@ -1,3 +1,4 @@
+import { digits } from './digits.js';
 import { SipParseError } from './errors.js';
 import { PARAM_POS, type Params, findParams, nameIs, scanParams, unquote } from './split.js';
 
@@ -179,20 +180,39 @@ class ParsedNameAddr implements Contact {
 
 /** Parses one Contact value, `*` included. */
 export function parseContact(text: string): Contact {
-  const s = text.trim();
-  if (s === '*') return { raw: text, displayName: undefined, uri: '*', bracketed: false, params: {} as Params, tag: undefined, star: true, expires: undefined, q: undefined };
+  if (text === '*' || (text.length < 8 && text.trim() === '*')) return { raw: text, displayName: undefined, uri: '*', bracketed: false, params: {} as Params, tag: undefined, star: true, expires: undefined, q: undefined };
   const na = parseNameAddr(text) as ParsedNameAddr;
   const e = na.expiresText;
   if (e !== undefined) {
-    if (!/^\d+$/.test(e)) throw new SipParseError('bad expires parameter in Contact');
-    na.expires = Math.min(Number(e), 2 ** 32 - 1);
+    const n = digits(e, 10);
+    if (n === -1) throw new SipParseError('bad expires parameter in Contact');
+    na.expires = Math.min(n, 2 ** 32 - 1);
   }
   const q = na.qText;
   if (q !== undefined) {
-    if (!/^(0(\.\d{0,3})?|1(\.0{0,3})?)$/.test(q)) throw new SipParseError('bad q parameter in Contact');
-    na.q = Number(q);
+    const v = qValue(q);
+    if (v === -1) throw new SipParseError('bad q parameter in Contact');
+    na.q = v;
   }
   return na;
+}
+
+/** RFC 3261 §25.1 qvalue: `0[.ddd]` or `1[.000]`; -1 when malformed. */
+function qValue(text: string): number {
+  const n = text.length;
+  const c0 = text.charCodeAt(0);
+  if (n === 0 || n > 5 || (c0 !== 0x30 && c0 !== 0x31)) return -1;
+  if (n === 1) return c0 - 0x30;
+  if (text.charCodeAt(1) !== 0x2e) return -1;
+  let frac = 0;
+  let scale = 1;
+  for (let i = 2; i < n; i++) {
+    const d = text.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9 || (c0 === 0x31 && d !== 0)) return -1;
+    frac = frac * 10 + d;
+    scale *= 10;
+  }
+  return c0 - 0x30 + frac / scale;
 }
 
 /** Formats a name-addr: `"Display" <uri>;params`. */

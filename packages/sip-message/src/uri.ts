@@ -213,52 +213,108 @@ export function parseUri(text: string): Uri {
   const at = rest.lastIndexOf('@');
   let user: string | undefined;
   let password: string | undefined;
-  let hostPart = rest;
+  let hostStart = 0;
   if (at !== -1) {
-    const userinfo = rest.slice(0, at);
-    hostPart = rest.slice(at + 1);
-    const pc = userinfo.indexOf(':');
-    user = unescapeText(pc === -1 ? userinfo : userinfo.slice(0, pc), what);
-    if (pc !== -1) password = unescapeText(userinfo.slice(pc + 1), what);
+    const pc = rest.indexOf(':');
+    if (pc !== -1 && pc < at) {
+      user = unescapeText(rest.slice(0, pc), what);
+      password = unescapeText(rest.slice(pc + 1, at), what);
+    } else user = unescapeText(rest.slice(0, at), what);
     if (user.length === 0) throw new SipParseError('empty user part in URI');
+    hostStart = at + 1;
   }
-  let end = hostPart.length;
-  const semi = hostPart.indexOf(';');
-  const question = hostPart.indexOf('?');
-  if (semi !== -1) end = semi;
-  if (question !== -1 && question < end) end = question;
-  const hp = parseHostPort(hostPart.slice(0, end), what);
-  let paramsText = '';
-  let headersText = '';
-  if (end < hostPart.length) {
-    if (hostPart.charCodeAt(end) === 0x3b) {
-      const q = hostPart.indexOf('?', end);
-      paramsText = q === -1 ? hostPart.slice(end + 1) : hostPart.slice(end + 1, q);
-      headersText = q === -1 ? '' : hostPart.slice(q + 1);
-    } else {
-      headersText = hostPart.slice(end + 1);
+  let end = hostStart;
+  const n = rest.length;
+  while (end < n) {
+    const c = rest.charCodeAt(end);
+    if (c === 0x3b || c === 0x3f) break;
+    end++;
+  }
+  const hp = parseHostPort(rest.slice(hostStart, end), what);
+  const uri = new ParsedSipUri(scheme as 'sip' | 'sips', user, password, hp.host, hp.hostType, hp.port, text, end < n ? rest.slice(end) : '');
+  // Parameters and headers are parsed on first use, but a malformed escape must still fail here.
+  if (end < n && rest.indexOf('%', end) !== -1) uri.check();
+  return uri;
+}
+
+/** A parsed SIP URI: user, host and port at once; parameters and headers on first use. */
+class ParsedSipUri implements SipUri {
+  scheme: 'sip' | 'sips';
+  user: string | undefined;
+  password: string | undefined;
+  host: string;
+  hostType: SipUri['hostType'];
+  port: number | undefined;
+  raw: string;
+  #tail: string;
+  #params: Params | undefined = undefined;
+  #headers: Record<string, string> | undefined = undefined;
+
+  constructor(
+    scheme: 'sip' | 'sips',
+    user: string | undefined,
+    password: string | undefined,
+    host: string,
+    hostType: SipUri['hostType'],
+    port: number | undefined,
+    raw: string,
+    tail: string,
+  ) {
+    this.scheme = scheme;
+    this.user = user;
+    this.password = password;
+    this.host = host;
+    this.hostType = hostType;
+    this.port = port;
+    this.raw = raw;
+    this.#tail = tail;
+  }
+
+  get params(): Params {
+    if (this.#params === undefined) {
+      const t = this.#tail;
+      if (t.length === 0 || t.charCodeAt(0) !== 0x3b) this.#params = {};
+      else {
+        const q = t.indexOf('?');
+        this.#params = parseUriParams(q === -1 ? t.slice(1) : t.slice(1, q), 'URI');
+      }
     }
+    return this.#params;
   }
-  const headers: Record<string, string> = {};
-  if (headersText.length > 0) {
-    for (const piece of headersText.split('&')) {
-      const eq = piece.indexOf('=');
-      if (eq <= 0) throw new SipParseError('bad URI header');
-      const name = unescapeText(piece.slice(0, eq), what);
-      if (name !== '__proto__') headers[name] = unescapeText(piece.slice(eq + 1), what);
+
+  set params(value: Params) {
+    this.#params = value;
+  }
+
+  get headers(): Record<string, string> {
+    if (this.#headers === undefined) {
+      const headers: Record<string, string> = {};
+      const q = this.#tail.indexOf('?');
+      if (q !== -1) {
+        for (const piece of this.#tail.slice(q + 1).split('&')) {
+          const eq = piece.indexOf('=');
+          if (eq <= 0) throw new SipParseError('bad URI header');
+          const name = unescapeText(piece.slice(0, eq), 'URI');
+          if (name !== '__proto__') headers[name] = unescapeText(piece.slice(eq + 1), 'URI');
+        }
+      }
+      this.#headers = headers;
     }
+    return this.#headers;
   }
-  return {
-    scheme: scheme as 'sip' | 'sips',
-    user,
-    password,
-    host: hp.host,
-    hostType: hp.hostType,
-    port: hp.port,
-    params: parseUriParams(paramsText, what),
-    headers,
-    raw: text,
-  };
+
+  set headers(value: Record<string, string>) {
+    this.#headers = value;
+  }
+
+  /** Parses parameters and headers now, so that a malformed one throws here. */
+  check(): void {
+    if (this.params === undefined || this.headers === undefined) throw new SipParseError('bad URI');
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { scheme: this.scheme, user: this.user, password: this.password, host: this.host, hostType: this.hostType, port: this.port, params: this.params, headers: this.headers, raw: this.raw };
+  }
 }
 
 // Characters left as they are in the user part when formatting (RFC 3261 §25.1 user).
