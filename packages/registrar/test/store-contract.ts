@@ -86,9 +86,12 @@ export function describeLocationStore(name: string, create: () => Promise<Locati
       await store.save('sip:alice@example.com', [b], { expectedVersion: 0, expiresAt: T + 1000 });
       b.contact = 'sip:changed@h';
       const record = await store.lookup('sip:alice@example.com');
-      (record?.bindings[0] as Binding).contact = 'sip:changed-too@h';
-      const listed = await store.list();
-      (listed[0]?.bindings[0] as Binding).contact = 'sip:changed-three@h';
+      const got = record?.bindings[0];
+      if (got !== undefined) got.contact = 'sip:changed-too@h';
+      const listed = (await store.list())[0]?.bindings[0];
+      if (listed !== undefined) listed.contact = 'sip:changed-three@h';
+      expect(got).toBeDefined();
+      expect(listed).toBeDefined();
       expect((await store.lookup('sip:alice@example.com'))?.bindings[0]?.contact).toBe('sip:a@h');
     });
 
