@@ -162,6 +162,10 @@ export abstract class BaseLeg implements Leg {
   private currentState: LegState = 'idle';
   private closing: Promise<void> | undefined;
   private starting: Promise<void> | undefined;
+  private branchKey = '';
+  private branchBaseCache = '';
+  private readonly branchSalt = randomBytes(4).toString('hex');
+  private branchCounter = 0;
   /** Distinguishes legs in logs. */
   readonly id = `leg${++nextLegId}`;
 
@@ -210,17 +214,26 @@ export abstract class BaseLeg implements Leg {
   }
   get branchBase(): string {
     // Net::SIP: md5_hex(addr . port . proto) — stable across restarts, unique per bound endpoint.
-    const digest = createHash('md5').update(`${this.boundAddress}${this.boundPort}${this.transport}`).digest('hex');
-    return `z9hG4bK${digest}`;
+    const key = `${this.boundAddress}${this.boundPort}${this.transport}`;
+    if (this.branchKey !== key) {
+      this.branchKey = key;
+      this.branchBaseCache = `z9hG4bK${createHash('md5').update(key).digest('hex')}`;
+    }
+    return this.branchBaseCache;
   }
 
   via(branch?: string): string {
     return `${sentProtocolAndBy(this.transport, this.host, this.port)};branch=${branch ?? this.newBranch()}`;
   }
 
-  /** A fresh branch: the leg's base plus 16 random hex digits (RFC 3261 §8.1.1.7 magic cookie kept). */
+  /**
+   * A fresh branch: the leg's base plus 16 hex digits — 8 random per leg instance and an
+   * 8-digit counter — unique across space and time as RFC 3261 §8.1.1.7 asks, without a
+   * random draw per message.
+   */
   newBranch(): string {
-    return `${this.branchBase}${randomHex()}`;
+    this.branchCounter = (this.branchCounter + 1) >>> 0;
+    return `${this.branchBase}${this.branchSalt}${this.branchCounter.toString(16).padStart(8, '0')}`;
   }
 
   canDeliverTo(destination: Pick<Destination, 'transport' | 'family'>): boolean {
@@ -434,6 +447,3 @@ export function failure(code: SendFailureCode, status: number, reason: string, c
   return cause === undefined ? { ok: false, status, reason, code } : { ok: false, status, reason, code, cause };
 }
 
-function randomHex(): string {
-  return randomBytes(8).toString('hex');
-}
