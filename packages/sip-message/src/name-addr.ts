@@ -103,10 +103,14 @@ export function parseNameAddr(text: string): NameAddr {
       uriEnd = text.indexOf('>', uriStart);
       if (uriEnd === -1) throw new SipParseError('unterminated <URI>');
       if (lt > i) {
-        const dn = text.slice(i, lt).trim();
         // An unquoted display name is a sequence of tokens separated by whitespace.
-        for (const word of dn.split(/[ \t]+/)) if (!isToken(word)) throw new SipParseError('bad display name');
-        displayName = dn;
+        let e = lt;
+        while (e > i && isWs(text.charCodeAt(e - 1))) e--;
+        for (let j = i; j < e; j++) {
+          const c = text.charCodeAt(j);
+          if (!isTokenChar(c) && c !== 0x20 && c !== 0x09) throw new SipParseError('bad display name');
+        }
+        if (e > i) displayName = text.slice(i, e);
       }
       rest = uriEnd + 1;
       bracketed = true;
