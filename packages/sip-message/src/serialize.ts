@@ -11,8 +11,9 @@ export function serializeMessage(message: SipMessage): Buffer {
   const buf = message.buffer;
   if (!message.edited) return buf.subarray(message.start, message.end);
 
-  // Segments: numbers are [start, end) pairs into buf, strings are new text.
-  const parts: (string | number)[] = [];
+  // Segments: numbers are [start, end) pairs into buf, strings are new text, buffers are
+  // copied lines with their line ends made CRLF.
+  const parts: (string | number | Buffer)[] = [];
   let size = 0;
   const pushRange = (s: number, e: number) => {
     const n = parts.length;
@@ -39,6 +40,12 @@ export function serializeMessage(message: SipMessage): Buffer {
       const values = f.values ?? [];
       if (values.length === 0) continue;
       pushText(`${f.name(buf)}: ${values.join(', ')}\r\n`);
+    } else if (buf[f.lineEnd - 2] !== 13) {
+      // A line that came with a bare LF (RFC 3261 §7.5 tolerance) goes out with CRLF, so a
+      // rebuilt message never mixes line ends.
+      const crlf = Buffer.from(buf.toString('latin1', f.lineStart, f.lineEnd).replace(/\r?\n/g, '\r\n'), 'latin1');
+      parts.push(crlf);
+      size += crlf.length;
     } else pushRange(f.lineStart, f.lineEnd);
   }
   const body = message.newBody ?? buf.subarray(message.bodyStart, message.end);
@@ -49,8 +56,9 @@ export function serializeMessage(message: SipMessage): Buffer {
   const out = Buffer.allocUnsafe(size);
   let o = 0;
   for (let i = 0; i < parts.length; i++) {
-    const p = parts[i] as string | number;
+    const p = parts[i] as string | number | Buffer;
     if (typeof p === 'string') o += out.write(p, o, 'utf8');
+    else if (typeof p !== 'number') o += p.copy(out, o);
     else {
       const e = parts[++i] as number;
       o += buf.copy(out, o, p, e);
