@@ -49,7 +49,7 @@ export function base32Encode(data: Uint8Array): string {
  */
 export function base32Decode(text: string, options?: Base32DecodeOptions): Uint8Array | undefined {
   const strict = options?.strict ?? true;
-  const out = Buffer.allocUnsafe(Math.floor((text.length * 5) / 8));
+  const out = new Uint8Array(Math.floor((text.length * 5) / 8));
   let o = 0;
   let buffer = 0;
   let bits = 0;
@@ -66,5 +66,5 @@ export function base32Decode(text: string, options?: Base32DecodeOptions): Uint8
   }
   // RFC 4648 §3.5: canonical encodings have zero pad bits; fewer than 5 bits can be left over.
   if (strict && (bits >= 5 || (buffer & ((1 << bits) - 1)) !== 0)) return undefined;
-  return new Uint8Array(out.buffer, out.byteOffset, o);
+  return o === out.length ? out : out.subarray(0, o);
 }
