@@ -104,6 +104,21 @@ describe('RFC 5118 valid messages', () => {
   });
 });
 
+describe('RFC 5118: a proxy forwarding over IPv6', () => {
+  it.each(valid)('%s: inserting an IPv6 Via with an IPv6 received keeps the rest and reads back', (name) => {
+    const input = load(name);
+    const m = parseMessage(input);
+    const before = m.via.map((v) => v.raw);
+    m.insertHeader('Via', 'SIP/2.0/UDP [2001:db8::53]:5060;branch=z9hG4bKv6proxy;received=[2001:db8::99];rport=5062');
+    const again = parseMessage(serializeMessage(m));
+    const top = again.topVia!;
+    expect([top.host, top.port, top.sentBy, top.branch, top.rport]).toEqual(['2001:db8::53', 5060, '[2001:db8::53]:5060', 'z9hG4bKv6proxy', 5062]);
+    expect(stripBrackets(top.received)).toBe('2001:db8::99');
+    expect(again.via.slice(1).map((v) => v.raw)).toEqual(before);
+    expect(validateMessage(again)).toEqual([]);
+  });
+});
+
 describe('RFC 5118 invalid message', () => {
   it('ipv6-bad: an unbracketed IPv6 Request-URI is refused with 400', () => {
     let message: SipMessage | undefined;
