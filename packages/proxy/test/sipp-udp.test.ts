@@ -1,0 +1,89 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Dispatcher } from '@sipway/sip-leg';
+import { UdpLeg } from '@sipway/sip-leg/udp';
+import { StatelessProxy } from '../src/index.js';
+import type { ProxyOutcome } from '../src/index.js';
+import { KEY } from './helpers.js';
+
+// Real peers over real UDP sockets on loopback: sipp UAC → proxy → sipp UAS, one call
+// (INVITE/100/180/200/ACK/BYE/200), on 127.0.0.1 and on ::1.
+const cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+interface SippRun {
+  done: Promise<{ code: number | null; output: string; messages: string }>;
+}
+
+function runSipp(args: string[]): SippRun {
+  const dir = mkdtempSync(join(tmpdir(), 'sipway-proxy-sipp-'));
+  const done = new Promise<{ code: number | null; output: string; messages: string }>((resolve) => {
+    const child = spawn('sipp', [...args, '-m', '1', '-timeout', '10s', '-timeout_error', '-nostdin', '-trace_msg', '-trace_err'], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.on('close', (code) => {
+      clearTimeout(killer);
+      let messages = '';
+      for (const f of readdirSync(dir)) if (f.endsWith('_messages.log')) messages += readFileSync(join(dir, f), 'latin1');
+      rmSync(dir, { recursive: true, force: true });
+      resolve({ code, output: output.slice(-3000), messages });
+    });
+  });
+  return { done };
+}
+
+function freeUdpPort(address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket(address.includes(':') ? 'udp6' : 'udp4');
+    s.once('error', reject);
+    s.bind(0, address, () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const bracket = (a: string) => (a.includes(':') ? `[${a}]` : a);
+
+describe.each(['127.0.0.1', '::1'])('sipp UAC → StatelessProxy (UDP %s) → sipp UAS', (address) => {
+  it('completes a call; the UAS sees our Via on top, our Record-Route and Max-Forwards 69', async () => {
+    const leg = new UdpLeg({ address, port: 0 });
+    const dispatcher = new Dispatcher({ legs: [leg] });
+    const proxy = new StatelessProxy({ dispatcher, contactKey: KEY });
+    const outcomes: ProxyOutcome[] = [];
+    dispatcher.setReceiver({ receive: (m, i) => proxy.route(m, i).then((o) => outcomes.push(o)) });
+    await dispatcher.start();
+    cleanup.push(() => dispatcher.close());
+
+    const uasPort = await freeUdpPort(address);
+    const uas = runSipp(['-sn', 'uas', '-t', 'u1', '-i', address, '-p', String(uasPort)]);
+    // sipp needs a moment to bind before the UAC's INVITE arrives (it retransmits anyway).
+    await new Promise((r) => setTimeout(r, 300));
+    const uac = runSipp(['-sn', 'uac', '-t', 'u1', '-i', address, '-rsa', `${bracket(address)}:${leg.port}`, `${bracket(address)}:${uasPort}`]);
+    const [u, s] = await Promise.all([uac.done, uas.done]);
+    expect(u.code, u.output).toBe(0);
+    expect(s.code, s.output).toBe(0);
+
+    // What the UAS received (its message log): the INVITE as the proxy forwarded it.
+    const invite = /INVITE sip:[\s\S]*?\r?\n\r?\n/.exec(s.messages)?.[0] ?? '';
+    const lines = invite.split(/\r?\n/);
+    const via = lines.find((l) => /^Via:/i.test(l)) ?? '';
+    expect(via).toContain(`SIP/2.0/UDP ${bracket(address)}:${leg.port};branch=${leg.branchBase}`);
+    expect(lines).toContain(`Record-Route: <sip:${bracket(address)}:${leg.port};lr>`);
+    expect(lines).toContain('Max-Forwards: 69');
+    const methods = outcomes.filter((o) => o.ok).map((o) => (o.ok && o.message.isRequest ? o.message.method : o.ok ? o.message.status : 0));
+    for (const expected of ['INVITE', 'ACK', 'BYE', 180, 200]) expect(methods).toContain(expected);
+    expect(outcomes.filter((o) => !o.ok)).toEqual([]);
+  });
+});
