@@ -163,7 +163,7 @@ export class Registrar implements Receiver {
 
   /**
    * True when the AOR holds a live binding, or had one within `rememberFor`: a proxy answers
-   * 480 (Temporarily Unavailable) rather than 404 for it (RFC 3261 §21.4.18, §21.4.4).
+   * 480 (Temporarily Unavailable) rather than 404 for it (RFC 3261 §21.4.18, §21.4.5).
    */
   async knows(aorOrUri: string): Promise<boolean> {
     this.#checkOpen();
