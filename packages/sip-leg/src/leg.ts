@@ -116,6 +116,8 @@ export interface Leg {
   onReceive: ReceiveHandler | undefined;
   /** A Via value for this leg with the given branch (default: a fresh one). */
   via(branch?: string): string;
+  /** A branch unique in space and time under `branchBase` (RFC 3261 §8.1.1.7). */
+  newBranch(): string;
   /** True when transport and address family match (Net::SIP `can_deliver_to`). */
   canDeliverTo(destination: Pick<Destination, 'transport' | 'family'>): boolean;
   start(): Promise<void>;
