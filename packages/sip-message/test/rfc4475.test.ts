@@ -226,6 +226,24 @@ describe('RFC 4475 valid messages: details the RFC calls out', () => {
     expect(text(serializeMessage(m))).not.toContain('INVITE');
   });
 
+  it('dblreq: a proxy forwarding the REGISTER does not forward the INVITE octets', () => {
+    const m = parseMessage(load('dblreq'));
+    m.insertHeader('Via', 'SIP/2.0/UDP 192.0.2.200;branch=z9hG4bKfwd');
+    m.setHeader('Max-Forwards', '7');
+    const out = text(serializeMessage(m));
+    expect(out).not.toContain('INVITE');
+    expect(out.endsWith('Content-Length: 0\r\n\r\n')).toBe(true);
+    expect(parseMessage(out).via).toHaveLength(2);
+  });
+
+  it('inv2543: forwarded, it keeps its whole body and gains the Content-Length a stream needs', () => {
+    const m = parseMessage(load('inv2543'));
+    m.insertHeader('Via', 'SIP/2.0/TCP 192.0.2.200;branch=z9hG4bKfwd');
+    const out = parseMessage(serializeMessage(m));
+    expect(out.contentLength).toBe(105);
+    expect(Buffer.from(out.body).equals(Buffer.from(m.body))).toBe(true);
+  });
+
   it('semiuri: the user part keeps its ;par= and its escaped @', () => {
     const ruri = (parseMessage(load('semiuri')) as SipRequest).requestUri as SipUri;
     expect(ruri.user).toBe('user;par=u@example.net');
