@@ -68,6 +68,27 @@ function spaceInsideBrackets(value: string): boolean {
   return false;
 }
 
+/** True when a `;` outside quotes and <> is followed by nothing, another `;` or a `,`. */
+function emptyParam(value: string): boolean {
+  let quoted = false;
+  let angle = false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (quoted) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) quoted = false;
+    } else if (c === 0x22) quoted = true;
+    else if (c === 0x3c) angle = true;
+    else if (c === 0x3e) angle = false;
+    else if (c === 0x3b && !angle) {
+      let j = i + 1;
+      while (j < value.length && /\s/.test(value.charAt(j))) j++;
+      if (j === value.length || value.charCodeAt(j) === 0x3b || value.charCodeAt(j) === 0x2c) return true;
+    }
+  }
+  return false;
+}
+
 function problem(status: number, code: string, message: string, header?: string): SipProblem {
   const p: SipProblem = { status, reason: REASONS[status] ?? 'Bad Request', code, message };
   if (header !== undefined) p.header = header;
@@ -149,6 +170,11 @@ export function validateMessage(message: SipMessage): SipProblem[] {
     for (const value of message.getHeaders(h)) {
       if (spaceInsideBrackets(value)) {
         out.push(problem(400, 'malformed-header', `whitespace inside <> in ${SPELLING[h]}`, SPELLING[h]));
+        break;
+      }
+      // *( SEMI generic-param ): a parameter is never empty (RFC 4475 badinv01 Contact `;;;;`).
+      if (emptyParam(value)) {
+        out.push(problem(400, 'malformed-header', `empty parameter in ${SPELLING[h]}`, SPELLING[h]));
         break;
       }
     }
