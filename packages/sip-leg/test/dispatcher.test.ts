@@ -179,6 +179,21 @@ describe('Dispatcher', () => {
     expect(ok.state).toBe('closed');
   });
 
+  it('picks the IPv6 or IPv4 socket leg by destination family', async () => {
+    const v4 = new UdpLeg({ address: '127.0.0.1', port: 0 });
+    const v6 = new UdpLeg({ address: '::1', port: 0 });
+    const dispatcher = new Dispatcher({ legs: [v4, v6] });
+    await dispatcher.start();
+    cleanup.push(() => dispatcher.close());
+    const peer6 = new UdpPeer('udp6');
+    await peer6.bind('::1');
+    cleanup.push(() => peer6.close());
+    const result = await dispatcher.deliver(parseMessage(request()), { destination: { transport: 'udp', address: '::1', port: peer6.port, family: 6 } });
+    expect(result.ok && result.leg).toBe(v6);
+    const got = await peer6.next();
+    expect(got.port).toBe(v6.port);
+  });
+
   it('works over real UDP and TCP sockets: receiver answers on the path of the request', async () => {
     const udp = new UdpLeg({ port: 0 });
     const tcp = new TcpLeg({ port: 0 });

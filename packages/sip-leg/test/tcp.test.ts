@@ -81,6 +81,19 @@ describe.each(FAMILIES)('TCP leg over $name', ({ address, family }) => {
     expect(leg.connections).toHaveLength(1);
   });
 
+  it('opens a new connection to received and the sent-by port when the request connection is gone (RFC 3261 §18.2.2)', async () => {
+    const { leg, inbox } = await startLeg(address);
+    const raw = await rawServer(address);
+    const peer = await connectPeer(address, leg.port);
+    peer.write(request({ via: `SIP/2.0/TCP client.invalid:${raw.port};branch=z9hG4bKgone` }));
+    const { message } = await inbox.next();
+    peer.destroy();
+    await waitUntil(() => leg.connections.length === 0);
+    const result = await leg.send(parseMessage(response(message.getHeader('via') ?? '')));
+    expect(result).toMatchObject({ ok: true, destination: { address, port: raw.port } });
+    await waitUntil(() => raw.peers[0]?.data.startsWith('SIP/2.0 200 OK') ?? false);
+  });
+
   it('answers a CRLFCRLF keep-alive with CRLF and never hands it to the receiver (RFC 5626 §4.4.1)', async () => {
     const { leg, inbox } = await startLeg(address);
     const peer = await connectPeer(address, leg.port);

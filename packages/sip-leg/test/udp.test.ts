@@ -244,3 +244,25 @@ describe('UDP leg lifecycle', () => {
     await leg.close();
   });
 });
+
+describe('UDP leg diagnostics', () => {
+  it('publishes receive and send events on diagnostics_channel', async () => {
+    const { recordChannel: record } = await import('./helpers.js');
+    const receives = record<{ leg: unknown; message: { callId?: string }; source: unknown }>(LEG_CHANNELS.receive);
+    const sends = record<{ leg: unknown; destination: unknown; bytes: Uint8Array }>(LEG_CHANNELS.send);
+    cleanup.push(receives.stop, sends.stop);
+    const { leg, peer, inbox } = await setup('127.0.0.1', 'udp4');
+    await peer.send(request({ callId: 'diag' }), leg.port, '127.0.0.1');
+    const { message } = await inbox.next();
+    const destination = { transport: 'udp' as const, address: '127.0.0.1', port: peer.port, family: 4 as const };
+    await leg.send(message, destination);
+    const mineIn = receives.events.filter((e) => e.leg === leg);
+    expect(mineIn).toHaveLength(1);
+    expect(mineIn[0]?.message.callId).toBe('diag');
+    expect(mineIn[0]?.source).toMatchObject({ address: '127.0.0.1', port: peer.port });
+    const mineOut = sends.events.filter((e) => e.leg === leg);
+    expect(mineOut).toHaveLength(1);
+    expect(mineOut[0]?.destination).toEqual(destination);
+    expect(Buffer.from(mineOut[0]?.bytes ?? []).toString('latin1')).toBe((await peer.next()).text);
+  });
+});
