@@ -1,5 +1,6 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SipError } from '@sipway/sip-message';
 import { Dispatcher } from '@sipway/sip-leg';
 import { LocationStoreError, MemoryLocationStore, Registrar, RegistrarClosedError, RegistrarOptionsError, registerChannel } from '../src/index.js';
 import type { Binding, LocationStore, SaveOptions, SaveResult } from '../src/index.js';
@@ -153,6 +154,16 @@ describe('lifecycle, options and diagnostics', () => {
     ];
     for (const o of bad) expect(() => new Registrar({ dispatcher, ...o } as never), JSON.stringify(o)).toThrow(RegistrarOptionsError);
     expect(() => new Registrar({ domains: ['*'] } as never)).toThrow(RegistrarOptionsError);
+    const error = (() => {
+      try {
+        return new Registrar({ dispatcher, domains: ['*'], minExpires: 0 });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(RegistrarOptionsError.isInstance(error) && error.code).toBe('REGISTRAR_INVALID_OPTIONS');
+    // sip-message's SipError recognises the errors of every sipway package.
+    expect(SipError.isInstance(error)).toBe(true);
   });
 
   it('after close: lookups throw, REGISTERs are not taken, the owned store is closed', async () => {
