@@ -50,6 +50,10 @@ const SPELLING: Record<string, string> = {
   'record-route': 'Record-Route',
 };
 
+// word = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~" / "(" / ")" /
+//         "<" / ">" / ":" / "\" / DQUOTE / "/" / "[" / "]" / "?" / "{" / "}")
+const CALL_ID = /^[\w\-.!%*+`'~()<>:\\"/[\]?{}]+(@[\w\-.!%*+`'~()<>:\\"/[\]?{}]+)?$/;
+
 const RFC1123_DATE =
   /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 
@@ -158,6 +162,11 @@ export function validateMessage(message: SipMessage): SipProblem[] {
   const expires = message.getHeader('expires');
   if (expires !== undefined && !/^\d{1,10}$/.test(expires)) {
     out.push(problem(400, 'malformed-header', 'Expires is not delta-seconds', 'Expires'));
+  }
+  // callid = word [ "@" word ] (RFC 3261 §25.1), as Net::SIP checks it too.
+  const callId = message.getHeader('call-id');
+  if (callId !== undefined && !CALL_ID.test(callId)) {
+    out.push(problem(400, 'malformed-header', 'Call-ID is not word["@"word]', 'Call-ID'));
   }
   // Date = rfc1123-date, and the only zone RFC 3261 §20.17 allows is "GMT" (RFC 4475 baddate).
   const date = message.getHeader('date');
