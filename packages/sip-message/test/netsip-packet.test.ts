@@ -2,7 +2,7 @@
 // names by long and compact form in any case, which headers are comma lists and which are not,
 // list splitting around quotes, <> and escapes, LF-only input, and the serializer's rules.
 import { describe, expect, it } from 'vitest';
-import { parseMessage, serializeMessage, type SipMessage } from '../src/index.js';
+import { parseMessage, serializeMessage, validateMessage, type SipMessage } from '../src/index.js';
 
 const base = (extra: string[], eol = '\r\n'): string =>
   [
@@ -169,5 +169,36 @@ describe('Net::SIP §6.3: serialization', () => {
     const out = Buffer.from(serializeMessage(m)).toString('latin1');
     expect(out.replace(/\r\n/g, '')).not.toContain('\n');
     expect(parseMessage(out).maxForwards).toBe(69);
+  });
+});
+
+describe('Net::SIP §6.1: Call-ID and numeric headers', () => {
+  const problemsOf = (extra: string[]): string[] => {
+    const text = base(extra).replace('Call-ID: netsip@example.com\r\n', '');
+    return validateMessage(parseMessage(text)).map((p) => `${p.status} ${p.header ?? ''}`);
+  };
+
+  it.each([
+    'intmeth.word%ZK-!.*_+\'@word`~)(><:\\/"][?}{',
+    'foobar@example.com[123]',
+    'SSG9559905523997077@hlau_4100',
+    'a84b4c76e66710',
+  ])('accepts Call-ID %s (callid = word ["@" word])', (id) => {
+    expect(problemsOf([`Call-ID: ${id}`])).toEqual([]);
+  });
+
+  it.each(['two words', 'a@b@c', '', '@b', 'a@', 'caf\u00e9'])('refuses Call-ID %j with 400', (id) => {
+    expect(problemsOf([`Call-ID: ${id}`])).toEqual(['400 Call-ID']);
+  });
+
+  it.each([
+    ['Expires: Thu, 01 Dec 1994 16:00:00 GMT', 'Expires'],
+    ['Expires: -1', 'Expires'],
+    ['Max-Forwards: 256', 'Max-Forwards'],
+    ['Max-Forwards: seventy', 'Max-Forwards'],
+  ])('refuses %s with 400', (line, header) => {
+    const text = base([line]).replace('Max-Forwards: 70\r\n', line.startsWith('Max') ? '' : 'Max-Forwards: 70\r\n');
+    const problems = validateMessage(parseMessage(text));
+    expect(problems.map((p) => [p.status, p.header])).toEqual([[400, header]]);
   });
 });
