@@ -23,7 +23,8 @@ export interface Binding {
 export interface LocationService {
   /**
    * Current bindings of an address-of-record in canonical form `sip:user@host` (see
-   * {@link canonicalAor}); an empty list when it has none.
+   * {@link canonicalAor}); an empty list when it has none. `@sipway/registrar`'s `Registrar`
+   * fits as it is.
    */
   lookup(aor: string): Promise<readonly Binding[]> | readonly Binding[];
   /**
@@ -34,13 +35,13 @@ export interface LocationService {
 }
 
 /**
- * The canonical address-of-record of a SIP URI, as RFC 3261 §10.3 step 5 asks: `sip:` scheme
- * (`sips:` maps to `sip:`), the user part as given (case-sensitive, unescaped), the host
- * lower-cased (IPv6 in brackets), no port, no parameters, no headers.
+ * The canonical address-of-record of a SIP URI, as RFC 3261 §10.3 step 5 asks: the scheme
+ * (`sip:` or `sips:`, a different AOR), the user part as given (case-sensitive, unescaped),
+ * the host lower-cased (IPv6 in brackets), no port, no parameters, no headers.
  */
 export function canonicalAor(uri: SipUri): string {
   const host = uri.hostType === 'ipv6' ? `[${uri.host.toLowerCase()}]` : uri.host.toLowerCase();
-  return uri.user === undefined ? `sip:${host}` : `sip:${uri.user}@${host}`;
+  return uri.user === undefined ? `${uri.scheme}:${host}` : `${uri.scheme}:${uri.user}@${host}`;
 }
 
 /** Highest q first (absent = 1), then the most recently updated. */

@@ -129,8 +129,9 @@ describe('location lookup', () => {
 });
 
 describe('canonicalAor and bestBinding', () => {
-  it('drops port, parameters and scheme differences; keeps the user case', () => {
-    expect(canonicalAor(parseUri('sips:Bob@EXAMPLE.com:5061;transport=tcp?x=y') as SipUri)).toBe('sip:Bob@example.com');
+  it('drops port, parameters and headers; keeps the scheme and the user case', () => {
+    expect(canonicalAor(parseUri('sip:Bob@EXAMPLE.com:5061;transport=tcp?x=y') as SipUri)).toBe('sip:Bob@example.com');
+    expect(canonicalAor(parseUri('sips:bob@example.com') as SipUri)).toBe('sips:bob@example.com');
     expect(canonicalAor(parseUri('sip:bob@[2001:DB8::1]:5060') as SipUri)).toBe('sip:bob@[2001:db8::1]');
   });
   it('absent q counts as 1', () => {
