@@ -4,7 +4,7 @@ import type { SipMessage, SipRequest } from '@sipway/sip-message';
 import type { Dispatcher, ReceiveInfo, Receiver } from '@sipway/sip-leg';
 import { toAor } from './aor.js';
 import { liveBindings } from './binding.js';
-import type { Binding, LocationRecord } from './binding.js';
+import type { Binding, BindingSource, LocationRecord } from './binding.js';
 import { registerChannel } from './diagnostics.js';
 import { createDomainMatcher } from './domains.js';
 import type { DomainMatcher } from './domains.js';
@@ -250,23 +250,33 @@ export class Registrar implements Receiver {
     }
   }
 
-  async #update(request: SipRequest, info: ReceiveInfo, intent: RegisterIntent): Promise<void> {
+  async #update(request: SipRequest, info: ReceiveInfo, intent: Exclude<RegisterIntent, RegisterReply>): Promise<void> {
     const source = { transport: info.source.transport, address: info.source.address, port: info.source.port };
+    const outcome = await this.#decide(intent, source);
+    if (outcome.kind === 'reply') return this.#answer(request, info, outcome, intent.aor);
+    return this.#ok(request, info, intent.aor, outcome.bindings, outcome.now);
+  }
+
+  /** Reads, merges and saves (retrying on conflicts); store failures become a 503 here, sending stays outside. */
+  async #decide(
+    intent: Exclude<RegisterIntent, RegisterReply>,
+    source: BindingSource,
+  ): Promise<{ kind: 'ok'; bindings: Binding[]; now: number } | RegisterReply> {
     try {
       for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
         const now = this.#clock();
         const record = await this.store.lookup(intent.aor);
         const current = record === undefined ? [] : liveBindings(record.bindings, now);
-        if (intent.kind === 'query') return await this.#ok(request, info, intent.aor, current, now);
+        if (intent.kind === 'query') return { kind: 'ok', bindings: current, now };
         const outcome = applyRegister(intent, current, { now, policy: this.#policy, source });
-        if (outcome.kind === 'reply') return await this.#answer(request, info, outcome, intent.aor);
+        if (outcome.kind === 'reply') return outcome;
         // Removing what does not exist must not make an unknown AOR known.
-        if (record === undefined && outcome.bindings.length === 0) return await this.#ok(request, info, intent.aor, [], now);
+        if (record === undefined && outcome.bindings.length === 0) return { kind: 'ok', bindings: [], now };
         let expiresAt = now + this.#rememberMs;
         for (const b of outcome.bindings) expiresAt = Math.max(expiresAt, b.expires + this.#rememberMs);
         if (record !== undefined && this.#rememberMs > 0) expiresAt = Math.max(expiresAt, record.expiresAt);
         const saved = await this.store.save(intent.aor, outcome.bindings, { expectedVersion: record?.version ?? 0, expiresAt });
-        if (saved.ok) return await this.#ok(request, info, intent.aor, liveBindings(outcome.bindings, now), now);
+        if (saved.ok) return { kind: 'ok', bindings: liveBindings(outcome.bindings, now), now };
         this.#logger?.debug?.('concurrent update of an AOR, retrying', { aor: intent.aor, attempt });
       }
       this.#logger?.warn?.('could not save bindings: too many concurrent updates', { aor: intent.aor });
@@ -274,7 +284,7 @@ export class Registrar implements Receiver {
       this.#logger?.error?.('location store failed', { aor: intent.aor, error: String(error) });
     }
     // RFC 3261 §21.5.4: temporarily unable to process the request; try again later.
-    return this.#answer(request, info, { kind: 'reply', status: 503, reason: 'Service Unavailable', headers: [['Retry-After', String(this.#retryAfter)]] }, intent.aor);
+    return { kind: 'reply', status: 503, reason: 'Service Unavailable', headers: [['Retry-After', String(this.#retryAfter)]] };
   }
 
   /** The 200 of RFC 3261 §10.3 step 8: every current binding with its remaining expiry, and a Date. */
@@ -300,8 +310,13 @@ export class Registrar implements Receiver {
     }
     if (registerChannel.hasSubscribers) registerChannel.publish({ aor, status: outcome.status, bindings: count ?? 0, source: info.source });
     this.#logger?.debug?.('REGISTER answered', { aor, status: outcome.status });
-    const result = await this.#dispatcher.deliver(response, { incoming: info });
-    if (!result.ok) this.#logger?.warn?.('could not send the REGISTER response', { aor, status: outcome.status, reason: result.reason });
+    try {
+      const result = await this.#dispatcher.deliver(response, { incoming: info });
+      if (!result.ok) this.#logger?.warn?.('could not send the REGISTER response', { aor, status: outcome.status, reason: result.reason });
+    } catch (error) {
+      // A dispatcher closed meanwhile: the client retransmits or times out (§10.2).
+      this.#logger?.warn?.('could not send the REGISTER response', { aor, status: outcome.status, error: String(error) });
+    }
   }
 }
 
