@@ -1,0 +1,95 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Dispatcher } from '@sipway/sip-leg';
+import { UdpLeg } from '@sipway/sip-leg/udp';
+import { TcpLeg } from '@sipway/sip-leg/tcp';
+import { StatelessProxy } from '../src/index.js';
+import type { ProxyOutcome } from '../src/index.js';
+import { KEY } from './helpers.js';
+
+// Real peers over real sockets: a sipp UAC over TCP → proxy (TCP leg in, UDP leg out) → a sipp
+// UAS over UDP. Transport change: two Vias, two Record-Routes (RFC 5658), Contacts rewritten,
+// responses back on the UAC's own TCP connection (RFC 3261 §18.2.2).
+const cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+interface SippRun {
+  done: Promise<{ code: number | null; output: string; messages: string }>;
+}
+
+function runSipp(args: string[]): SippRun {
+  const dir = mkdtempSync(join(tmpdir(), 'sipway-proxy-sipp-'));
+  const done = new Promise<{ code: number | null; output: string; messages: string }>((resolve) => {
+    const child = spawn('sipp', [...args, '-m', '1', '-timeout', '10s', '-timeout_error', '-nostdin', '-trace_msg', '-trace_err'], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.on('close', (code) => {
+      clearTimeout(killer);
+      let messages = '';
+      for (const f of readdirSync(dir)) if (f.endsWith('_messages.log')) messages += readFileSync(join(dir, f), 'latin1');
+      rmSync(dir, { recursive: true, force: true });
+      resolve({ code, output: output.slice(-3000), messages });
+    });
+  });
+  return { done };
+}
+
+function freeUdpPort(address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket(address.includes(':') ? 'udp6' : 'udp4');
+    s.once('error', reject);
+    s.bind(0, address, () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const bracket = (a: string) => (a.includes(':') ? `[${a}]` : a);
+
+describe.each(['127.0.0.1', '::1'])('sipp UAC over TCP → StatelessProxy → sipp UAS over UDP (%s)', (address) => {
+  it('completes a call across the legs with double Record-Route and a rewritten Contact', async () => {
+    const udp = new UdpLeg({ address, port: 0 });
+    const tcp = new TcpLeg({ address, port: 0 });
+    const dispatcher = new Dispatcher({ legs: [udp, tcp] });
+    const proxy = new StatelessProxy({ dispatcher, contactKey: KEY });
+    const outcomes: ProxyOutcome[] = [];
+    dispatcher.setReceiver({ receive: (m, i) => proxy.route(m, i).then((o) => outcomes.push(o)) });
+    await dispatcher.start();
+    cleanup.push(() => dispatcher.close());
+
+    const uasPort = await freeUdpPort(address);
+    const uas = runSipp(['-sn', 'uas', '-t', 'u1', '-i', address, '-p', String(uasPort)]);
+    await new Promise((r) => setTimeout(r, 300));
+    const uac = runSipp(['-sn', 'uac', '-t', 't1', '-i', address, '-rsa', `${bracket(address)}:${tcp.port}`, `${bracket(address)}:${uasPort}`]);
+    const [u, s] = await Promise.all([uac.done, uas.done]);
+    expect(u.code, u.output).toBe(0);
+    expect(s.code, s.output).toBe(0);
+
+    const invite = /INVITE sip:[\s\S]*?\r?\n\r?\n/.exec(s.messages)?.[0] ?? '';
+    const lines = invite.split(/\r?\n/);
+    const vias = lines.filter((l) => /^Via:/i.test(l));
+    expect(vias[0]).toContain(`SIP/2.0/UDP ${bracket(address)}:${udp.port};branch=${udp.branchBase}`);
+    expect(vias[1]).toContain(`SIP/2.0/TCP ${bracket(address)}:${tcp.port};branch=${tcp.branchBase}`);
+    const rr = lines.filter((l) => /^Record-Route:/i.test(l));
+    expect(rr).toEqual([`Record-Route: <sip:${bracket(address)}:${udp.port};lr>`, `Record-Route: <sip:${bracket(address)}:${tcp.port};transport=tcp;lr>`]);
+    const contact = lines.find((l) => /^Contact:/i.test(l)) ?? '';
+    expect(contact).toMatch(new RegExp(`^Contact: <sip:s[A-Z2-7]+@${bracket(address).replace(/[[\]]/g, '\\$&')}:${udp.port}>`));
+    // Every response went back over TCP to the UAC.
+    const responses = outcomes.filter((o) => o.ok && !o.message.isRequest);
+    expect(responses.length).toBeGreaterThanOrEqual(3);
+    for (const r of responses) expect(r.ok && r.leg).toBe(tcp);
+    expect(outcomes.filter((o) => !o.ok)).toEqual([]);
+  });
+});
