@@ -372,7 +372,7 @@ export abstract class BaseLeg implements Leg {
       if (message.isRequest) this.stampRequest(message, source);
     } catch (error) {
       this.publishError('parse-failed', error, source, connection);
-      this.logger?.debug?.('dropped unparseable message', { leg: this.describe(), source, error: String(error) });
+      this.logger?.warn?.('dropped unparseable message', { leg: this.describe(), source, error: String(error) });
       if (this.answerBadRequests) this.answerBadRequest(bytes, error, source, connection);
       return;
     }

@@ -266,3 +266,19 @@ describe('UDP leg diagnostics', () => {
     expect(Buffer.from(mineOut[0]?.bytes ?? []).toString('latin1')).toBe((await peer.next()).text);
   });
 });
+
+describe('UDP leg logging', () => {
+  it('logs a dropped datagram through the logger', async () => {
+    const lines: string[] = [];
+    const leg = new UdpLeg({ port: 0, logger: { warn: (msg) => lines.push(msg) } });
+    await leg.start();
+    cleanup.push(() => leg.close());
+    const peer = new UdpPeer('udp4');
+    await peer.bind('127.0.0.1');
+    cleanup.push(() => peer.close());
+    await peer.send('definitely not SIP at all\r\n\r\n', leg.port, '127.0.0.1');
+    const { waitUntil } = await import('./helpers.js');
+    await waitUntil(() => lines.length === 1);
+    expect(lines[0]).toMatch(/dropped/);
+  });
+});
