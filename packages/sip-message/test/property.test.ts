@@ -303,6 +303,27 @@ describe('proxy edits keep untouched header lines byte for byte', () => {
     );
   });
 
+  it('with the Request-URI and the first Contact rewritten too', () => {
+    fc.assert(
+      fc.property(genMessage(), fc.boolean(), (g, withContact) => {
+        const text = withContact ? g.text.replace('\r\n\r\n', '\r\nContact: <sip:ua@192.0.2.7:5062>;expires=60\r\n\r\n') : g.text;
+        const m = parseMessage(text);
+        const before = fieldLines(serializeMessage(m)).filter((l) => !/^(route|max-forwards|contact|m)\s*:/i.test(l));
+        edit(m);
+        if (isRequest(m)) m.uri = 'sip:next@[2001:db8::7]:5080;transport=tcp';
+        if (withContact) m.replaceHeaderValue('contact', 0, '<sip:rewritten@192.0.2.99>;expires=60');
+        const out = serializeMessage(m);
+        const again = parseMessage(out);
+        const after = fieldLines(out).filter((l) => !/^(route|max-forwards|contact|m)\s*:/i.test(l));
+        expect(after.slice(1)).toEqual(before);
+        if (isRequest(again)) expect(again.uri).toBe('sip:next@[2001:db8::7]:5080;transport=tcp');
+        if (withContact) expect(again.contacts.map((c) => [c.uri, c.expires])).toEqual([['sip:rewritten@192.0.2.99', 60]]);
+        expect(latin1(again.body)).toBe(g.body);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   it('on every valid RFC 4475 / 5118 request (folded lines, compact forms, odd case)', () => {
     for (const bytes of FIXTURES) {
       let m: SipMessage;
