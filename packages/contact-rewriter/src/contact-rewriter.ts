@@ -149,6 +149,11 @@ export class ContactRewriter<L extends object = RewriterLeg> {
     for (const name of Object.keys(options)) {
       if (!OPTION_NAMES.has(name)) throw invalid(`unknown option "${name}"`);
     }
+    // Bound, so `rewriter.rewrite` can be handed over as a Net::SIP-style callback.
+    this.rewrite = this.rewrite.bind(this);
+    this.encode = this.encode.bind(this);
+    this.decode = this.decode.bind(this);
+    this.isToken = this.isToken.bind(this);
     const { legs } = options;
     if (typeof legs === 'function') this.#legs = legs;
     else if (Array.isArray(legs)) this.#legs = () => legs;

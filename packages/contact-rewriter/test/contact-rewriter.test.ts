@@ -157,6 +157,15 @@ describe('ContactRewriter: the Net::SIP contract', () => {
     expect(rc.decode(r1, l[2]!)).toEqual({ contact: 'hal@10.0.0.8', leg: l[0] });
   });
 
+  it('has bound methods, so rewrite can be passed on as a callback', () => {
+    const { encode, decode, rewrite, isToken } = rw;
+    const callback: RewriteContactCallback<RewriterLeg> = rewrite;
+    const token = callback('zed@10.0.0.10', l[0]!, l[2]!, true)!;
+    expect(isToken(token)).toBe(true);
+    expect(decode(token, l[2]!)?.contact).toBe('zed@10.0.0.10');
+    expect(decode(encode('zed@10.0.0.10', l[0]!, l[2]!), l[2]!)?.leg).toBe(l[0]);
+  });
+
   it('supports longer and shorter tags', () => {
     const long = new ContactRewriter({ legs: l, key: KEY1, tagBits: 128 });
     const short = new ContactRewriter({ legs: l, key: KEY1, tagBits: 32 });
