@@ -102,6 +102,24 @@ describe.each(FAMILIES)('TLS leg over $name', ({ address, family }) => {
   });
 });
 
+describe('TLS mutual authentication', () => {
+  it('with requestCert, a leg presenting a trusted certificate gets in and a bare client does not', async () => {
+    const c = await cert();
+    const server = await startLeg('127.0.0.1', c, { requestCert: true });
+    const client = await startLeg('127.0.0.1', c);
+    const sent = await client.leg.send(parseMessage(request({ callId: 'mtls' })), { transport: 'tls', address: '127.0.0.1', port: server.leg.port, family: 4 });
+    expect(sent.ok).toBe(true);
+    expect((await server.inbox.next()).message.callId).toBe('mtls');
+    const bare = await tlsClient('127.0.0.1', server.leg.port, c.cert).catch((e: unknown) => e);
+    if (!(bare instanceof Error)) {
+      // TLS 1.3: the server's refusal arrives after the client's handshake completed.
+      bare.write(request({ callId: 'bare' }));
+      await bare.waitClosed();
+    }
+    expect(server.inbox.items.map((i) => i.message.callId)).toEqual(['mtls']);
+  });
+});
+
 describe('TLS reload', () => {
   it('serves a new certificate to new connections without a restart', async () => {
     const first = await cert('first.test');
