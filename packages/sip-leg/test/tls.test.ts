@@ -110,7 +110,7 @@ describe('TLS mutual authentication', () => {
     const sent = await client.leg.send(parseMessage(request({ callId: 'mtls' })), { transport: 'tls', address: '127.0.0.1', port: server.leg.port, family: 4 });
     expect(sent.ok).toBe(true);
     expect((await server.inbox.next()).message.callId).toBe('mtls');
-    const bare = await tlsClient('127.0.0.1', server.leg.port, c.cert).catch((e: unknown) => e);
+    const bare: Awaited<ReturnType<typeof tlsClient>> | Error = await tlsClient('127.0.0.1', server.leg.port, c.cert).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
     if (!(bare instanceof Error)) {
       // TLS 1.3: the server's refusal arrives after the client's handshake completed.
       bare.write(request({ callId: 'bare' }));
