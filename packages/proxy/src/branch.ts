@@ -2,15 +2,12 @@
  * Stateless Via branches (RFC 3261 §16.11): the same request — a retransmission, or the CANCEL
  * and the non-2xx ACK of an INVITE — gets the same branch; a new transaction gets another one.
  */
-import { createHash } from 'node:crypto';
 import type { SipRequest } from '@sipway/sip-message';
+import { md5 } from './md5.js';
 
 /** Which formula computes the branch of the Via the proxy inserts. */
 export type BranchFormula = 'rfc' | 'netsip';
 
-function md5(text: string): string {
-  return createHash('md5').update(text).digest('hex');
-}
 
 /**
  * The loop-detection part (16 hex): what a looping request keeps while a spiral changes it —

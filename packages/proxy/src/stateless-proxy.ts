@@ -7,13 +7,14 @@ import { isIP } from 'node:net';
 import { ContactRewriter, netSipLegKey } from '@sipway/contact-rewriter';
 import { SipResolver, responseTarget } from '@sipway/sip-leg';
 import type { Destination, DestinationResolver, Dispatcher, Leg, ReceiveInfo, Receiver, Transport } from '@sipway/sip-leg';
-import { createResponse, validateMessage } from '@sipway/sip-message';
+import { createResponse, parseVia, validateMessage } from '@sipway/sip-message';
 import type { SipMessage, SipRequest, SipResponse } from '@sipway/sip-message';
 import { type BranchFormula, loopHash, loopPartOf, netSipBranch, rfcBranch, statelessToTag } from './branch.js';
 import { type ProxyContactRewriter, rewriteContacts, splitScheme, userPart } from './contacts.js';
 import { dropChannel, forwardChannel, replyChannel } from './diagnostics.js';
 import { ProxyError } from './errors.js';
 import { isBroadcastOrMulticast } from './forbidden-address.js';
+import { branchBaseOf } from './md5.js';
 import { type LocationService, bestBinding, bindingUri, canonicalAor } from './location.js';
 import type { ProxyLogger, StatelessProxyOptions } from './options.js';
 import type { ProxyOutcome, ProxyRefusalCode, ProxyRefused } from './outcome.js';
@@ -30,6 +31,14 @@ interface RefuseOptions {
   headers?: ReadonlyArray<readonly [string, string]>;
   /** Our own Vias already inserted on top, to leave out of the answer. */
   removeVias?: number;
+}
+
+function parseViaBranch(raw: string): string | undefined {
+  try {
+    return parseVia(raw).branch;
+  } catch {
+    return undefined;
+  }
 }
 
 function invalid(message: string): ProxyError {
@@ -153,7 +162,7 @@ export class StatelessProxy implements Receiver {
     }
     if (top === undefined) return this.#drop(response, info, 400, 'Bad Request', 'no-via', 'response without Via');
     const branch = top.branch;
-    const mine = branch === undefined ? undefined : legs.find((leg) => branch.startsWith(leg.branchBase));
+    const mine = branch === undefined ? undefined : legs.find((leg) => branch.startsWith(branchBaseOf(leg)));
     if (mine === undefined) return this.#drop(response, info, 400, 'Bad Request', 'not-our-response', 'top Via is not ours');
     response.removeHeaderValue('via', 0);
     let back = mine;
@@ -165,7 +174,7 @@ export class StatelessProxy implements Receiver {
     }
     // Two-leg mode: the Via we added for the leg the request came in on (Net::SIP §1.3).
     const nextBranch = next?.branch;
-    const inner = nextBranch === undefined ? undefined : legs.find((leg) => nextBranch.startsWith(leg.branchBase));
+    const inner = nextBranch === undefined ? undefined : legs.find((leg) => nextBranch.startsWith(branchBaseOf(leg)));
     if (inner !== undefined) {
       back = inner;
       response.removeHeaderValue('via', 0);
@@ -266,10 +275,12 @@ export class StatelessProxy implements Receiver {
     // §16.3 step 4: a Via of ours with the same loop part means this request was here before.
     const loop = loopHash(request, receivedUri);
     if (this.#formula === 'rfc') {
-      for (const via of request.via) {
-        const b = via.branch;
+      // Only a Via holding the loop hash can match: a substring test spares parsing the others.
+      for (const raw of request.getHeaders('via')) {
+        if (!raw.includes(loop)) continue;
+        const b = parseViaBranch(raw);
         if (b === undefined) continue;
-        if (legs.some((leg) => loopPartOf(b, leg.branchBase) === loop)) {
+        if (legs.some((leg) => loopPartOf(b, branchBaseOf(leg)) === loop)) {
           return this.#refuse(request, info, 482, 'Loop Detected', 'loop-detected', 'request already passed this proxy');
         }
       }
@@ -381,7 +392,8 @@ export class StatelessProxy implements Receiver {
   }
 
   #branch(leg: Leg, request: SipRequest, loop: string): string {
-    return this.#formula === 'netsip' ? netSipBranch(leg.branchBase, request) : rfcBranch(leg.branchBase, request, loop);
+    const base = branchBaseOf(leg);
+    return this.#formula === 'netsip' ? netSipBranch(base, request) : rfcBranch(base, request, loop);
   }
 
   /** True for a served domain or one of our legs' addresses and host names. */
