@@ -208,8 +208,16 @@ export function validateMessage(message: SipMessage): SipProblem[] {
       out.push(problem(416, 'unsupported-uri-scheme', `Request-URI scheme ${scheme} is not supported`));
     }
     // RFC 3261 §19.1.1 (table of §19.1.2): a SIP Request-URI carries no headers (RFC 4475 escruri).
-    if (scheme !== undefined && isSipUri(message.requestUri) && Object.keys(message.requestUri.headers).length > 0) {
-      out.push(problem(400, 'bad-request-uri', 'headers are not allowed in a Request-URI'));
+    // URI parameters and headers are read lazily, so a malformed one fails only here.
+    if (scheme !== undefined && isSipUri(message.requestUri)) {
+      try {
+        if (Object.keys(message.requestUri.headers).length > 0) {
+          out.push(problem(400, 'bad-request-uri', 'headers are not allowed in a Request-URI'));
+        }
+        void message.requestUri.params;
+      } catch (error) {
+        out.push(problem(400, 'bad-request-uri', `malformed Request-URI: ${(error as Error).message}`));
+      }
     }
   }
   return out;
