@@ -120,6 +120,12 @@ describe('parseMessage on hostile input', () => {
     fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 200 }), parseOnlyThrowsSipParseError), { numRuns: 200 });
   });
 
+  it('regression (found by a longer run): a malformed URI header in the Request-URI is a 400, not a throw', () => {
+    const m = parseMessage('OPTIONS sip:r?gistrar.example.com SIP/2.0\r\nContent-Length: 0\r\n\r\n');
+    expect(() => touchAll(m)).not.toThrow();
+    expect(validateMessage(m).filter((p) => p.code === 'bad-request-uri').map((p) => p.status)).toEqual([400]);
+  });
+
   it('a message of 100k header lines ends in a SipParseError (limits), not a hang', () => {
     const big = `OPTIONS sip:a@b SIP/2.0\r\n${'X-A: b\r\n'.repeat(100_000)}\r\n`;
     expect(() => parseMessage(big)).toThrowError(SipParseError);
