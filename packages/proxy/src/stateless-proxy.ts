@@ -310,7 +310,9 @@ export class StatelessProxy implements Receiver {
         request.removeHeaderValue('route', 0);
       }
       nextHop = firstUri !== undefined && firstUri.params.lr === undefined ? request.uri : first.uri;
-    } else if (!restored && toTag === undefined && this.#location !== undefined) {
+    } else if (!restored && (toTag === undefined || request.method === 'ACK') && this.#location !== undefined) {
+      // Outside a dialog only; a non-2xx ACK (To tag from the response) carries the INVITE's
+      // Request-URI and must follow the INVITE to the same binding (RFC 3261 §17.1.1.3).
       const target = sipUri(request.uri);
       if (target !== undefined && target.user !== undefined && (this.#wildcard || this.#serves(target.host))) {
         const aor = canonicalAor(target);

@@ -117,6 +117,22 @@ describe('location lookup', () => {
     expect(loc.asked).toEqual([]);
   });
 
+  it('the non-2xx ACK of an INVITE reaches the same binding with the same branch', async () => {
+    const loc = new MapLocation({ 'sip:bob@example.com': [{ contact: 'sip:bob@127.0.0.5:17001' }] });
+    const { uac, bob1, leg } = await setup(loc);
+    await uac.send(call('sip:bob@example.com'), leg);
+    const inv = await bob1.waitFor(0);
+    const ack = call('sip:bob@example.com')
+      .replace('INVITE sip:bob@example.com', 'ACK sip:bob@example.com')
+      .replace('CSeq: 1 INVITE', 'CSeq: 1 ACK')
+      .replace('To: <sip:bob@example.com>', 'To: <sip:bob@example.com>;tag=486');
+    await uac.send(ack, leg);
+    const got = await bob1.waitFor(1);
+    expect(got.isRequest && got.method).toBe('ACK');
+    expect(got.isRequest && got.uri).toBe('sip:bob@127.0.0.5:17001');
+    expect(got.topVia?.branch).toBe(inv.topVia?.branch);
+  });
+
   it("wildcard domain: a miss falls through to the resolver instead of 404", async () => {
     const loc = new MapLocation({});
     const resolver = new SipResolver({ domain2proxy: { 'example.net': '127.0.0.5:17001' } });
