@@ -20,7 +20,7 @@ export interface Receiver {
 export interface DestinationResolver {
   resolve(
     uri: string,
-    options?: { transports?: Transport[] },
+    options?: { transports?: Transport[]; direct?: boolean },
   ): Promise<{ ok: true; destinations: Destination[] } | { ok: false; status: number; reason: string }>;
 }
 
@@ -182,7 +182,10 @@ export class Dispatcher {
     uri: string | undefined,
   ): Promise<{ ok: true; destinations: readonly Destination[] } | DeliverFailure> {
     let target = uri;
+    // A response goes where its Via says, never through an outbound proxy or domain map (RFC 3263 §5).
+    let direct = false;
     if (target === undefined && !message.isRequest) {
+      direct = true;
       const t = responseTarget(message.getHeader('via'));
       if (t.kind === 'invalid') return failure('NO_DESTINATION', 503, t.reason);
       if (t.kind === 'address') return { ok: true, destinations: [t.destination] };
@@ -196,7 +199,7 @@ export class Dispatcher {
     const transports = [...new Set(this.legList.map((l) => l.transport))];
     let resolved: Awaited<ReturnType<DestinationResolver['resolve']>>;
     try {
-      resolved = await this.resolver.resolve(target, { transports });
+      resolved = await this.resolver.resolve(target, direct ? { transports, direct } : { transports });
     } catch (error) {
       return failure('RESOLVE_FAILED', 503, `resolving ${target} failed: ${String(error)}`, error);
     }
