@@ -63,6 +63,13 @@ export interface StatelessProxyOptions {
    * dispatcher's first listening leg with the destination's transport and address family.
    */
   selectLeg?: (destination: Destination, request: SipRequest, info: ReceiveInfo) => Leg | undefined;
+  /**
+   * Net::SIP's `Leg::deliver` UA-isms on proxied messages: forwarded INVITEs and 2xx answers to
+   * INVITE get `Allow: INVITE, ACK, OPTIONS, CANCEL, BYE`, an empty `Supported:` and a Contact
+   * when they lack them; 405 and 2xx answers to OPTIONS get Allow and Supported. Default false:
+   * a proxy should not add these (RFC 3261 §16.6); turn on to match Net::SIP byte for byte.
+   */
+  netSipUaHeaders?: boolean;
   /** Extra destinations never to send to (besides broadcast and multicast, always refused). */
   forbiddenDestination?: (address: string) => boolean;
   logger?: ProxyLogger;

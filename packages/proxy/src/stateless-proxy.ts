@@ -23,7 +23,7 @@ import { canonicalHost, legAt, legHasHost, legNamedBy, sipUri } from './own-legs
 const OPTION_NAMES = new Set([
   'dispatcher', 'domains', 'openRelay', 'location', 'resolver', 'contactRewriter', 'contactKey', 'contactCodec',
   'forceRewrite', 'silentDrop', 'maxForwardsCap', 'netSipMaxForwards', 'recordRoute', 'branchFormula', 'supported',
-  'answerOptions', 'selectLeg', 'forbiddenDestination', 'logger',
+  'answerOptions', 'selectLeg', 'forbiddenDestination', 'netSipUaHeaders', 'logger',
 ]);
 const TRANSPORTS = new Set<Transport>(['udp', 'tcp', 'tls', 'ws', 'wss']);
 
@@ -39,6 +39,24 @@ function parseViaBranch(raw: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Net::SIP `Leg::deliver` header injection (reference §3.5), behind `netSipUaHeaders`. */
+function addNetSipUaHeaders(message: SipMessage, leg: Leg): void {
+  const method = message.isRequest ? message.method : message.cseq?.method;
+  const ok2xx = !message.isRequest && message.status >= 200 && message.status < 300;
+  const invite = method === 'INVITE' && (message.isRequest || ok2xx);
+  const allowOnly = !message.isRequest && (message.status === 405 || (ok2xx && method === 'OPTIONS'));
+  if (!invite && !allowOnly) return;
+  if (invite && !message.hasHeader('contact')) {
+    const party = message.isRequest ? message.from : message.to;
+    const user = party === undefined ? undefined : sipUri(party.uri)?.user;
+    const hostPart = leg.contact.slice(leg.contact.indexOf(':') + 1);
+    const uri = `${leg.contact.slice(0, leg.contact.indexOf(':'))}:${user === undefined ? '' : `${user}@`}${hostPart}`;
+    message.insertHeader('Contact', uri.includes(';') ? `<${uri}>` : uri);
+  }
+  if (!message.hasHeader('allow')) message.insertHeader('Allow', 'INVITE, ACK, OPTIONS, CANCEL, BYE');
+  if (!message.hasHeader('supported')) message.insertHeader('Supported', '');
 }
 
 function invalid(message: string): ProxyError {
@@ -186,6 +204,7 @@ export class StatelessProxy implements Receiver {
       return this.#drop(response, info, 403, 'Forbidden', 'forbidden-destination', `Via names ${target.destination.address}`);
     }
     if (back !== info.leg || this.#forceRewrite) rewriteContacts(response, this.contactRewriter, info.leg, back);
+    if (this.#options.netSipUaHeaders === true) addNetSipUaHeaders(response, back);
     const result = await this.#dispatcher.deliver(response, { leg: back });
     if (!result.ok) return this.#drop(response, info, result.status, result.reason, 'delivery-failed', result.reason);
     this.#forwarded(response, info, result.leg, result.destination);
@@ -384,6 +403,7 @@ export class StatelessProxy implements Receiver {
     if (recordRoute) request.insertHeader('Record-Route', outLeg.recordRoute);
     request.insertHeader('Via', outLeg.via(branch));
     inserted++;
+    if (this.#options.netSipUaHeaders === true) addNetSipUaHeaders(request, outLeg);
     const result = await this.#dispatcher.deliver(request, { destination, leg: outLeg });
     if (!result.ok) {
       // §16.9: a transport error counts as a 503 (408 for a connect timeout) from that target.

@@ -139,6 +139,36 @@ describe.each(['netsip', 'rfc'] as const)('two legs, golden trace structure (bra
   });
 });
 
+describe('two legs, Net::SIP byte layout (netSipUaHeaders, branchFormula netsip)', () => {
+  it('the UAS receives the golden INVITE head: Supported, Allow, Via, Record-Route, Via, Record-Route, Via', async () => {
+    h = await harness(
+      [
+        { address: '127.0.0.1', port: 15060, peers: ['127.0.0.1'] },
+        { address: '127.0.0.2', port: 15060, peers: ['127.0.0.3'] },
+      ],
+      { domains: ['example.com'], branchFormula: 'netsip', netSipUaHeaders: true },
+    );
+    const uac = await h.peer('127.0.0.1', 16000);
+    const uas = await h.peer('127.0.0.3', 17000);
+    await uac.send(UAC_INVITE, h.legs[0]!);
+    const inv = await uas.waitFor(0);
+    expect(inv.headers.slice(0, 7).map((x) => `${x.name}: ${x.value}`)).toEqual([
+      'Supported: ',
+      'Allow: INVITE, ACK, OPTIONS, CANCEL, BYE',
+      `Via: ${NETSIP_VIA_B}`,
+      'Record-Route: <sip:127.0.0.2:15060;lr>',
+      `Via: ${NETSIP_VIA_A}`,
+      'Record-Route: <sip:127.0.0.1:15060;lr>',
+      'Via: SIP/2.0/UDP 127.0.0.1:16000;branch=z9hG4bKuac1;rport=16000;received=127.0.0.1',
+    ]);
+    // A 200 without Contact gets one built from the To user and the leg (Net::SIP §3.5).
+    await uas.send(answer(inv, '200 OK', []), h.legs[1]!);
+    const ok = await uac.waitFor(0);
+    expect(ok.getHeader('contact')).toBe('sip:bob@127.0.0.1:15060');
+    expect(ok.getHeaders('allow')).toEqual(['INVITE', 'ACK', 'OPTIONS', 'CANCEL', 'BYE']);
+  });
+});
+
 describe('two legs, other cases', () => {
   it('the same BYE without a Route set still reaches the UAC through its token', async () => {
     h = await harness(
