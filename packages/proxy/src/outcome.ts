@@ -11,6 +11,7 @@ export type ProxyRefusalCode =
   | 'forbidden-relay'
   | 'not-found'
   | 'temporarily-unavailable'
+  | 'location-failed'
   | 'forbidden-destination'
   | 'no-route'
   | 'delivery-failed'

@@ -335,14 +335,26 @@ export class StatelessProxy implements Receiver {
       const target = sipUri(request.uri);
       if (target !== undefined && target.user !== undefined && (this.#wildcard || this.#serves(target.host))) {
         const aor = canonicalAor(target);
-        const best = bestBinding(await this.#location.lookup(aor));
+        let bindings;
+        try {
+          bindings = await this.#location.lookup(aor);
+        } catch (error) {
+          // A failing store is a temporary condition of ours (RFC 3261 §21.5.4), not the callee's.
+          return this.#refuse(request, info, 503, 'Service Unavailable', 'location-failed', `lookup of ${aor} failed: ${String(error)}`);
+        }
+        const best = bestBinding(bindings);
         if (best !== undefined) {
           request.uri = bindingUri(best.contact);
           const path = best.path ?? [];
           for (let i = path.length - 1; i >= 0; i--) request.insertHeader('Route', path[i]!);
           nextHop = path.length > 0 ? bindingUri(path[0]!) : request.uri;
         } else if (this.#serves(target.host)) {
-          const known = (await this.#location.knows?.(aor)) ?? false;
+          let known = false;
+          try {
+            known = (await this.#location.knows?.(aor)) ?? false;
+          } catch {
+            // Cannot tell: 404 is still true of the bindings.
+          }
           return known
             ? this.#refuse(request, info, 480, 'Temporarily Unavailable', 'temporarily-unavailable', `${aor} has no binding`)
             : this.#refuse(request, info, 404, 'Not Found', 'not-found', `${aor} is unknown`);

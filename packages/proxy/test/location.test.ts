@@ -86,6 +86,15 @@ describe('location lookup', () => {
     expect(!got.isRequest && got.status).toBe(404);
   });
 
+  it('503 when the location service fails', async () => {
+    const failing: LocationService = { lookup: () => Promise.reject(new Error('store down')) };
+    const { h, uac, leg } = await setup(failing);
+    await uac.send(call('sip:bob@example.com'), leg);
+    expect(await h.settled(1)).toMatchObject({ ok: false, status: 503, code: 'location-failed' });
+    const got = await uac.waitFor(0);
+    expect(!got.isRequest && got.status).toBe(503);
+  });
+
   it('480 for a known user without bindings', async () => {
     const { h, uac, leg } = await setup(new MapLocation({}, ['sip:carol@example.com']));
     await uac.send(call('sip:carol@example.com'), leg);
