@@ -1,4 +1,86 @@
-// The runnable proxy is built on @sipway/proxy, which lands with issue 5. Until then this entry
-// says so plainly instead of pretending to forward anything.
-process.stderr.write('sipway: the stateless proxy example is not available yet (it lands with @sipway/proxy).\n');
-process.exitCode = 1;
+#!/usr/bin/env node
+/**
+ * sipway-proxy: the runnable stateless proxy and registrar (Net::SIP's stateless_proxy.pl).
+ * Exit codes: 0 after SIGTERM/SIGINT, 1 when the proxy cannot start, 2 for bad flags or config.
+ */
+import { pino } from 'pino';
+import { parseCliArgs, USAGE } from './args.js';
+import { loadConfigFile, resolveConfig } from './config.js';
+import { ConfigError } from './errors.js';
+import { describeLeg, startProxy } from './wiring.js';
+
+async function main(argv: readonly string[]): Promise<number> {
+  let config;
+  try {
+    const cli = parseCliArgs(argv);
+    if (cli.help) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    const file = cli.configFile === undefined ? {} : loadConfigFile(cli.configFile);
+    config = resolveConfig(file, cli.flags);
+  } catch (error) {
+    if (!ConfigError.isInstance(error)) throw error;
+    process.stderr.write(`sipway-proxy: ${error.message}\n`);
+    return 2;
+  }
+
+  const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
+  // "listening" lines are the readiness signal: printed whatever the log level.
+  const ready = logger.child({}, { level: 'info' });
+  let running;
+  try {
+    running = await startProxy(config, logger);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    logger.fatal({ err: error }, 'cannot start');
+    process.stderr.write(`sipway-proxy: cannot start: ${message}\n`);
+    return ConfigError.isInstance(error) || (error as { code?: string }).code === 'LEG_OPTIONS' ? 2 : 1;
+  }
+  for (const leg of running.legs) {
+    ready.info({ leg: describeLeg(leg), contact: leg.contact }, `listening on ${describeLeg(leg)}`);
+  }
+  if (config.domains.includes('*')) logger.info('serving any domain (--domain *)');
+  if (running.registrar !== undefined) logger.info({ domains: config.domains }, 'registrar on');
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      ready.info({ signal }, 'closing legs');
+      // A leg that will not close must not keep the process: bounded wait.
+      const timer = setTimeout(() => {
+        logger.warn('legs did not close within 5 s; exiting anyway');
+        resolve(0);
+      }, 5000);
+      timer.unref();
+      running.close().then(
+        () => {
+          clearTimeout(timer);
+          ready.info('closed');
+          resolve(0);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          logger.error({ err: error }, 'error while closing');
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Flush pino's stdout before exiting even if a socket lingers.
+    setTimeout(() => process.exit(code), 100).unref();
+  },
+  (error: unknown) => {
+    process.stderr.write(`sipway-proxy: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,236 @@
+/**
+ * The proxy's configuration: one validated shape built from a YAML file and command-line flags.
+ * Every flag has a key of the same name; per-leg settings live only in the file. Unknown keys and
+ * half-configured blocks are start-up errors (STYLE.md §8).
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from './errors.js';
+import { formatLeg, parseLegSpec } from './leg-spec.js';
+import type { LegSpec } from './leg-spec.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** One leg, fully resolved. */
+export interface LegConfig extends LegSpec {
+  /** Name or address written in Via and Record-Route instead of the bound address. */
+  host?: string | undefined;
+  /** Answer REGISTER arriving on this leg. */
+  registrar: boolean;
+  /** Domains served on this leg's side (Net::SIP's per-leg `--domain`). */
+  domains: string[];
+  /** Next hop for requests to this leg's domains (or for every request when the leg has none). */
+  proxy?: string | undefined;
+  tlsCert?: string | undefined;
+  tlsKey?: string | undefined;
+  /** WebSocket URL path (ws/wss legs). */
+  wsPath?: string | undefined;
+}
+
+/** Everything the proxy starts with. */
+export interface ProxyConfig {
+  legs: LegConfig[];
+  /** Union of the legs' domains: what the proxy serves. */
+  domains: string[];
+  /** Outbound proxy for every request not covered by a leg's `proxy`. */
+  proxy?: string | undefined;
+  contactKey?: string | undefined;
+  logLevel: LogLevel;
+}
+
+/** Settings as given on the command line or at the top of the file (all optional). */
+export interface ConfigInput {
+  legs?: Array<string | LegInput> | undefined;
+  registrar?: boolean | undefined;
+  domain?: string[] | undefined;
+  proxy?: string | undefined;
+  contactKey?: string | undefined;
+  tlsCert?: string | undefined;
+  tlsKey?: string | undefined;
+  logLevel?: LogLevel | undefined;
+}
+
+/** One leg of the file. */
+export interface LegInput {
+  leg: string;
+  host?: string | undefined;
+  registrar?: boolean | undefined;
+  domain?: string[] | undefined;
+  proxy?: string | undefined;
+  tlsCert?: string | undefined;
+  tlsKey?: string | undefined;
+  wsPath?: string | undefined;
+}
+
+const TOP_KEYS: Record<string, keyof ConfigInput> = {
+  legs: 'legs',
+  registrar: 'registrar',
+  domain: 'domain',
+  proxy: 'proxy',
+  'contact-key': 'contactKey',
+  'tls-cert': 'tlsCert',
+  'tls-key': 'tlsKey',
+  'log-level': 'logLevel',
+};
+const LEG_KEYS: Record<string, keyof LegInput> = {
+  leg: 'leg',
+  host: 'host',
+  registrar: 'registrar',
+  domain: 'domain',
+  proxy: 'proxy',
+  'tls-cert': 'tlsCert',
+  'tls-key': 'tlsKey',
+  'ws-path': 'wsPath',
+};
+
+function invalid(where: string, message: string): ConfigError {
+  return new ConfigError('CONFIG_INVALID', `${where}: ${message}`);
+}
+
+function str(where: string, key: string, v: unknown): string {
+  if (typeof v === 'number') return String(v);
+  if (typeof v !== 'string' || v.trim() === '') throw invalid(where, `${key} must be a non-empty string`);
+  return v.trim();
+}
+
+function bool(where: string, key: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw invalid(where, `${key} must be true or false`);
+  return v;
+}
+
+function strList(where: string, key: string, v: unknown): string[] {
+  const list = Array.isArray(v) ? v : [v];
+  if (list.length === 0) throw invalid(where, `${key} must not be empty`);
+  return list.map((x) => str(where, key, x));
+}
+
+function logLevel(where: string, v: unknown): LogLevel {
+  const s = str(where, 'log-level', v).toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(s)) throw invalid(where, `log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  return s as LogLevel;
+}
+
+function object(where: string, v: unknown): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid(where, 'must be a mapping of keys to values');
+  return v as Record<string, unknown>;
+}
+
+function unknownKey(where: string, key: string, known: Record<string, unknown>): ConfigError {
+  return invalid(where, `unknown key "${key}" (known: ${Object.keys(known).join(', ')})`);
+}
+
+function legFromFile(where: string, raw: unknown): string | LegInput {
+  if (typeof raw === 'string') return raw;
+  const o = object(where, raw);
+  const out: Partial<LegInput> = {};
+  for (const [k, v] of Object.entries(o)) {
+    const name = LEG_KEYS[k];
+    if (name === undefined) throw unknownKey(where, k, LEG_KEYS);
+    if (v === null || v === undefined) continue;
+    if (name === 'registrar') out.registrar = bool(where, k, v);
+    else if (name === 'domain') out.domain = strList(where, k, v);
+    else out[name] = str(where, k, v);
+  }
+  if (out.leg === undefined) throw invalid(where, 'a leg needs the key "leg" (proto:host:port)');
+  return out as LegInput;
+}
+
+/** Validates a parsed YAML document (top-level mapping). */
+export function configFromObject(doc: unknown, where = 'config'): ConfigInput {
+  if (doc === null || doc === undefined) return {};
+  const o = object(where, doc);
+  const out: ConfigInput = {};
+  for (const [k, v] of Object.entries(o)) {
+    const name = TOP_KEYS[k];
+    if (name === undefined) throw unknownKey(where, k, TOP_KEYS);
+    if (v === null || v === undefined) continue;
+    switch (name) {
+      case 'legs': {
+        if (!Array.isArray(v) || v.length === 0) throw invalid(where, 'legs must be a non-empty list');
+        out.legs = v.map((item, i) => legFromFile(`${where}: legs[${i}]`, item));
+        break;
+      }
+      case 'registrar':
+        out.registrar = bool(where, k, v);
+        break;
+      case 'domain':
+        out.domain = strList(where, k, v);
+        break;
+      case 'logLevel':
+        out.logLevel = logLevel(where, v);
+        break;
+      default:
+        out[name] = str(where, k, v);
+    }
+  }
+  return out;
+}
+
+/** Reads and validates a YAML config file. */
+export function loadConfigFile(path: string): ConfigInput {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError('CONFIG_FILE', `cannot read config file ${path}: ${(error as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError('CONFIG_FILE', `config file ${path} is not valid YAML: ${(error as Error).message}`);
+  }
+  return configFromObject(doc, path);
+}
+
+function pair(where: string, cert: string | undefined, key: string | undefined): void {
+  if ((cert === undefined) !== (key === undefined)) {
+    throw invalid(where, `tls-cert and tls-key go together (only ${cert === undefined ? 'tls-key' : 'tls-cert'} is set)`);
+  }
+}
+
+/**
+ * Merges file and flags (flags win; `--leg` replaces the file's legs) and applies defaults:
+ * no legs at all → udp and tcp on 127.0.0.1:5060 with a registrar; no domain → `*`.
+ */
+export function resolveConfig(file: ConfigInput, flags: ConfigInput): ProxyConfig {
+  const where = 'configuration';
+  const g: ConfigInput = { ...file };
+  for (const [k, v] of Object.entries(flags)) if (v !== undefined) (g as Record<string, unknown>)[k] = v;
+  pair(where, g.tlsCert, g.tlsKey);
+  const defaultSetup = g.legs === undefined;
+  const legInputs: Array<string | LegInput> = g.legs ?? ['udp:127.0.0.1:5060', 'tcp:127.0.0.1:5060'];
+  const globalDomains = g.domain ?? ['*'];
+  const globalRegistrar = g.registrar ?? defaultSetup;
+  const seen = new Set<string>();
+  const legs = legInputs.map((input, i): LegConfig => {
+    const li: LegInput = typeof input === 'string' ? { leg: input } : input;
+    const w = `legs[${i}] (${li.leg})`;
+    const spec = parseLegSpec(li.leg);
+    const id = formatLeg(spec);
+    if (spec.port !== 0 && seen.has(id)) throw invalid(w, 'the same leg is given twice');
+    seen.add(id);
+    pair(w, li.tlsCert, li.tlsKey);
+    const tlsCert = li.tlsCert ?? g.tlsCert;
+    const tlsKey = li.tlsKey ?? g.tlsKey;
+    if ((spec.transport === 'tls' || spec.transport === 'wss') && (tlsCert === undefined || tlsKey === undefined)) {
+      throw invalid(w, `a ${spec.transport} leg needs tls-cert and tls-key`);
+    }
+    if (li.wsPath !== undefined && spec.transport !== 'ws' && spec.transport !== 'wss') {
+      throw invalid(w, 'ws-path applies to ws and wss legs only');
+    }
+    return {
+      ...spec,
+      host: li.host,
+      registrar: li.registrar ?? globalRegistrar,
+      domains: li.domain ?? globalDomains,
+      proxy: li.proxy,
+      tlsCert: spec.transport === 'tls' || spec.transport === 'wss' ? tlsCert : undefined,
+      tlsKey: spec.transport === 'tls' || spec.transport === 'wss' ? tlsKey : undefined,
+      wsPath: li.wsPath,
+    };
+  });
+  const domains = [...new Set(legs.flatMap((l) => l.domains.map((d) => d.toLowerCase())))];
+  return { legs, domains, proxy: g.proxy, contactKey: g.contactKey, logLevel: g.logLevel ?? 'info' };
+}

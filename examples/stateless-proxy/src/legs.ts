@@ -1,0 +1,34 @@
+import type { Leg, LegLogger } from '@sipway/sip-leg';
+import type { LegConfig } from './config.js';
+
+/**
+ * Builds the leg for one config entry. Transports load on demand (sip-leg's subpath exports), so
+ * a proxy without WebSocket legs never loads `ws`.
+ */
+export async function createLeg(config: LegConfig, logger: LegLogger): Promise<Leg> {
+  const base = { address: config.address, port: config.port, host: config.host, logger };
+  switch (config.transport) {
+    case 'udp': {
+      const { UdpLeg } = await import('@sipway/sip-leg/udp');
+      return new UdpLeg(base);
+    }
+    case 'tcp': {
+      const { TcpLeg } = await import('@sipway/sip-leg/tcp');
+      return new TcpLeg(base);
+    }
+    case 'tls': {
+      const { TlsLeg } = await import('@sipway/sip-leg/tls');
+      return new TlsLeg({ ...base, certFile: config.tlsCert!, keyFile: config.tlsKey! });
+    }
+    case 'ws':
+    case 'wss': {
+      const { WsLeg } = await import('@sipway/sip-leg/ws');
+      return new WsLeg({
+        ...base,
+        secure: config.transport === 'wss',
+        ...(config.transport === 'wss' ? { certFile: config.tlsCert!, keyFile: config.tlsKey! } : {}),
+        ...(config.wsPath === undefined ? {} : { path: config.wsPath }),
+      });
+    }
+  }
+}
