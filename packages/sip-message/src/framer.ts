@@ -17,6 +17,13 @@ export interface StreamFramerOptions {
   maxMessageSize?: number;
   /** Largest header section accepted before its blank line; default 16384. */
   maxHeaderSize?: number;
+  /**
+   * This side receives CRLFCRLF pings (a server, or an accepting connection): a CRLF at the end
+   * of the data waits for the next bytes before it is called a pong, so a ping split across two
+   * reads is still a ping. Set false on a connection that sends pings and awaits pongs.
+   * Default true.
+   */
+  expectPings?: boolean;
 }
 
 const CR = 13;
@@ -31,6 +38,7 @@ const LF = 10;
 export class StreamFramer {
   readonly #maxMessageSize: number;
   readonly #maxHeaderSize: number;
+  readonly #expectPings: boolean;
   #buf: Buffer = Buffer.alloc(0);
   // Where the search for the blank line resumes, so a slow header costs linear time.
   #scanFrom = 0;
@@ -39,6 +47,7 @@ export class StreamFramer {
   constructor(options: StreamFramerOptions = {}) {
     this.#maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.#maxHeaderSize = options.maxHeaderSize ?? 16384;
+    this.#expectPings = options.expectPings ?? true;
   }
 
   /** Bytes held while waiting for the rest of a message. */
@@ -89,12 +98,13 @@ export class StreamFramer {
             this.#consume(4);
             return { type: 'ping' };
           }
-          // A lone CRLF is a pong, unless a ping's second half may still be on its way.
-          if (len === 2 || buf[2] !== CR) {
+          // A lone CRLF is a pong. At the end of what arrived it may also be the first half of a
+          // ping, so a side that receives pings (the default) waits for the next bytes.
+          if ((len === 2 && !this.#expectPings) || (len > 2 && buf[2] !== CR)) {
             this.#consume(2);
             return { type: 'pong' };
           }
-          if (len === 3) return undefined;
+          if (len <= 3) return undefined;
         }
       }
       this.#consume(1);

@@ -29,8 +29,12 @@ describe('StreamFramer (RFC 3261 §18.3)', () => {
   it('reports CRLFCRLF as ping and a lone CRLF as pong (RFC 5626 §4.4.1)', () => {
     const framer = new StreamFramer();
     expect(framer.push(Buffer.from('\r\n\r\n'))).toEqual([{ type: 'ping' }]);
-    expect(framer.push(Buffer.from('\r\n'))).toEqual([{ type: 'pong' }]);
-    const mixed = framer.push(Buffer.from(`\r\n\r\n${RESPONSE_200}\r\n\r\n`));
+    // A side that receives pings waits: the CRLF may be half a ping.
+    expect(framer.push(Buffer.from('\r\n'))).toEqual([]);
+    expect(framer.push(Buffer.from('OPTIONS')).map((e) => e.type)).toEqual(['pong']);
+    const client = new StreamFramer({ expectPings: false });
+    expect(client.push(Buffer.from('\r\n'))).toEqual([{ type: 'pong' }]);
+    const mixed = new StreamFramer().push(Buffer.from(`\r\n\r\n${RESPONSE_200}\r\n\r\n`));
     expect(mixed.map((e) => e.type)).toEqual(['ping', 'message', 'ping']);
   });
 
@@ -38,6 +42,8 @@ describe('StreamFramer (RFC 3261 §18.3)', () => {
     const framer = new StreamFramer();
     expect(framer.push(Buffer.from('\r\n\r'))).toEqual([]);
     expect(framer.push(Buffer.from('\n'))).toEqual([{ type: 'ping' }]);
+    expect(framer.push(Buffer.from('\r\n'))).toEqual([]);
+    expect(framer.push(Buffer.from('\r\n'))).toEqual([{ type: 'ping' }]);
   });
 
   it('loses framing without Content-Length and refuses everything after', () => {
