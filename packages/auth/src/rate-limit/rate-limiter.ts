@@ -1,0 +1,143 @@
+import type { Dispatcher, ReceiveInfo } from '@sipway/sip-leg';
+import { createResponse, isRequest, type SipMessage, type SipRequest } from '@sipway/sip-message';
+import { RateLimiterMemory, type RateLimiterAbstract, type RateLimiterRes } from 'rate-limiter-flexible';
+import type { AuthLogger } from '../digest/digest-authenticator.js';
+import { AuthOptionsError } from '../errors.js';
+import { blockedChannel, formatBlockedLine, type BlockReason, type BlockedEvent, type SecurityLog } from '../security-log.js';
+import { AddressList } from './address-list.js';
+
+/** What the member needs of a rate-limiter-flexible limiter: `RateLimiterMemory`, `RateLimiterRedis`, … */
+export type PointsLimiter = Pick<RateLimiterAbstract, 'consume'>;
+
+/** Options of {@link RateLimiter}. */
+export interface RateLimiterOptions {
+  /** Sends the 503 answers. */
+  dispatcher: Pick<Dispatcher, 'deliver'>;
+  /**
+   * The limiter, keyed by source IP address. Default: `new RateLimiterMemory({ points, duration,
+   * keyPrefix: 'sipway' })`. Pass a `RateLimiterRedis` to share the counts across nodes.
+   */
+  limiter?: PointsLimiter;
+  /** Requests allowed per source address and `duration` (default 50; ignored with `limiter`). */
+  points?: number;
+  /** Window in seconds (default 1; ignored with `limiter`). */
+  duration?: number;
+  /** Never limited: exact addresses or CIDR ranges (`['10.0.0.0/8', '::1']`). */
+  allow?: readonly string[];
+  /**
+   * Second threshold: once a source has used more than this many points in the window, its
+   * requests are dropped without an answer (no 503 to amplify a flood). Default: never.
+   */
+  dropAbove?: number;
+  /** Only these methods count and are limited (default all requests). Responses are never limited. */
+  methods?: readonly string[];
+  /** Receives one line per block (format in the README, for fail2ban). */
+  securityLog?: SecurityLog;
+  logger?: AuthLogger;
+}
+
+const KNOWN_OPTIONS = new Set(['dispatcher', 'limiter', 'points', 'duration', 'allow', 'dropAbove', 'methods', 'securityLog', 'logger']);
+
+function isLimiterRes(value: unknown): value is RateLimiterRes {
+  return typeof value === 'object' && value !== null && !(value instanceof Error) && 'msBeforeNext' in value;
+}
+
+/**
+ * Admission control per source address as a receive-chain member: requests over the limit get
+ * `503 Service Unavailable` with Retry-After (RFC 3261 §21.5.4) and are taken; above `dropAbove`
+ * they are dropped silently; ACKs over the limit are always dropped (never answered, RFC 3261
+ * §17.1.1.3). Each block writes one stable line for fail2ban. When the limiter's store fails (Redis
+ * down) the request is let through and a warning logged: admission control never stops service.
+ *
+ * @see RFC 3261 §21.5.4 (503), §20.33 (Retry-After)
+ */
+export class RateLimiter {
+  readonly #dispatcher: RateLimiterOptions['dispatcher'];
+  readonly #limiter: PointsLimiter;
+  readonly #allow: AddressList;
+  readonly #dropAbove: number | undefined;
+  readonly #methods: ReadonlySet<string> | undefined;
+  readonly #securityLog: SecurityLog | undefined;
+  readonly #logger: AuthLogger | undefined;
+  // Sources whose flood was already logged, until when (ms): one line per window, not per packet.
+  readonly #floodLogged = new Map<string, number>();
+
+  constructor(options: RateLimiterOptions) {
+    for (const key of Object.keys(options)) {
+      if (!KNOWN_OPTIONS.has(key)) throw new AuthOptionsError(`RateLimiter: unknown option "${key}"`);
+    }
+    if (typeof options.dispatcher?.deliver !== 'function') throw new AuthOptionsError('RateLimiter: dispatcher is required');
+    const points = options.points ?? 50;
+    const duration = options.duration ?? 1;
+    if (!Number.isInteger(points) || points < 1) throw new AuthOptionsError('RateLimiter: points must be a positive integer');
+    if (!Number.isFinite(duration) || duration <= 0) throw new AuthOptionsError('RateLimiter: duration must be a positive number of seconds');
+    if (options.dropAbove !== undefined && (!Number.isInteger(options.dropAbove) || options.dropAbove < 1)) {
+      throw new AuthOptionsError('RateLimiter: dropAbove must be a positive integer');
+    }
+    if (options.limiter !== undefined && typeof options.limiter.consume !== 'function') {
+      throw new AuthOptionsError('RateLimiter: limiter must be a rate-limiter-flexible limiter (with consume())');
+    }
+    this.#dispatcher = options.dispatcher;
+    this.#limiter = options.limiter ?? new RateLimiterMemory({ points, duration, keyPrefix: 'sipway' });
+    this.#allow = new AddressList(options.allow ?? []);
+    this.#dropAbove = options.dropAbove;
+    this.#methods = options.methods === undefined ? undefined : new Set(options.methods);
+    this.#securityLog = options.securityLog;
+    this.#logger = options.logger;
+  }
+
+  /** Resolves false when the request may go on, true when it was answered with 503 or dropped. */
+  async receive(message: SipMessage, info: ReceiveInfo): Promise<boolean> {
+    if (!isRequest(message)) return false;
+    if (this.#methods !== undefined && !this.#methods.has(message.method)) return false;
+    const source = info.source.address;
+    if (this.#allow.has(source)) return false;
+    try {
+      await this.#limiter.consume(normalise(source), 1);
+      return false;
+    } catch (rejection) {
+      if (!isLimiterRes(rejection)) {
+        this.#logger?.warn?.('RateLimiter: limiter store failed; request let through', { error: rejection, source });
+        return false;
+      }
+      await this.#block(message, info, rejection);
+      return true;
+    }
+  }
+
+  async #block(request: SipRequest, info: ReceiveInfo, res: RateLimiterRes): Promise<void> {
+    const source = info.source.address;
+    const flood = this.#dropAbove !== undefined && res.consumedPoints > this.#dropAbove;
+    if (request.method === 'ACK' || flood) {
+      if (flood) {
+        const now = Date.now();
+        const until = this.#floodLogged.get(source);
+        if (until === undefined || until <= now) {
+          if (this.#floodLogged.size >= 10_000) this.#floodLogged.clear();
+          this.#floodLogged.set(source, now + Math.max(1000, res.msBeforeNext));
+          this.#emit(request, info, 'flood', 'drop');
+        }
+      }
+      return;
+    }
+    this.#emit(request, info, 'rate-limit', 503);
+    const retryAfter = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+    const response = createResponse(request, 503, undefined, { toTag: 'rl', headers: [['Retry-After', String(retryAfter)]] });
+    const sent = await this.#dispatcher.deliver(response, { incoming: info });
+    if (!sent.ok) this.#logger?.debug?.('RateLimiter: 503 not sent', { reason: sent.reason });
+  }
+
+  #emit(request: SipRequest, info: ReceiveInfo, reason: BlockReason, action: 503 | 'drop'): void {
+    if (this.#securityLog === undefined && !blockedChannel.hasSubscribers) return;
+    const base = { source: info.source.address, port: info.source.port, reason, method: request.method };
+    const line = formatBlockedLine(base);
+    const event: BlockedEvent = { kind: 'blocked', ...base, transport: info.source.transport, action, line };
+    this.#securityLog?.(line, event);
+    if (blockedChannel.hasSubscribers) blockedChannel.publish(event);
+  }
+}
+
+// ::ffff:192.0.2.7 and 192.0.2.7 are one source.
+function normalise(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address.toLowerCase();
+}
