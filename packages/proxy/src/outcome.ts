@@ -18,7 +18,8 @@ export type ProxyRefusalCode =
   | 'not-our-response'
   | 'no-via'
   | 'answered-options'
-  | 'closed';
+  | 'closed'
+  | 'internal-error';
 
 /** The message went out on `leg` to `destination`. */
 export interface ProxyForwarded {

@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import { ContactRewriter, netSipLegKey } from '@sipway/contact-rewriter';
 import { SipResolver, responseTarget } from '@sipway/sip-leg';
 import type { Destination, DestinationResolver, Dispatcher, Leg, ReceiveInfo, Receiver, Transport } from '@sipway/sip-leg';
-import { createResponse, parseVia, validateMessage } from '@sipway/sip-message';
+import { createResponse, formatUri, parseVia, validateMessage } from '@sipway/sip-message';
 import type { SipMessage, SipRequest, SipResponse } from '@sipway/sip-message';
 import { type BranchFormula, loopHash, loopPartOf, netSipBranch, rfcBranch, statelessToTag } from './branch.js';
 import { type ProxyContactRewriter, rewriteContacts, splitScheme, userPart } from './contacts.js';
@@ -146,10 +146,7 @@ export class StatelessProxy implements Receiver {
    */
   receive(message: SipMessage, info: ReceiveInfo): boolean {
     if (this.#closed) return false;
-    this.route(message, info).catch((error: unknown) => {
-      this.#logger?.error?.('proxy failed on a message', { error: String(error) });
-      if (dropChannel.hasSubscribers) dropChannel.publish({ message, info, code: 'internal-error', reason: String(error) });
-    });
+    void this.route(message, info);
     return true;
   }
 
@@ -160,7 +157,14 @@ export class StatelessProxy implements Receiver {
    */
   async route(message: SipMessage, info: ReceiveInfo): Promise<ProxyOutcome> {
     if (this.#closed) return { ok: false, status: 503, reason: 'Service Unavailable', code: 'closed', detail: 'proxy is closed' };
-    return message.isRequest ? this.#request(message, info) : this.#response(message, info);
+    try {
+      return await (message.isRequest ? this.#request(message, info) : this.#response(message, info));
+    } catch (error) {
+      // A bug or a throwing hook (selectLeg, location): the message is dropped, never the process.
+      this.#logger?.error?.('proxy failed on a message', { error: String(error), callId: message.callId });
+      this.#dropped(message, info, 'internal-error', String(error));
+      return { ok: false, status: 500, reason: 'Server Internal Error', code: 'internal-error', detail: String(error) };
+    }
   }
 
   /** Stop taking messages (idempotent). Legs belong to the dispatcher and stay open. */
@@ -262,6 +266,21 @@ export class StatelessProxy implements Receiver {
       request.uri = last.uri;
       request.removeHeaderValue('route', routes.length - 1);
       routes = request.routes;
+    }
+    // §16.4: a maddr naming us, reached on the port and transport the URI says, is stripped
+    // together with that port and transport; processing goes on as if they were absent.
+    const maddrUri = sipUri(request.uri);
+    const maddr = maddrUri?.params.maddr;
+    if (maddrUri !== undefined && typeof maddr === 'string' && legHasHost(inLeg, maddr)) {
+      const transportParam = maddrUri.params.transport;
+      const transport = typeof transportParam === 'string' ? transportParam.toLowerCase() : maddrUri.scheme === 'sips' ? 'tls' : 'udp';
+      const port = maddrUri.port ?? (transport === 'tls' || transport === 'wss' ? 5061 : 5060);
+      if (transport === inLeg.transport && port === inLeg.port) {
+        const params = Object.fromEntries(Object.entries(maddrUri.params).filter(([k]) => k !== 'maddr' && k !== 'transport'));
+        // Fields one by one: the parsed URI may keep some of them behind getters.
+        const { scheme, user, password, host, hostType, headers, raw } = maddrUri;
+        request.uri = formatUri({ scheme, user, password, host, hostType, port: undefined, params, headers, raw });
+      }
     }
     // §16.4: remove the top Route entries that name us (two with double Record-Route, RFC 5658).
     const ownRoutes: Leg[] = [];

@@ -76,6 +76,12 @@ describe('served domains and relaying', () => {
     expect(await h.settled(1)).toMatchObject({ status: 482 });
   });
 
+  it('a throwing selectLeg hook is an internal-error outcome, not a crash', async () => {
+    const { h, uac, leg } = await setup({ openRelay: true, selectLeg: () => { throw new Error('hook bug'); } });
+    await uac.send(req('sip:carol@127.0.0.5:17001', 'sip:a@example.com'), leg);
+    expect(await h.settled(1)).toMatchObject({ ok: false, status: 500, code: 'internal-error' });
+  });
+
   it('rejects bad options at construction', async () => {
     const { StatelessProxy, ProxyError } = await import('../src/index.js');
     const { Dispatcher } = await import('@sipway/sip-leg');

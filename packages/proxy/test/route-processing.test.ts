@@ -113,6 +113,25 @@ describe('single leg, Net::SIP golden behaviours', () => {
   });
 });
 
+describe('maddr in the Request-URI (RFC 3261 §16.4)', () => {
+  it('a maddr naming us, on our port and transport, is stripped and the request routed on', async () => {
+    const location = { lookup: (aor: string) => (aor === 'sip:bob@example.com' ? [{ contact: 'sip:bob@127.0.0.5:17001' }] : []) };
+    const { uac, carol, leg } = await setup({ domains: ['example.com'], location, openRelay: false });
+    await uac.send(invite('sip:bob@example.com:15070;maddr=127.0.0.1;transport=udp;user=phone', '127.0.0.1:16000'), leg);
+    const got = await carol.waitFor(0);
+    expect(got.isRequest && got.uri).toBe('sip:bob@127.0.0.5:17001');
+    expect(h!.outcomes[0]).toMatchObject({ ok: true });
+  });
+
+  it('a maddr naming our address on another port is not us: sent there, Request-URI unchanged', async () => {
+    const { h, uac, leg } = await setup();
+    await uac.send(invite('sip:bob@example.com:5099;maddr=127.0.0.1', '127.0.0.1:16000'), leg);
+    const outcome = await h.settled(1);
+    expect(outcome).toMatchObject({ ok: true, destination: { address: '127.0.0.1', port: 5099 } });
+    expect(outcome.ok && outcome.message.isRequest && outcome.message.uri).toBe('sip:bob@example.com:5099;maddr=127.0.0.1');
+  });
+});
+
 describe('stateless branch (RFC 3261 §16.11)', () => {
   async function branchesOf(texts: string[], options = {}) {
     const { uac, carol, leg } = await setup(options);
