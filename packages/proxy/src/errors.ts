@@ -1,7 +1,7 @@
 const BRAND = Symbol.for('sipway.proxy.error');
 
 /** Stable codes of the errors this package throws (programming errors only). */
-export type ProxyErrorCode = 'PROXY_INVALID_OPTIONS' | 'PROXY_CLOSED';
+export type ProxyErrorCode = 'PROXY_INVALID_OPTIONS';
 
 /**
  * Thrown for misuse only (bad options, use after close). Protocol outcomes — a refused or

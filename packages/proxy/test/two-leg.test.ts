@@ -199,6 +199,42 @@ describe('two legs, other cases', () => {
     expect(bye.isRequest && bye.uri).toBe('sip:alice@127.0.0.1:16000;transport=udp');
   });
 
+  it('REGISTER to an upstream registrar: Contact tokenised on the way out, restored in the 200 list', async () => {
+    h = await harness(
+      [
+        { address: '127.0.0.1', port: 15060, peers: ['127.0.0.1'] },
+        { address: '127.0.0.2', port: 15060, peers: ['127.0.0.3'] },
+      ],
+      { domains: ['example.com'] },
+    );
+    const [legA, legB] = h.legs as [typeof h.legs[0], typeof h.legs[0]];
+    const ua = await h.peer('127.0.0.1', 16000);
+    const registrar = await h.peer('127.0.0.3', 17000);
+    await ua.send(
+      msg(
+        'REGISTER sip:127.0.0.3:17000 SIP/2.0',
+        'Via: SIP/2.0/UDP 127.0.0.1:16000;branch=z9hG4bKr1;rport',
+        'Max-Forwards: 70',
+        'From: <sip:alice@example.com>;tag=r',
+        'To: <sip:alice@example.com>',
+        'Call-ID: reg@x',
+        'CSeq: 1 REGISTER',
+        'Contact: <sip:alice@127.0.0.1:16000>;expires=60',
+      ),
+      legA,
+    );
+    const reg = await registrar.waitFor(0);
+    expect(reg.hasHeader('record-route')).toBe(false);
+    expect(reg.getHeaders('via')).toHaveLength(3);
+    const stored = reg.getHeader('contact') ?? '';
+    expect(stored).toMatch(/^<sip:s[A-Z2-7]+@127\.0\.0\.2:15060>;expires=60$/);
+    await registrar.send(answer(reg, '200 OK', [`Contact: ${stored}`, 'Contact: <sip:other@192.0.2.9>;expires=30']), legB);
+    const ok = await ua.waitFor(0);
+    // Our token comes back as the original; a foreign binding in the list is tokenised towards A.
+    expect(ok.getHeaders('contact')[0]).toBe('<sip:alice@127.0.0.1:16000>;expires=60');
+    expect(ok.getHeaders('contact')[1]).toMatch(/^<sip:s[A-Z2-7]+@127\.0\.0\.1:15060>;expires=30$/);
+  });
+
   it('a token arriving on the wrong leg is not restored (and is not forwarded to ourselves)', async () => {
     h = await harness(
       [
