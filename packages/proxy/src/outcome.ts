@@ -1,4 +1,4 @@
-import type { Destination, Leg } from '@sipway/sip-leg';
+import type { Destination, Leg, LegConnection } from '@sipway/sip-leg';
 import type { SipMessage, SipResponse } from '@sipway/sip-message';
 
 /** Why a message was not forwarded. Stable strings, for logs, metrics and tests. */
@@ -28,6 +28,8 @@ export interface ProxyForwarded {
   message: SipMessage;
   leg: Leg;
   destination: Destination;
+  /** The stream connection it went on (TCP, TLS, WebSocket legs). */
+  connection?: LegConnection | undefined;
 }
 
 /**

@@ -212,7 +212,7 @@ export class StatelessProxy implements Receiver {
     const result = await this.#dispatcher.deliver(response, { leg: back });
     if (!result.ok) return this.#drop(response, info, result.status, result.reason, 'delivery-failed', result.reason);
     this.#forwarded(response, info, result.leg, result.destination);
-    return { ok: true, message: response, leg: result.leg, destination: result.destination };
+    return { ok: true, message: response, leg: result.leg, destination: result.destination, connection: result.connection };
   }
 
   // ---- requests (RFC 3261 §16.3–§16.6) ----
@@ -441,7 +441,7 @@ export class StatelessProxy implements Receiver {
       return this.#refuse(request, info, result.status, result.reason, 'delivery-failed', result.reason, { removeVias: inserted });
     }
     this.#forwarded(request, info, result.leg, result.destination);
-    return { ok: true, message: request, leg: result.leg, destination: result.destination };
+    return { ok: true, message: request, leg: result.leg, destination: result.destination, connection: result.connection };
   }
 
   #branch(leg: Leg, request: SipRequest, loop: string): string {

@@ -89,7 +89,11 @@ describe.each(['127.0.0.1', '::1'])('sipp UAC over TCP → StatelessProxy → si
     // Every response went back over TCP to the UAC.
     const responses = outcomes.filter((o) => o.ok && !o.message.isRequest);
     expect(responses.length).toBeGreaterThanOrEqual(3);
-    for (const r of responses) expect(r.ok && r.leg).toBe(tcp);
+    for (const r of responses) {
+      expect(r.ok && r.leg).toBe(tcp);
+      // On the connection the UAC opened, not a new one to its Via sent-by (RFC 3261 §18.2.2).
+      expect(r.ok && r.connection?.direction).toBe('inbound');
+    }
     expect(outcomes.filter((o) => !o.ok)).toEqual([]);
   });
 });
