@@ -31,6 +31,7 @@ const { values: opts } = parseArgs({
 const stepSeconds = Math.min(Math.max(Number(opts['step-seconds']), 1), 30);
 const rates = opts.rates.split(',').map(Number).filter((r) => r > 0).slice(0, 20);
 const cpuRate = Number(opts['cpu-rate']);
+const warmRate = 100;
 const transports = opts.transport ? [opts.transport] : ['udp', 'tcp'];
 const only = opts.only ? opts.only.split(',') : undefined;
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK']).stdout.toString().trim()) || 100;
@@ -204,10 +205,10 @@ const proxies = [
 ];
 
 // ---- one load step ----
-async function step({ transport, proxyPort, uasPort, rate, proxyPid }) {
-  const calls = Math.max(10, Math.round(rate * stepSeconds));
+async function step({ transport, proxyPort, uasPort, rate, proxyPid, seconds = stepSeconds }) {
+  const calls = Math.max(10, Math.round(rate * seconds));
   const statFile = join(work, `stat-${proxyPort}-${rate}-${transport}.csv`);
-  const hardLimitS = stepSeconds + 20;
+  const hardLimitS = seconds + 20;
   const uacPort = freePort();
   const t0 = Date.now();
   const ticks0 = treeTicks(proxyPid);
@@ -255,6 +256,11 @@ async function runOne(proxy, transport) {
     await waitListening(uas, uasPort, transport);
     await waitListening(px, proxyPort, transport);
     await sleep(300);
+    // Warm-up, not counted: JIT compilation (Node, Perl's first calls) and connection set-up
+    // would otherwise be billed to the first measured step.
+    const warm = await step({ transport, proxyPort, uasPort, rate: warmRate, proxyPid: px.pid, seconds: 2 });
+    process.stdout.write(`  ${proxy.name} ${transport} warm-up ${warmRate}/s: ${warm.ok}/${warm.calls} ok\n`);
+    await sleep(500);
     for (const rate of rates) {
       const r = await step({ transport, proxyPort, uasPort, rate, proxyPid: px.pid });
       steps.push(r);

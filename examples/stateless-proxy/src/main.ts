@@ -68,8 +68,10 @@ async function main(argv: readonly string[]): Promise<number> {
         },
       );
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    // `on`, not `once`: pnpm relays a signal that the process group also got, and a second
+    // SIGTERM must not fall through to Node's default (exit 143).
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
   });
 }
 
