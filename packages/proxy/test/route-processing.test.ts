@@ -113,6 +113,44 @@ describe('single leg, Net::SIP golden behaviours', () => {
   });
 });
 
+describe('single leg options', () => {
+  it('forceRewrite: the Contact becomes a token of this leg, and a request to it is restored', async () => {
+    const { uac, carol, leg } = await setup({ forceRewrite: true });
+    await uac.send(invite('sip:carol@127.0.0.5:17001', '127.0.0.1:16000'), leg);
+    const inv = await carol.waitFor(0);
+    const contact = inv.getHeader('contact') ?? '';
+    expect(contact).toMatch(/^<sip:s[A-Z2-7]+@127\.0\.0\.1:15070>$/);
+    await carol.send(
+      [
+        `BYE ${contact.slice(1, -1)} SIP/2.0`,
+        'Via: SIP/2.0/UDP 127.0.0.5:17001;branch=z9hG4bKc1',
+        'From: <sip:bob@example.com>;tag=b',
+        'To: <sip:alice@example.com>;tag=111',
+        'Call-ID: call1@127.0.0.1',
+        'CSeq: 2 BYE',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
+      leg,
+    );
+    const bye = await uac.waitFor(0);
+    expect(bye.isRequest && bye.uri).toBe('sip:alice@127.0.0.1:16000');
+  });
+
+  it('forbiddenDestination adds addresses never sent to (a /24 directed broadcast)', async () => {
+    const { h, uac, leg } = await setup({ forbiddenDestination: (a: string) => a.endsWith('.255') });
+    await uac.send(invite('sip:x@127.0.0.255:5060', '127.0.0.1:16000'), leg);
+    expect(await h.settled(1)).toMatchObject({ ok: false, status: 403, code: 'forbidden-destination' });
+  });
+
+  it('recordRoute: false inserts no Record-Route', async () => {
+    const { uac, carol, leg } = await setup({ recordRoute: false });
+    await uac.send(invite('sip:carol@127.0.0.5:17001', '127.0.0.1:16000'), leg);
+    expect((await carol.waitFor(0)).hasHeader('record-route')).toBe(false);
+  });
+});
+
 describe('maddr in the Request-URI (RFC 3261 §16.4)', () => {
   it('a maddr naming us, on our port and transport, is stripped and the request routed on', async () => {
     const location = { lookup: (aor: string) => (aor === 'sip:bob@example.com' ? [{ contact: 'sip:bob@127.0.0.5:17001' }] : []) };
