@@ -18,3 +18,12 @@ interface Utf8Sliceable {
 export function utf8(buf: Buffer, start: number, end: number): string {
   return (buf as unknown as Utf8Sliceable).utf8Slice(start, end);
 }
+
+interface Utf8Writable {
+  utf8Write(text: string, offset: number, length?: number): number;
+}
+
+/** Buffer's own utf8Write, without the argument handling of `write(…)`. Returns bytes written. */
+export function writeUtf8(buf: Buffer, text: string, offset: number): number {
+  return (buf as unknown as Utf8Writable).utf8Write(text, offset);
+}
