@@ -76,6 +76,7 @@ export class RedisLocationStore implements LocationStore {
   readonly #logger: RegistrarLogger | undefined;
   readonly #onError: (error: Error) => void;
   readonly #onReady: () => void;
+  readonly #onClose: () => void;
   #down = false;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -108,19 +109,24 @@ export class RedisLocationStore implements LocationStore {
     this.#indexKey = `${prefix}expiry`;
     this.#counterKey = `${prefix}version`;
     this.#logger = o.logger;
-    // An 'error' event without a listener would crash the process; log the first of each outage.
-    this.#onError = (error: Error) => {
-      if (this.#down) return;
-      this.#down = true;
-      this.#logger?.warn?.('redis location store: connection problem, calls fail until it is back', { error: error.message });
-    };
+    // An 'error' event without a listener would crash the process. Log the first sign of each
+    // outage (the socket closing, or an error) once, and the recovery once.
+    this.#onError = (error: Error) => this.#lost(error.message);
+    this.#onClose = () => this.#lost('connection closed');
     this.#onReady = () => {
       if (!this.#down) return;
       this.#down = false;
       this.#logger?.warn?.('redis location store: connected again');
     };
     this.client.on('error', this.#onError);
+    this.client.on('close', this.#onClose);
     this.client.on('ready', this.#onReady);
+  }
+
+  #lost(reason: string): void {
+    if (this.#down || this.#closed) return;
+    this.#down = true;
+    this.#logger?.warn?.('redis location store: connection problem, calls fail until it is back', { error: reason });
   }
 
   /**
@@ -225,6 +231,7 @@ export class RedisLocationStore implements LocationStore {
 
   async #shutdown(): Promise<void> {
     this.client.off('ready', this.#onReady);
+    this.client.off('close', this.#onClose);
     if (!this.#ownsClient) {
       this.client.off('error', this.#onError);
       return;
