@@ -56,6 +56,28 @@ function freeUdpPort(address: string): Promise<number> {
   });
 }
 
+/**
+ * Resolves once something (sipp) holds the UDP port, read from /proc/net/udp{,6} so the check
+ * never competes with sipp for the port. Bounded to 5 s.
+ */
+async function waitBound(port: number): Promise<void> {
+  const suffix = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    const tables = ['/proc/net/udp', '/proc/net/udp6'].map((f) => {
+      try {
+        return readFileSync(f, 'latin1');
+      } catch {
+        return '';
+      }
+    });
+    // Column 2 is local_address:port in hex.
+    if (tables.some((t) => t.split('\n').some((line) => (line.trim().split(/\s+/)[1] ?? '').endsWith(suffix)))) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing bound UDP port ${port} within 5 s`);
+}
+
 const bracket = (a: string) => (a.includes(':') ? `[${a}]` : a);
 
 describe.each(['127.0.0.1', '::1'])('sipp UAC over TCP → StatelessProxy → sipp UAS over UDP (%s)', (address) => {
@@ -71,7 +93,8 @@ describe.each(['127.0.0.1', '::1'])('sipp UAC over TCP → StatelessProxy → si
 
     const uasPort = await freeUdpPort(address);
     const uas = runSipp(['-sn', 'uas', '-t', 'u1', '-i', address, '-p', String(uasPort)]);
-    await new Promise((r) => setTimeout(r, 300));
+    // The proxy does not retransmit: the UAS must be bound before the UAC's INVITE arrives.
+    await waitBound(uasPort);
     const uac = runSipp(['-sn', 'uac', '-t', 't1', '-i', address, '-rsa', `${bracket(address)}:${tcp.port}`, `${bracket(address)}:${uasPort}`]);
     const [u, s] = await Promise.all([uac.done, uas.done]);
     expect(u.code, u.output).toBe(0);
