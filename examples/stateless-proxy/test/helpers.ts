@@ -1,0 +1,252 @@
+/**
+ * End-to-end helpers: start the built example as a user would (node dist/main.js), run sipp
+ * scenarios against it, read what sipp received. Every wait is bounded; every process started
+ * here is killed in `cleanup()`.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const EXAMPLE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const MAIN = join(EXAMPLE_DIR, 'dist', 'main.js');
+export const SCENARIOS = join(EXAMPLE_DIR, 'test', 'scenarios');
+
+const running = new Set<ChildProcess>();
+
+/** Kill (SIGKILL) everything still running that a helper started. */
+export async function cleanup(): Promise<void> {
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+          setTimeout(resolve, 2000).unref();
+        }),
+    ),
+  );
+  running.clear();
+}
+
+export function bracket(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
+}
+
+/** A port free for both UDP and TCP on `address` right now. Bounded tries. */
+export async function freePort(address = '127.0.0.1'): Promise<number> {
+  for (let i = 0; i < 20; i++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const srv = createServer();
+      srv.once('error', reject);
+      srv.listen(0, address, () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const udpFree = await new Promise<boolean>((resolve) => {
+      const s = createSocket(address.includes(':') ? 'udp6' : 'udp4');
+      s.once('error', () => resolve(false));
+      s.bind(port, address, () => s.close(() => resolve(true)));
+    });
+    if (udpFree) return port;
+  }
+  throw new Error('no free port');
+}
+
+export interface ListeningLeg {
+  transport: string;
+  address: string;
+  port: number;
+}
+
+export interface ProxyProcess {
+  child: ChildProcess;
+  legs: ListeningLeg[];
+  /** stdout + stderr so far. */
+  output(): string;
+  /** JSON log lines so far. */
+  logs(): Array<Record<string, unknown>>;
+  /** Send a signal and wait (bounded) for the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+/** Start `node dist/main.js args`; resolves when `expectLegs` lines containing `listening` were printed. */
+export async function startProxy(args: string[], expectLegs: number, timeoutMs = 10_000): Promise<ProxyProcess> {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} missing: the global setup builds it`);
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const legs = await new Promise<ListeningLeg[]>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`proxy not listening within ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const check = () => {
+      const found = parseLogs(out)
+        .filter((l) => typeof l.msg === 'string' && l.msg.includes('listening'))
+        .map((l) => parseLegText(String(l.leg)));
+      if (found.length >= expectLegs) {
+        clearTimeout(timer);
+        resolve(found);
+      }
+    };
+    child.stdout!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`proxy exited with ${code}:\n${out}`));
+    });
+  });
+  return {
+    child,
+    legs,
+    output: () => out,
+    logs: () => parseLogs(out),
+    exited,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 8000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+function parseLegText(text: string): ListeningLeg {
+  const m = /^(\w+):(\[[^\]]+\]|[^:]+):(\d+)$/.exec(text);
+  if (m === null) throw new Error(`bad leg text ${text}`);
+  return { transport: m[1]!, address: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]) };
+}
+
+export function parseLogs(out: string): Array<Record<string, unknown>> {
+  const lines: Array<Record<string, unknown>> = [];
+  for (const line of out.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      lines.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      /* a partial line */
+    }
+  }
+  return lines;
+}
+
+export interface SippResult {
+  code: number | null;
+  output: string;
+  /** Messages sipp received, in order (from -trace_msg). */
+  received: string[];
+  /** Messages sipp sent. */
+  sent: string[];
+  errors: string;
+}
+
+export interface SippRun {
+  done: Promise<SippResult>;
+  child: ChildProcess;
+}
+
+/**
+ * Run sipp with a scenario from test/scenarios; `-m` calls, bounded by -timeout and a kill timer.
+ * `keys` become sipp `-key name value` substitutions.
+ */
+export function sipp(options: {
+  scenario: string;
+  remote?: string;
+  local: string;
+  port: number;
+  transport: 'udp' | 'tcp';
+  calls?: number;
+  keys?: Record<string, string | number>;
+  timeoutS?: number;
+  extra?: string[];
+}): SippRun {
+  const dir = mkdtempSync(join(tmpdir(), 'sipway-e2e-sipp-'));
+  const timeoutS = options.timeoutS ?? 10;
+  const args = [
+    ...(options.remote === undefined ? [] : [options.remote]),
+    '-sf', join(SCENARIOS, options.scenario),
+    '-i', options.local, '-p', String(options.port),
+    '-t', options.transport === 'udp' ? 'u1' : 't1',
+    '-m', String(options.calls ?? 1),
+    '-timeout', `${timeoutS}s`, '-timeout_error', '-nostdin',
+    '-trace_msg', '-message_file', join(dir, 'messages.log'),
+    '-trace_err', '-error_file', join(dir, 'errors.log'),
+    ...Object.entries(options.keys ?? {}).flatMap(([k, v]) => ['-key', k, String(v)]),
+    ...(options.extra ?? []),
+  ];
+  const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const killer = setTimeout(() => child.kill('SIGKILL'), (timeoutS + 5) * 1000);
+  const done = new Promise<SippResult>((resolve) => {
+    child.once('exit', (code) => {
+      clearTimeout(killer);
+      const log = readIf(join(dir, 'messages.log'));
+      const { received, sent } = splitMessageLog(log);
+      resolve({ code, output, received, sent, errors: readIf(join(dir, 'errors.log')) });
+    });
+  });
+  return { done, child };
+}
+
+function readIf(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** sipp's -trace_msg file: blocks after a dashed line, headed "UDP message sent (…)" or "… message received […]". */
+export function splitMessageLog(log: string): { received: string[]; sent: string[] } {
+  const received: string[] = [];
+  const sent: string[] = [];
+  for (const block of log.split(/^-{10,}.*$/m)) {
+    const m = /^\s*\w+ message (sent|received)[^\n]*\n/.exec(block);
+    if (m === null) continue;
+    const body = block.slice(m[0].length).replace(/^\s*\n/, '').replace(/\s+$/, '');
+    (m[1] === 'received' ? received : sent).push(body);
+  }
+  return { received, sent };
+}
+
+/** Values of a header (full or compact name) in a message text, in order; comma lists are not split. */
+export function headerValues(message: string, name: string, compact?: string): string[] {
+  const head = message.split(/\r?\n\r?\n/)[0] ?? '';
+  const names = [name.toLowerCase(), ...(compact === undefined ? [] : [compact.toLowerCase()])];
+  const out: string[] = [];
+  for (const line of head.split(/\r?\n/).slice(1)) {
+    const i = line.indexOf(':');
+    if (i > 0 && names.includes(line.slice(0, i).trim().toLowerCase())) out.push(line.slice(i + 1).trim());
+  }
+  return out;
+}
+
+/** First line of a message. */
+export function startLine(message: string): string {
+  return message.split(/\r?\n/)[0] ?? '';
+}
+
+/** Messages whose start line matches. */
+export function find(messages: string[], start: RegExp): string[] {
+  return messages.filter((m) => start.test(startLine(m)));
+}
+
+/** Wait until `fn` is true, bounded. */
+export async function until(fn: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
