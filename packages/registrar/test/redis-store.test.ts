@@ -202,3 +202,28 @@ describe('RedisLocationStore: construction and clients', () => {
     await expect(store.lookup('sip:bob@example.com')).rejects.toSatisfy(LocationStoreError.isInstance);
   });
 });
+
+describe('ioredis is optional', () => {
+  it('neither the core entry nor the file store imports ioredis (only @sipway/registrar/redis does)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { dirname, resolve } = await import('node:path');
+    const { fileURLToPath } = await import('node:url');
+    const src = resolve(dirname(fileURLToPath(import.meta.url)), '../src');
+    /** Every bare module a file reaches through its relative imports. */
+    function reach(file: string, seen = new Set<string>(), bare = new Set<string>()): Set<string> {
+      if (seen.has(file)) return bare;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
+      for (const [, fromSpec, dynamicSpec] of text.matchAll(/(?:import|export)[^'"]*from\s+'([^']+)'|import\('([^']+)'\)/g)) {
+        const spec = fromSpec ?? dynamicSpec;
+        if (spec === undefined) continue;
+        if (spec.startsWith('.')) reach(resolve(dirname(file), spec.replace(/\.js$/, '.ts')), seen, bare);
+        else bare.add(spec);
+      }
+      return bare;
+    }
+    expect([...reach(resolve(src, 'index.ts'))]).not.toContain('ioredis');
+    expect([...reach(resolve(src, 'stores/file/index.ts'))]).not.toContain('ioredis');
+    expect([...reach(resolve(src, 'stores/redis/index.ts'))]).toContain('ioredis');
+  });
+});
