@@ -19,7 +19,7 @@ afterEach(async () => {
 });
 
 /** A UDP leg on 127.0.0.1 whose chain is [DigestAuthenticator(registrar), a handler answering 200 to authorized REGISTERs]. */
-async function startServer(algorithms?: DigestAlgorithm[]) {
+async function startServer(algorithms?: DigestAlgorithm[], extra: { checkUri?: boolean } = {}) {
   const leg = new UdpLeg({ address: '127.0.0.1', port: 0 });
   const dispatcher = new Dispatcher({ legs: [leg] });
   const lines: string[] = [];
@@ -31,6 +31,7 @@ async function startServer(algorithms?: DigestAlgorithm[]) {
     nonceSecret: 'sipp-test-nonce-secret-0123456789',
     securityLog: (line) => lines.push(line),
     ...(algorithms === undefined ? {} : { algorithms }),
+    ...extra,
   });
   const registered: SipRequest[] = [];
   const registrar = async (m: SipMessage, info: ReceiveInfo) => {
@@ -45,10 +46,10 @@ async function startServer(algorithms?: DigestAlgorithm[]) {
   return { port: leg.port, registered, lines };
 }
 
-function runSipp(scenario: string, port: number, password: string): Promise<{ code: number | null; output: string; errors: string }> {
+function runSipp(scenario: string, port: number, password: string, authUri: string | null = 'example.com'): Promise<{ code: number | null; output: string; errors: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'sipp-auth-'));
   const args = [
-    `127.0.0.1:${port}`, '-sf', join(SIPP_DIR, scenario), '-s', 'alice', '-au', 'alice', '-ap', password,
+    `127.0.0.1:${port}`, '-sf', join(SIPP_DIR, scenario), '-s', 'alice', '-au', 'alice', '-ap', password, ...(authUri === null ? [] : ['-auth_uri', authUri]),
     '-i', '127.0.0.1', '-p', '0', '-m', '1', '-timeout', '10s', '-timeout_error', '-nostdin', '-trace_err',
   ];
   return new Promise((resolve) => {
@@ -125,6 +126,20 @@ async function udpClient() {
     },
   };
 }
+
+describe('sipp without -auth_uri (it then answers for sip:<remote ip>:<port>, not the Request-URI)', () => {
+  it('gets 400 while checkUri is on (RFC 7616 §3.4.6) and registers with checkUri: false', async () => {
+    const strict = await startServer(['MD5']);
+    const refused = await runSipp('register-auth.xml', strict.port, 'wonderland', null);
+    expect(refused.code).not.toBe(0);
+    expect(refused.errors).toContain('400 Bad Request');
+    expect(strict.lines).toEqual([expect.stringMatching(/reason=uri-mismatch method=REGISTER user="alice"$/)]);
+    const lenient = await startServer(['MD5'], { checkUri: false });
+    const run = await runSipp('register-auth.xml', lenient.port, 'wonderland', null);
+    expect(run.code, run.output + run.errors).toBe(0);
+    expect(lenient.registered).toHaveLength(1);
+  });
+});
 
 describe('SHA-256 over UDP with our own UAC (sipp 3.6.1 has no SHA-256 digest)', () => {
   it('takes the first challenge (SHA-256, RFC 8760 order), registers, and refuses a replay of the same nonce and nc', async () => {
