@@ -34,6 +34,7 @@ const SINGLE = [
   'expires',
   'min-expires',
 ];
+const COUNTED = new Set([...MANDATORY, ...SINGLE]);
 const SPELLING: Record<string, string> = {
   to: 'To',
   from: 'From',
@@ -57,6 +58,10 @@ const CALL_ID = /^[\w\-.!%*+`'~()<>:\\"/[\]?{}]+(@[\w\-.!%*+`'~()<>:\\"/[\]?{}]+
 const RFC1123_DATE =
   /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 
+function isWs(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
+}
+
 /** True when a `<` is followed, or a `>` preceded, by whitespace outside quoted strings. */
 function spaceInsideBrackets(value: string): boolean {
   let quoted = false;
@@ -66,8 +71,8 @@ function spaceInsideBrackets(value: string): boolean {
       if (c === 0x5c) i++;
       else if (c === 0x22) quoted = false;
     } else if (c === 0x22) quoted = true;
-    else if (c === 0x3c && /\s/.test(value.charAt(i + 1))) return true;
-    else if (c === 0x3e && i > 0 && /\s/.test(value.charAt(i - 1))) return true;
+    else if (c === 0x3c && isWs(value.charCodeAt(i + 1))) return true;
+    else if (c === 0x3e && i > 0 && isWs(value.charCodeAt(i - 1))) return true;
   }
   return false;
 }
@@ -86,11 +91,24 @@ function emptyParam(value: string): boolean {
     else if (c === 0x3e) angle = false;
     else if (c === 0x3b && !angle) {
       let j = i + 1;
-      while (j < value.length && /\s/.test(value.charAt(j))) j++;
+      while (j < value.length && isWs(value.charCodeAt(j))) j++;
       if (j === value.length || value.charCodeAt(j) === 0x3b || value.charCodeAt(j) === 0x2c) return true;
     }
   }
   return false;
+}
+
+/** 1*DIGIT (leading zeros allowed, RFC 4475 wsinv) with a value of 0..255. */
+function maxForwardsOk(text: string): boolean {
+  if (text.length === 0) return false;
+  let v = 0;
+  for (let i = 0; i < text.length; i++) {
+    const d = text.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return false;
+    v = v * 10 + d;
+    if (v > 255) return false;
+  }
+  return true;
 }
 
 function problem(status: number, code: string, message: string, header?: string): SipProblem {
@@ -99,9 +117,31 @@ function problem(status: number, code: string, message: string, header?: string)
   return p;
 }
 
-function check(out: SipProblem[], header: string, read: () => unknown): void {
+function read(message: SipMessage, header: string): unknown {
+  switch (header) {
+    case 'via':
+      return message.via;
+    case 'from':
+      return message.from;
+    case 'to':
+      return message.to;
+    case 'contact':
+      return message.contacts;
+    case 'route':
+      return message.routes;
+    case 'record-route':
+      return message.recordRoutes;
+    default:
+      return message.contentLength;
+  }
+}
+
+const PARSED = ['via', 'from', 'to', 'contact', 'route', 'record-route', 'content-length'];
+const NAME_ADDR_HEADERS = ['to', 'from', 'contact', 'route', 'record-route'];
+
+function check(out: SipProblem[], header: string, message: SipMessage): void {
   try {
-    read();
+    read(message, header);
   } catch (error) {
     const status = SipError.isInstance(error) && error.status !== undefined ? error.status : 400;
     out.push(problem(status, 'malformed-header', `malformed ${SPELLING[header] ?? header}: ${(error as Error).message}`, SPELLING[header] ?? header));
@@ -116,14 +156,21 @@ function check(out: SipProblem[], header: string, read: () => unknown): void {
  */
 export function validateMessage(message: SipMessage): SipProblem[] {
   const out: SipProblem[] = [];
-  if (message.version.toUpperCase() !== 'SIP/2.0') {
+  if (message.version !== 'SIP/2.0' && message.version.toUpperCase() !== 'SIP/2.0') {
     out.push(problem(505, 'version', `SIP version ${message.version} is not supported`));
   }
+  // One pass over the field lines counts what must be there once or at all.
+  const counts: Record<string, number> = {};
+  const fields = message.fields;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i] as (typeof fields)[number];
+    if (!f.removed && COUNTED.has(f.key)) counts[f.key] = (counts[f.key] ?? 0) + 1;
+  }
   for (const h of MANDATORY) {
-    if (!message.hasHeader(h)) out.push(problem(400, 'missing-header', `missing ${SPELLING[h]} header`, SPELLING[h]));
+    if (counts[h] === undefined) out.push(problem(400, 'missing-header', `missing ${SPELLING[h]} header`, SPELLING[h]));
   }
   for (const h of SINGLE) {
-    if (message.countHeaderFields(h) > 1) {
+    if ((counts[h] ?? 0) > 1) {
       const values = new Set(message.getHeaders(h).map((v) => v.trim()));
       out.push(
         problem(
@@ -135,13 +182,7 @@ export function validateMessage(message: SipMessage): SipProblem[] {
       );
     }
   }
-  check(out, 'via', () => message.via);
-  check(out, 'from', () => message.from);
-  check(out, 'to', () => message.to);
-  check(out, 'contact', () => message.contacts);
-  check(out, 'route', () => message.routes);
-  check(out, 'record-route', () => message.recordRoutes);
-  check(out, 'content-length', () => message.contentLength);
+  for (let i = 0; i < PARSED.length; i++) check(out, PARSED[i] as string, message);
 
   const cseqText = message.getHeader('cseq');
   if (cseqText !== undefined) {
@@ -156,7 +197,7 @@ export function validateMessage(message: SipMessage): SipProblem[] {
   }
   const mf = message.getHeader('max-forwards');
   // Max-Forwards = 1*DIGIT (RFC 3261 §20.22): leading zeros are fine (RFC 4475 wsinv has 0068).
-  if (mf !== undefined && (!/^\d+$/.test(mf) || Number(mf) > 255)) {
+  if (mf !== undefined && !maxForwardsOk(mf)) {
     out.push(problem(400, 'malformed-header', 'Max-Forwards is not a number from 0 to 255', 'Max-Forwards'));
   }
   const expires = message.getHeader('expires');
@@ -175,7 +216,7 @@ export function validateMessage(message: SipMessage): SipProblem[] {
   }
   // LAQUOT = SWS "<" and RAQUOT = ">" SWS (RFC 3261 §25.1): no whitespace inside the brackets
   // of a name-addr (RFC 4475 badaspec).
-  for (const h of ['to', 'from', 'contact', 'route', 'record-route']) {
+  for (const h of NAME_ADDR_HEADERS) {
     for (const value of message.getHeaders(h)) {
       if (spaceInsideBrackets(value)) {
         out.push(problem(400, 'malformed-header', `whitespace inside <> in ${SPELLING[h]}`, SPELLING[h]));
