@@ -242,6 +242,75 @@ describe('DigestAuthenticator: refusals', () => {
   });
 });
 
+describe('DigestAuthenticator: RFC 3261 §22 cases', () => {
+  it('never accepts Basic credentials (RFC 3261 §22.1 deprecates Basic): challenges instead', async () => {
+    const s = await server();
+    const r = await s.send({ headers: [['Authorization', `Basic ${Buffer.from('alice:wonderland').toString('base64')}`]] });
+    expect(r.status).toBe(401);
+    expect(s.passed).toHaveLength(0);
+  });
+
+  it('treats a realm that differs only in case as another realm (realm is a case-sensitive quoted string)', async () => {
+    const s = await server();
+    const { nonce } = await s.challenge();
+    const r = await s.send({ cseq: 2, headers: [['Authorization', credentials(register(nonce, { realm: 'EXAMPLE.COM' }))]] });
+    expect(r.status).toBe(401);
+  });
+
+  it('picks our credentials among several Authorization headers and keeps the others', async () => {
+    const s = await server();
+    const { nonce } = await s.challenge();
+    const other = 'Digest username="alice", realm="other.org", nonce="x", uri="sip:example.com", response="0123456789abcdef0123456789abcdef"';
+    const r = await s.send({ cseq: 2, headers: [['Authorization', other], ['Authorization', credentials(register(nonce))]] });
+    expect(r.status).toBe(200);
+    expect(s.passed[0]?.getHeaders('Authorization')).toEqual([other]);
+  });
+
+  it('accepts an upper-case hex response and a lower-case algorithm token', async () => {
+    const s = await server();
+    const { nonce } = await s.challenge();
+    const args = register(nonce, { alg: 'SHA-256' });
+    const value = credentials(args).replace(/response="([0-9a-f]+)"/, (_m, hex: string) => `response="${hex.toUpperCase()}"`).replace('algorithm=SHA-256', 'algorithm=sha-256');
+    expect((await s.send({ cseq: 2, headers: [['Authorization', value]] })).status).toBe(200);
+  });
+
+  it('reproduces Net::SIP t/08: realm, opaque, user2a1 and a user2pass callback, and noauth@ contacts skipping the chain', async () => {
+    const realm = 'REALM.example.com';
+    const asked: string[] = [];
+    const s = await server({
+      realm,
+      opaque: 'HumptyDumpty',
+      users: undefined,
+      ha1: { '007': H('MD5', `007:${realm}:secret`) },
+      lookup: (user, r) => {
+        asked.push(r);
+        return user === 'wolf' ? 'lobo' : undefined;
+      },
+      filter: (request) => !request.getHeaders('Contact').some((c) => c.includes('noauth@')),
+    });
+    for (const [user, password] of [['wolf', 'lobo'], ['007', 'secret']] as const) {
+      const c = await s.challenge();
+      expect(c.response.status).toBe(401);
+      expect(c.params[0]?.['realm']).toBe(realm);
+      const value = credentials(register(c.nonce, { user, password, realm, opaque: 'HumptyDumpty' }));
+      expect((await s.send({ cseq: 2, headers: [['Authorization', value]] })).status).toBe(200);
+    }
+    expect(asked).toEqual([realm]);
+    expect((await s.send({ cseq: 3, headers: [['Contact', '<sip:noauth@10.0.0.2>']] })).status).toBe(200);
+    expect(s.passed.map((m) => authenticatedUser(m))).toEqual(['wolf', '007', undefined]);
+  });
+
+  it('puts stale=TRUE into Proxy-Authenticate too (proxy role)', async () => {
+    const s = await server({ role: 'proxy', nonceTtl: 10 });
+    const { nonce } = await s.challenge({ method: 'INVITE', uri: 'sip:bob@example.com' });
+    s.advance(11);
+    const creds = credentials({ ...register(nonce), method: 'INVITE', uri: 'sip:bob@example.com' });
+    const r = await s.send({ method: 'INVITE', uri: 'sip:bob@example.com', cseq: 2, headers: [['Proxy-Authorization', creds]] });
+    expect(r.status).toBe(407);
+    expect(r.getHeaders('Proxy-Authenticate').map((v) => challengeParams(v)['stale'])).toEqual(['TRUE', 'TRUE']);
+  });
+});
+
 describe('DigestAuthenticator: users', () => {
   it('takes precomputed HA1 (a string is MD5, Net::SIP user2a1) and per-algorithm HA1', async () => {
     const s = await server({

@@ -122,7 +122,7 @@ export class RateLimiter {
     }
     this.#emit(request, info, 'rate-limit', 503);
     const retryAfter = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
-    const response = createResponse(request, 503, undefined, { toTag: 'rl', headers: [['Retry-After', String(retryAfter)]] });
+    const response = createResponse(request, 503, undefined, { toTag: limitTag(request), headers: [['Retry-After', String(retryAfter)]] });
     const sent = await this.#dispatcher.deliver(response, { incoming: info });
     if (!sent.ok) this.#logger?.debug?.('RateLimiter: 503 not sent', { reason: sent.reason });
   }
@@ -135,6 +135,14 @@ export class RateLimiter {
     this.#securityLog?.(line, event);
     if (blockedChannel.hasSubscribers) blockedChannel.publish(event);
   }
+}
+
+// The same request (a retransmission) gets the same To tag without keeping state.
+function limitTag(request: SipRequest): string {
+  let h = 0x811c9dc5;
+  const s = `${request.callId ?? ''}|${request.from?.tag ?? ''}|${request.cseq?.seq ?? ''}`;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return `rl${h.toString(16)}`;
 }
 
 // ::ffff:192.0.2.7 and 192.0.2.7 are one source.
