@@ -3,6 +3,7 @@
  * and the non-2xx ACK of an INVITE — gets the same branch; a new transaction gets another one.
  */
 import type { SipRequest } from '@sipway/sip-message';
+import { hash64 } from './hash64.js';
 import { md5 } from './md5.js';
 
 /** Which formula computes the branch of the Via the proxy inserts. */
@@ -25,7 +26,7 @@ export function loopHash(request: SipRequest, receivedUri: string): string {
     String(request.cseq?.seq ?? ''),
     request.getHeaders('proxy-require').join(','),
   ].join('\n');
-  return md5(text).slice(0, 16);
+  return hash64(text);
 }
 
 /**
@@ -37,7 +38,7 @@ export function loopHash(request: SipRequest, receivedUri: string): string {
 export function rfcBranch(base: string, request: SipRequest, loop: string): string {
   const top = request.topVia;
   const clientBranch = top?.branch?.startsWith('z9hG4bK') === true ? top.branch : (request.getHeader('via') ?? '');
-  const tx = md5(`${clientBranch}\n${request.callId ?? ''}\n${request.cseq?.seq ?? ''}`).slice(0, 16);
+  const tx = hash64(`${clientBranch}\n${request.callId ?? ''}\n${request.cseq?.seq ?? ''}`);
   return `${base}${tx}${loop}`;
 }
 

@@ -5,7 +5,8 @@ import type { Leg } from '@sipway/sip-leg';
 
 function canonicalHost(host: string): string {
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (isIP(bare) === 6) {
+  // Only IPv6 text has more than one spelling worth normalising; skip the check otherwise.
+  if (bare.includes(':') && isIP(bare) === 6) {
     try {
       return new URL(`http://[${bare}]/`).hostname.slice(1, -1);
     } catch {
@@ -19,20 +20,47 @@ function defaultPortOf(uri: SipUri, transport: string | undefined): number {
   return uri.scheme === 'sips' || transport === 'tls' || transport === 'wss' ? 5061 : 5060;
 }
 
+// The routing of one request asks for the same URI text several times (Request-URI, Route);
+// a tiny cache of the last few parses saves re-parsing it. Parsed URIs are treated as read-only.
+const URI_CACHE_SIZE = 4;
+const uriCacheKeys: string[] = [];
+const uriCacheValues: (SipUri | undefined)[] = [];
+let uriCacheNext = 0;
+
 /** Parses a URI text to a SIP URI, or undefined. */
 export function sipUri(text: string): SipUri | undefined {
+  for (let i = 0; i < uriCacheKeys.length; i++) if (uriCacheKeys[i] === text) return uriCacheValues[i];
+  let result: SipUri | undefined;
   try {
     const uri = parseUri(text);
-    return isSipUri(uri) ? uri : undefined;
+    result = isSipUri(uri) ? uri : undefined;
   } catch {
-    return undefined;
+    result = undefined;
   }
+  uriCacheKeys[uriCacheNext] = text;
+  uriCacheValues[uriCacheNext] = result;
+  uriCacheNext = (uriCacheNext + 1) % URI_CACHE_SIZE;
+  return result;
+}
+
+// A leg's address and host never change once it listens; normalise them once.
+const legHosts = new WeakMap<Leg, { address: string; host: string; key: string }>();
+
+function hostsOf(leg: Leg): { address: string; host: string } {
+  const key = `${leg.address}|${leg.host}`;
+  let entry = legHosts.get(leg);
+  if (entry === undefined || entry.key !== key) {
+    entry = { address: canonicalHost(leg.address), host: canonicalHost(leg.host), key };
+    legHosts.set(leg, entry);
+  }
+  return entry;
 }
 
 /** True when `host` is the name or address of the leg. */
 export function legHasHost(leg: Leg, host: string): boolean {
   const h = canonicalHost(host);
-  return h === canonicalHost(leg.address) || h === canonicalHost(leg.host);
+  const own = hostsOf(leg);
+  return h === own.address || h === own.host;
 }
 
 /**
@@ -62,9 +90,7 @@ export function legNamedBy(uri: SipUri, legs: readonly Leg[]): Leg | undefined {
 /** The leg whose (transport, address, port) is exactly this destination: sending there would loop. */
 export function legAt(destination: { transport: string; address: string; port: number }, legs: readonly Leg[]): Leg | undefined {
   const address = canonicalHost(destination.address);
-  return legs.find(
-    (leg) => leg.transport === destination.transport && leg.port === destination.port && canonicalHost(leg.address) === address,
-  );
+  return legs.find((leg) => leg.transport === destination.transport && leg.port === destination.port && hostsOf(leg).address === address);
 }
 
 export { canonicalHost };
