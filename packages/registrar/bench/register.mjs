@@ -66,15 +66,13 @@ async function main() {
   let redis;
   try {
     if (STORES.includes('redis')) redis = await startRedis(dir).catch((error) => console.error(`redis: ${error.message}; its row is skipped`));
-    const rows = [];
-    for (const store of STORES) {
-      if (store === 'redis' && redis === undefined) continue;
-      const runs = [];
-      for (let round = 0; round < ROUNDS; round++) {
-        runs.push(await runOnce({ store, round, dir, redisUrl: redis?.url, REGISTERS, AORS, WINDOW }));
-      }
-      rows.push(summarize(store, runs));
+    const stores = STORES.filter((store) => store !== 'redis' || redis !== undefined);
+    const runs = new Map(stores.map((store) => [store, []]));
+    // Rounds interleave the stores, so a load change on the machine hits each of them alike.
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const store of stores) runs.get(store).push(await runOnce({ store, round, dir, redisUrl: redis?.url, REGISTERS, AORS, WINDOW }));
     }
+    const rows = stores.map((store) => summarize(store, runs.get(store)));
     const table = [
       '| store | REGISTER/s (median) | min–max | per busy registrar-thread second | non-200 / lost |',
       '| --- | ---: | ---: | ---: | ---: |',
