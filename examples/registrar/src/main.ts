@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+/**
+ * sipway-registrar: a registrar-only SIP server.
+ * Exit codes: 0 after SIGTERM/SIGINT, 1 when it cannot start (a port in use, Redis not
+ * answering, an unreadable snapshot), 2 for bad flags.
+ */
+import { pino } from 'pino';
+import { parseCliArgs, USAGE } from './args.js';
+import type { RegistrarConfig } from './args.js';
+import { ConfigError } from './errors.js';
+import { describeLeg, startRegistrar } from './server.js';
+import { describeStore } from './store.js';
+
+async function main(argv: readonly string[]): Promise<number> {
+  let config: RegistrarConfig;
+  try {
+    const cli = parseCliArgs(argv);
+    if (cli.help) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    config = cli.config;
+  } catch (error) {
+    if (!ConfigError.isInstance(error)) throw error;
+    process.stderr.write(`sipway-registrar: ${error.message}\n`);
+    return 2;
+  }
+
+  const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
+  // "listening" lines are the readiness signal: printed whatever the log level.
+  const ready = logger.child({}, { level: 'info' });
+  let running;
+  try {
+    running = await startRegistrar(config, logger);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    logger.fatal({ err: error }, 'cannot start');
+    process.stderr.write(`sipway-registrar: cannot start: ${message}\n`);
+    const code = (error as { code?: string }).code;
+    return code === 'LEG_OPTIONS' || code === 'REGISTRAR_INVALID_OPTIONS' || code === 'AUTH_INVALID_OPTIONS' ? 2 : 1;
+  }
+  for (const leg of running.legs) ready.info({ leg: describeLeg(leg), contact: leg.contact }, `listening on ${describeLeg(leg)}`);
+  if (running.admin !== undefined) ready.info({ admin: running.admin.url }, `admin listening on ${running.admin.url}`);
+  logger.info(
+    {
+      domains: config.domains,
+      store: describeStore(config.store),
+      auth: config.users.size > 0 ? { realm: config.realm, users: config.users.size, algorithms: config.algorithms } : false,
+      rateLimit: config.rateLimit ?? false,
+    },
+    'registrar on',
+  );
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      ready.info({ signal }, 'closing');
+      // A leg or store that will not close must not keep the process: bounded wait.
+      const timer = setTimeout(() => {
+        logger.warn('did not close within 5 s; exiting anyway');
+        resolve(0);
+      }, 5000);
+      timer.unref();
+      running.close().then(
+        () => {
+          clearTimeout(timer);
+          ready.info('closed');
+          resolve(0);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          logger.error({ err: error }, 'error while closing');
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Flush pino's stdout before exiting even if a socket lingers.
+    setTimeout(() => process.exit(code), 100).unref();
+  },
+  (error: unknown) => {
+    process.stderr.write(`sipway-registrar: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,305 @@
+/**
+ * End-to-end helpers: start the built registrar as a user would (node dist/main.js), run sipp
+ * scenarios and a small UDP SIP client against it, query its admin listener. Every wait is
+ * bounded; every process started here is killed in `cleanup()`.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const EXAMPLE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const MAIN = join(EXAMPLE_DIR, 'dist', 'main.js');
+export const SCENARIOS = join(EXAMPLE_DIR, 'test', 'scenarios');
+
+const running = new Set<ChildProcess>();
+
+/** Kill (SIGKILL) everything still running that a helper started. */
+export async function cleanup(): Promise<void> {
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+          setTimeout(resolve, 2000).unref();
+        }),
+    ),
+  );
+  running.clear();
+}
+
+/** Wait until `fn` is true, bounded. */
+export async function until(fn: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export interface Listening {
+  transport: string;
+  address: string;
+  port: number;
+}
+
+export interface RegistrarProcess {
+  child: ChildProcess;
+  legs: Listening[];
+  /** `http://127.0.0.1:PORT` when started with --admin. */
+  admin: string | undefined;
+  output(): string;
+  logs(): Array<Record<string, unknown>>;
+  /** Send a signal and wait (bounded) for the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+export function parseLogs(out: string): Array<Record<string, unknown>> {
+  const lines: Array<Record<string, unknown>> = [];
+  for (const line of out.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      lines.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      /* a partial line */
+    }
+  }
+  return lines;
+}
+
+function parseLeg(text: string): Listening {
+  const m = /^(\w+):(\[[^\]]+\]|[^:]+):(\d+)$/.exec(text);
+  if (m === null) throw new Error(`bad leg text ${text}`);
+  return { transport: m[1]!, address: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]) };
+}
+
+/** Runs `node dist/main.js args` to the end (for flags that make it exit), bounded. */
+export async function runToExit(args: string[], timeoutMs = 10_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+/**
+ * Starts `node dist/main.js args`; resolves once one `listening on` line per `--leg` (and the
+ * admin line with `--admin`) was printed.
+ */
+export async function startRegistrar(args: string[], timeoutMs = 10_000): Promise<RegistrarProcess> {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} missing: the global setup builds it`);
+  const expectLegs = Math.max(1, args.filter((a) => a === '--leg').length);
+  const expectAdmin = args.includes('--admin');
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const { legs, admin } = await new Promise<{ legs: Listening[]; admin: string | undefined }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`registrar not listening within ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const check = () => {
+      const logs = parseLogs(out);
+      const found = logs.filter((l) => typeof l.leg === 'string' && String(l.msg).startsWith('listening on')).map((l) => parseLeg(String(l.leg)));
+      const adminUrl = logs.find((l) => typeof l.admin === 'string')?.admin as string | undefined;
+      if (found.length >= expectLegs && (!expectAdmin || adminUrl !== undefined)) {
+        clearTimeout(timer);
+        resolve({ legs: found, admin: adminUrl });
+      }
+    };
+    child.stdout!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`registrar exited with ${code}:\n${out}`));
+    });
+  });
+  return {
+    child,
+    legs,
+    admin,
+    output: () => out,
+    logs: () => parseLogs(out),
+    exited,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 8000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** GET on the admin listener: status and body (JSON parsed when it is JSON). */
+export async function adminGet(base: string, path: string): Promise<{ status: number; text: string; json: unknown }> {
+  const res = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(5000) });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, text, json };
+}
+
+/** One sample of the Prometheus text format: the value of `name` whose labels include `labels`. */
+export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (m === null || m[1] !== name) continue;
+    const have: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) have[l[1]!] = l[2]!;
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
+  }
+  return undefined;
+}
+
+export interface SippResult {
+  code: number | null;
+  output: string;
+  /** Messages sipp received, in order (from -trace_msg). */
+  received: string[];
+  errors: string;
+}
+
+/** Runs one sipp scenario from test/scenarios to the end (`-m 1` by default), bounded by -timeout and a kill timer. */
+export async function sipp(options: {
+  scenario: string;
+  remote: Listening;
+  service?: string;
+  transport?: 'udp' | 'tcp';
+  calls?: number;
+  extra?: string[];
+  timeoutS?: number;
+}): Promise<SippResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'sipway-registrar-sipp-'));
+  const timeoutS = options.timeoutS ?? 10;
+  const args = [
+    `${options.remote.address}:${options.remote.port}`,
+    '-sf', join(SCENARIOS, options.scenario),
+    '-i', '127.0.0.1', '-p', '0',
+    '-t', options.transport === 'tcp' ? 't1' : 'u1',
+    '-s', options.service ?? 'alice',
+    '-m', String(options.calls ?? 1),
+    '-timeout', `${timeoutS}s`, '-timeout_error', '-nostdin',
+    '-trace_msg', '-message_file', join(dir, 'messages.log'),
+    '-trace_err', '-error_file', join(dir, 'errors.log'),
+    ...(options.extra ?? []),
+  ];
+  const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const killer = setTimeout(() => child.kill('SIGKILL'), (timeoutS + 5) * 1000);
+  const code = await new Promise<number | null>((resolve) => {
+    child.once('error', () => resolve(-1));
+    child.once('exit', (c) => resolve(c));
+  });
+  clearTimeout(killer);
+  const log = readIf(join(dir, 'messages.log'));
+  const received: string[] = [];
+  for (const block of log.split(/^-{10,}.*$/m)) {
+    const m = /^\s*\w+ message received[^\n]*\n/.exec(block);
+    if (m !== null) received.push(block.slice(m[0].length).replace(/^\s*\n/, '').replace(/\s+$/, ''));
+  }
+  return { code, output, received, errors: readIf(join(dir, 'errors.log')) };
+}
+
+function readIf(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Values of a header in a message text, in order. */
+export function headerValues(message: string, name: string): string[] {
+  const head = message.split(/\r?\n\r?\n/)[0] ?? '';
+  const out: string[] = [];
+  for (const line of head.split(/\r?\n/).slice(1)) {
+    const i = line.indexOf(':');
+    if (i > 0 && line.slice(0, i).trim().toLowerCase() === name.toLowerCase()) out.push(line.slice(i + 1).trim());
+  }
+  return out;
+}
+
+/** The status code of a response text. */
+export function statusOf(message: string): number {
+  return Number(/^SIP\/2\.0 (\d{3})/.exec(message)?.[1]);
+}
+
+/**
+ * A small SIP client on a UDP socket of 127.0.0.1: sends requests built here and returns the
+ * response with the same branch. Independent of the sipway packages.
+ */
+export async function udpClient() {
+  const socket: Socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const port = socket.address().port;
+  const inbox: string[] = [];
+  socket.on('message', (data) => inbox.push(data.toString('latin1')));
+  let n = 0;
+  const tag = `c${process.pid}${Date.now() % 100000}`;
+
+  /** Sends one request and resolves to its response (bounded by `timeoutMs`). */
+  async function request(
+    to: Listening,
+    args: { method?: string; user?: string; domain?: string; contact?: string | null; expires?: number; headers?: string[]; callId?: string; cseq?: number },
+    timeoutMs = 3000,
+  ): Promise<string> {
+    const method = args.method ?? 'REGISTER';
+    const user = args.user ?? 'alice';
+    const domain = args.domain ?? 'example.com';
+    const branch = `z9hG4bK-${tag}-${++n}`;
+    const lines = [
+      `${method} sip:${method === 'REGISTER' ? domain : `${user}@${domain}`} SIP/2.0`,
+      `Via: SIP/2.0/UDP 127.0.0.1:${port};branch=${branch};rport`,
+      'Max-Forwards: 70',
+      `From: <sip:${user}@${domain}>;tag=${tag}`,
+      `To: <sip:${user}@${domain}>`,
+      `Call-ID: ${args.callId ?? `${tag}-${n}@127.0.0.1`}`,
+      `CSeq: ${args.cseq ?? n} ${method}`,
+    ];
+    if (args.contact !== null && method === 'REGISTER') lines.push(`Contact: ${args.contact ?? `<sip:${user}@127.0.0.1:${port}>`}`);
+    if (args.expires !== undefined) lines.push(`Expires: ${args.expires}`);
+    lines.push(...(args.headers ?? []), 'Content-Length: 0', '', '');
+    socket.send(lines.join('\r\n'), to.port, to.address);
+    let answer: string | undefined;
+    await until(() => (answer = inbox.find((m) => m.includes(branch) && statusOf(m) >= 200)) !== undefined, timeoutMs, `answer to ${method}`);
+    return answer!;
+  }
+
+  return { port, request, close: () => socket.close() };
+}
+
+/** RFC 7616 §3.4.1 digest answer with qop=auth, computed here (not by @sipway/auth). */
+export function digestAuthorization(challenge: string, a: { algorithm: 'MD5' | 'SHA-256'; user: string; password: string; method: string; uri: string }): string {
+  const nonce = /nonce="([^"]+)"/.exec(challenge)?.[1] ?? '';
+  const realm = /realm="([^"]+)"/.exec(challenge)?.[1] ?? '';
+  const opaque = /opaque="([^"]+)"/.exec(challenge)?.[1];
+  const h = (s: string) => createHash(a.algorithm === 'MD5' ? 'md5' : 'sha256').update(s).digest('hex');
+  const ha1 = h(`${a.user}:${realm}:${a.password}`);
+  const response = h(`${ha1}:${nonce}:00000001:0a4f113b:auth:${h(`${a.method}:${a.uri}`)}`);
+  return (
+    `Authorization: Digest username="${a.user}", realm="${realm}", nonce="${nonce}", uri="${a.uri}", response="${response}", ` +
+    `algorithm=${a.algorithm}, qop=auth, nc=00000001, cnonce="0a4f113b"${opaque === undefined ? '' : `, opaque="${opaque}"`}`
+  );
+}
