@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -178,6 +179,27 @@ export interface SippResult {
   errors: string;
 }
 
+/** A port free for both UDP and TCP on 127.0.0.1 right now (sipp needs one named). Bounded tries. */
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 20; i++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const srv = createServer();
+      srv.once('error', reject);
+      srv.listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const udpFree = await new Promise<boolean>((resolve) => {
+      const s = createSocket('udp4');
+      s.once('error', () => resolve(false));
+      s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (udpFree) return port;
+  }
+  throw new Error('no free port');
+}
+
 /** Runs one sipp scenario from test/scenarios to the end (`-m 1` by default), bounded by -timeout and a kill timer. */
 export async function sipp(options: {
   scenario: string;
@@ -193,7 +215,7 @@ export async function sipp(options: {
   const args = [
     `${options.remote.address}:${options.remote.port}`,
     '-sf', join(SCENARIOS, options.scenario),
-    '-i', '127.0.0.1', '-p', '0',
+    '-i', '127.0.0.1', '-p', String(await freePort()),
     '-t', options.transport === 'tcp' ? 't1' : 'u1',
     '-s', options.service ?? 'alice',
     '-m', String(options.calls ?? 1),
