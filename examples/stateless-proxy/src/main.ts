@@ -8,6 +8,7 @@ import { parseCliArgs, USAGE } from './args.js';
 import { loadConfigFile, resolveConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { describeLeg, startProxy } from './wiring.js';
+import type { RunningProxy } from './wiring.js';
 
 async function main(argv: readonly string[]): Promise<number> {
   let config;
@@ -28,7 +29,21 @@ async function main(argv: readonly string[]): Promise<number> {
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
   // "listening" lines are the readiness signal: printed whatever the log level.
   const ready = logger.child({}, { level: 'info' });
-  let running;
+
+  // Signals are taken from the first moment, so one that arrives during start-up still ends in
+  // an orderly close. `on`, not `once`: pnpm relays a signal the process group also got, and a
+  // second SIGTERM must not fall through to Node's default (exit 143).
+  let signalled: NodeJS.Signals | undefined;
+  let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
+  const handler = (signal: NodeJS.Signals) => {
+    if (signalled !== undefined) return;
+    signalled = signal;
+    onSignal?.(signal);
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+
+  let running: RunningProxy;
   try {
     running = await startProxy(config, logger);
   } catch (error) {
@@ -44,10 +59,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (running.registrar !== undefined) logger.info({ domains: config.domains }, 'registrar on');
 
   return new Promise<number>((resolve) => {
-    let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
-      if (stopping) return;
-      stopping = true;
       ready.info({ signal }, 'closing legs');
       // A leg that will not close must not keep the process: bounded wait.
       const timer = setTimeout(() => {
@@ -68,10 +80,8 @@ async function main(argv: readonly string[]): Promise<number> {
         },
       );
     };
-    // `on`, not `once`: pnpm relays a signal that the process group also got, and a second
-    // SIGTERM must not fall through to Node's default (exit 143).
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
+    if (signalled !== undefined) stop(signalled);
+    else onSignal = stop;
   });
 }
 
