@@ -13,7 +13,7 @@
 // by one library cannot slow down another; rounds are taken from the cells in turn. Before any timing, a correctness guard checks that
 // every adapter reads the same proxy fields from the corpus and that every forwarded message
 // carries the proxy's edits, so that no adapter measures a no-op.
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -263,6 +263,20 @@ function guard(adapters) {
 
 // ---------------------------------------------------------------- report
 
+/** Which build of ours was measured: the commit of src/ (and whether src/ had local edits). */
+function describeBuild() {
+  if (process.env.SIPWAY_DIST) return `ours loaded from ${process.env.SIPWAY_DIST}`;
+  try {
+    const src = fileURLToPath(new URL('../src', import.meta.url));
+    const git = (...a) => execFileSync('git', a, { cwd: src, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const commit = git('log', '-1', '--format=%h %s', '--', '.');
+    const dirty = git('status', '--porcelain', '--', '.') !== '';
+    return `ours built from src/ at ${commit}${dirty ? ' (plus uncommitted edits)' : ''}`;
+  } catch {
+    return 'ours built from src/ (git not available)';
+  }
+}
+
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 
 function table(adapters, results, passed, notes) {
@@ -355,7 +369,7 @@ async function main() {
   const header = [
     '# @sipway/sip-message benchmark',
     '',
-    `Run ${new Date().toISOString()} · Node ${process.version} · ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'} · ${quick ? 'quick run' : 'full run'}`,
+    `Run ${new Date().toISOString()} · Node ${process.version} · ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'} · ${quick ? 'quick run' : 'full run'} · ${describeBuild()}`,
     '',
     `Corpus: ${corpus.length} messages, ${corpusBytes} bytes (${corpus.map((c) => c.name).join('; ')}).`,
     `Each cell: median msgs/s of its rounds (min–max in brackets). Each cell is a separate Node process warmed up for ${settings.warmupMs} ms; then ${settings.rounds} rounds of ~${settings.roundMs} ms are taken from every cell in turn.`,
