@@ -3,6 +3,8 @@
 //   node bench/run.mjs            full run (each cell: 1.5 s warm-up, 30 rounds of ~150 ms)
 //   node bench/run.mjs --quick    smoke run (each cell: 0.6 s warm-up, 7 rounds of ~80 ms; too
 //                                 short for stable figures)
+//   SIPWAY_DIST_B=/tmp/other/index.js node bench/run.mjs --only=sipway,sipwayB
+//                                 A/B: a second build of ours in the same interleaved rounds
 //   node bench/run.mjs --nice     workers ask for a higher CPU priority (nice -10; needs the
 //                                 right to do so, else ignored): on a machine shared with other
 //                                 jobs this keeps neighbours from taking the timed rounds' CPU
@@ -28,6 +30,11 @@ const ADAPTERS = {
   jssip: () => import('./adapters/jssip.mjs'),
   sipjs: () => import('./adapters/sipjs.mjs'),
 };
+// --ab=/path/to/index.js (or SIPWAY_DIST_B): a second build of ours timed alongside, to measure
+// a change against the current one with the same interleaved rounds.
+const AB_DIST = process.env.SIPWAY_DIST_B;
+const AB_ID = 'sipwayB';
+if (AB_DIST) ADAPTERS[AB_ID] = () => import('./adapters/sipway.mjs');
 const OURS = 'sipway';
 const WORKLOADS = [
   { id: 1, title: '1. parse' },
@@ -79,7 +86,7 @@ function workloadFn(adapter, workload) {
 
 async function loadAdapter(id) {
   const mod = await ADAPTERS[id]();
-  return mod.load();
+  return id === AB_ID ? mod.load({ dist: AB_DIST, id: AB_ID }) : mod.load();
 }
 
 /** Raises this process's priority (on a busy shared machine); false when not permitted. */
@@ -302,7 +309,7 @@ function table(adapters, results, passed, notes) {
         let best;
         for (const [id, adapter] of adapters) {
           const r = results.get(`${id}:${w.id}`);
-          if (id !== OURS && r && (!best || r[stat] > best.r[stat])) best = { r, name: adapter.name };
+          if (id !== OURS && id !== AB_ID && r && (!best || r[stat] > best.r[stat])) best = { r, name: adapter.name };
         }
         if (!ours || !best) return '–';
         return `**${(ours[stat] / best.r[stat]).toFixed(2)}×** vs ${best.name}`;

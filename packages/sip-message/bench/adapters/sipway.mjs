@@ -3,18 +3,20 @@
 import { pathToFileURL } from 'node:url';
 import { PROXY_RECORD_ROUTE, PROXY_VIA } from './proxy-edits.mjs';
 
-/** @returns {Promise<import('./types.mjs').Adapter>} */
-export async function load() {
-  const lib = process.env.SIPWAY_DIST
-    ? await import(pathToFileURL(process.env.SIPWAY_DIST).href)
-    : await import('../../dist/index.js');
+/**
+ * @param {{ dist?: string, id?: string }} [options] another build to load (an A/B comparison)
+ * @returns {Promise<import('./types.mjs').Adapter>}
+ */
+export async function load(options = {}) {
+  const dist = options.dist ?? process.env.SIPWAY_DIST;
+  const lib = dist ? await import(pathToFileURL(dist).href) : await import('../../dist/index.js');
   const { parseMessage, serializeMessage } = lib;
   if (typeof parseMessage !== 'function' || typeof serializeMessage !== 'function') {
     throw new Error('dist/index.js does not export parseMessage/serializeMessage yet');
   }
   return {
-    id: 'sipway',
-    name: '@sipway/sip-message',
+    id: options.id ?? 'sipway',
+    name: options.dist ? `@sipway/sip-message B (${options.dist})` : '@sipway/sip-message',
     input: 'Buffer',
     serializes: true,
     prepare: (bytes) => bytes,
