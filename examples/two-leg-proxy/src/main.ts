@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+/**
+ * A two-sided proxy: phones and PBXs on an inside UDP network, clients on the outside over TCP
+ * and WebSocket. Every message that crosses sides gets its Contact rewritten to a token at the
+ * proxy (RFC 3261 §16.6 leaves Contact alone; a bridge between networks cannot), and restored
+ * when a request for that token comes back. One registrar serves both sides.
+ *
+ *   node dist/main.js --inside udp:10.0.0.1:5060 --outside tcp:203.0.113.5:5060 \
+ *     --outside ws:203.0.113.5:8080 --domain example.com --contact-key base64:…
+ *
+ * Prints one `listening` line per leg; exits 0 on SIGTERM/SIGINT after closing the legs.
+ */
+import { parseArgs } from 'node:util';
+import { StatelessProxy } from '@sipway/proxy';
+import { ReceiveChain } from '@sipway/receive-chain';
+import { Registrar } from '@sipway/registrar';
+import { Dispatcher, SipResolver } from '@sipway/sip-leg';
+import type { Leg } from '@sipway/sip-leg';
+import { TcpLeg } from '@sipway/sip-leg/tcp';
+import { UdpLeg } from '@sipway/sip-leg/udp';
+import { WsLeg } from '@sipway/sip-leg/ws';
+
+const USAGE = `usage: two-leg-proxy --inside udp:IP:PORT --outside tcp:IP:PORT [--outside ws:IP:PORT]
+                     [--domain D]... [--contact-key KEY]
+`;
+
+/** `proto:ip:port` with IPv6 in brackets. */
+function parseLeg(text: string): { transport: string; address: string; port: number } {
+  const m = /^(udp|tcp|ws):(\[[^\]]+\]|[^:[\]]+):(\d+)$/.exec(text);
+  if (m === null) throw new Error(`bad leg "${text}" (proto:ip:port, proto udp, tcp or ws)`);
+  return { transport: m[1]!, address: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]) };
+}
+
+function makeLeg(text: string, side: 'inside' | 'outside'): Leg {
+  const { transport, address, port } = parseLeg(text);
+  if (side === 'inside' && transport !== 'udp') throw new Error('--inside must be a udp leg');
+  if (side === 'outside' && transport === 'udp') throw new Error('--outside must be tcp or ws');
+  if (transport === 'udp') return new UdpLeg({ address, port });
+  if (transport === 'tcp') return new TcpLeg({ address, port });
+  return new WsLeg({ address, port });
+}
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        inside: { type: 'string' },
+        outside: { type: 'string', multiple: true },
+        domain: { type: 'string', multiple: true },
+        'contact-key': { type: 'string' },
+      },
+    }));
+    if (values.inside === undefined || values.outside === undefined) throw new Error('--inside and --outside are required');
+  } catch (error) {
+    process.stderr.write(`two-leg-proxy: ${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  let legs: Leg[];
+  try {
+    legs = [makeLeg(values.inside, 'inside'), ...values.outside.map((o) => makeLeg(o, 'outside'))];
+  } catch (error) {
+    process.stderr.write(`two-leg-proxy: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const domains = values.domain ?? ['*'];
+  const resolver = new SipResolver({ transports: ['udp', 'tcp', 'ws'] });
+  const dispatcher = new Dispatcher({ legs, resolver });
+  const registrar = new Registrar({ dispatcher, domains });
+  const proxy = new StatelessProxy({
+    dispatcher,
+    resolver,
+    domains,
+    location: registrar,
+    // Tokens must survive a restart: give the key (or SIPWAY_CONTACT_KEY).
+    ...(values['contact-key'] === undefined ? {} : { contactKey: values['contact-key'] }),
+  });
+  dispatcher.setReceiver(new ReceiveChain([registrar, proxy]));
+  // Taken before the legs start, so a signal during start-up still ends in an orderly close.
+  const stopped = new Promise<void>((resolve) => {
+    process.on('SIGTERM', () => resolve());
+    process.on('SIGINT', () => resolve());
+  });
+  try {
+    await dispatcher.start();
+  } catch (error) {
+    process.stderr.write(`two-leg-proxy: cannot start: ${(error as Error).message}\n`);
+    return 1;
+  }
+  for (const [i, leg] of legs.entries()) {
+    const host = leg.address.includes(':') ? `[${leg.address}]` : leg.address;
+    process.stdout.write(`${i === 0 ? 'inside' : 'outside'} listening on ${leg.transport}:${host}:${leg.port}\n`);
+  }
+  await stopped;
+  await dispatcher.close();
+  proxy.close();
+  await registrar.close();
+  resolver.close();
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`two-leg-proxy: ${String(error)}\n`);
+    process.exit(1);
+  },
+);
