@@ -143,6 +143,11 @@ export class ContactRewriter<L extends object = RewriterLeg> {
   readonly #crypts = new Map<string, ContactCrypt>();
   #dictText = '';
   #dictBytes: Uint8Array = new Uint8Array(0);
+  // A dialog repeats its Contacts in every request and response, so the same tokens are made
+  // and read again and again; bounded caches skip the cipher and MAC for those. Both depend on
+  // the leg list, which is part of the key.
+  readonly #encoded = new Map<string, string>();
+  readonly #decrypted = new Map<string, Uint8Array | null>();
 
   constructor(options: ContactRewriterOptions<L>) {
     if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
@@ -283,12 +288,19 @@ export class ContactRewriter<L extends object = RewriterLeg> {
     // u16be indices; −1 (not a leg of the list) becomes 0xFFFF as Perl's pack("n", -1).
     const i = legs.lastIndexOf(legIn as L) & 0xffff;
     const o = (legOut instanceof LegSlot || legOut === undefined ? -1 : legs.lastIndexOf(legOut)) & 0xffff;
+    const cacheKey = `${this.#dictText}\u0000${i}\u0000${o}\u0000${contact}`;
+    // Only the deterministic codec is cached: Net::SIP's draws a fresh seed for every token.
+    const cacheable = this.#prefix === CONTACT_TOKEN_PREFIX.siv;
+    const cached = cacheable ? this.#encoded.get(cacheKey) : undefined;
+    if (cached !== undefined) return cached;
     plain[0] = i >> 8;
     plain[1] = i & 0xff;
     plain[2] = o >> 8;
     plain[3] = o & 0xff;
     plain.set(body, 4);
-    return this.#prefix + base32Encode(this.#crypts.get(this.#prefix)!.encrypt(plain, dict));
+    const token = this.#prefix + base32Encode(this.#crypts.get(this.#prefix)!.encrypt(plain, dict));
+    if (cacheable) remember(this.#encoded, cacheKey, token);
+    return token;
   }
 
   #decode(token: string, legIn: L, legOut: L | LegSlot<L> | undefined): string | undefined {
@@ -298,8 +310,14 @@ export class ContactRewriter<L extends object = RewriterLeg> {
     const data = TOKEN_BODY.test(token.slice(1)) ? base32Decode(token.slice(1)) : undefined;
     if (data === undefined) return reject(token, 'syntax', legIn);
     const legs = this.#legs();
-    const plain = crypt.decrypt(data, this.#dict(legs));
-    if (plain === undefined) return reject(token, 'mac', legIn);
+    const dict = this.#dict(legs);
+    const cacheKey = `${this.#dictText}\u0000${token}`;
+    let plain = this.#decrypted.get(cacheKey);
+    if (plain === undefined) {
+      plain = crypt.decrypt(data, dict) ?? null;
+      remember(this.#decrypted, cacheKey, plain);
+    }
+    if (plain === null) return reject(token, 'mac', legIn);
     if (plain.length < 4) return reject(token, 'malformed', legIn);
     const oldIn = (plain[0]! << 8) | plain[1]!;
     const oldOut = (plain[2]! << 8) | plain[3]!;
@@ -328,6 +346,14 @@ export class ContactRewriter<L extends object = RewriterLeg> {
     const cb = this.#legContact(b);
     return ca !== undefined && cb !== undefined && sipUriEqual(ca, cb);
   }
+}
+
+const CACHE_LIMIT = 4096;
+
+/** Bounded: a flood of distinct contacts or forged tokens empties the cache instead of growing it. */
+function remember<V>(cache: Map<string, V>, key: string, value: V): void {
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(key, value);
 }
 
 function reject(token: string, reason: ContactRejectReason, legIn: unknown): undefined {

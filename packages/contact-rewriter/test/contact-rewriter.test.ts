@@ -377,3 +377,36 @@ describe('ContactRewriter: legs and options', () => {
     expect(rw.decode(rw.encode('uma@10.0.3.3', l[0]!, l[2]!), l[2]!)?.contact).toBe('uma@10.0.3.3');
   });
 });
+
+describe('ContactRewriter caches', () => {
+  it('reuses a SIV token and a decryption, but still checks the direction every time', () => {
+    // Two legs with different contacts, so coming back through the wrong one is refused.
+    const [a, , b] = legs() as [RewriterLeg, RewriterLeg, RewriterLeg];
+    const rw = new ContactRewriter({ legs: [a, b], key: KEY1 });
+    const t1 = rw.encode('alice@10.0.0.7:5070', a, b);
+    expect(rw.encode('alice@10.0.0.7:5070', a, b)).toBe(t1);
+    expect(rw.encode('alice@10.0.0.7:5071', a, b)).not.toBe(t1);
+    expect(rw.decode(t1, b)).toEqual({ contact: 'alice@10.0.0.7:5070', leg: a });
+    // Same token again, now through the wrong leg: the cached plaintext must not skip the check.
+    expect(rw.decode(t1, a)).toBeUndefined();
+    expect(rw.decode(t1, b)?.contact).toBe('alice@10.0.0.7:5070');
+  });
+
+  it('keys the caches on the leg list: another list neither reuses nor decodes the token', () => {
+    const [a, b, c] = legs() as [RewriterLeg, RewriterLeg, RewriterLeg];
+    const list = [a, b];
+    const rw = new ContactRewriter({ legs: () => list, key: KEY1 });
+    const t1 = rw.encode('bob@192.0.2.1', a, b);
+    list.push(c);
+    expect(rw.decode(t1, b)).toBeUndefined();
+    expect(rw.encode('bob@192.0.2.1', a, b)).not.toBe(t1);
+  });
+
+  it('stays bounded under a flood of forged tokens', () => {
+    const [a, b] = legs() as [RewriterLeg, RewriterLeg];
+    const rw = new ContactRewriter({ legs: [a, b], key: KEY1 });
+    const good = rw.encode('carol@198.51.100.3', a, b);
+    for (let i = 0; i < 10_000; i++) expect(rw.decode(`s${'A'.repeat(20)}${i.toString(32).toUpperCase().replace(/[0189]/g, 'B')}`, b)).toBeUndefined();
+    expect(rw.decode(good, b)?.contact).toBe('carol@198.51.100.3');
+  });
+});
