@@ -43,6 +43,47 @@ export interface SipwayMetrics {
   dispose(): void;
 }
 
+const MESSAGE_METRICS = ['sipway_sip_messages_received_total', 'sipway_sip_messages_sent_total', 'sipway_sip_responses_total'];
+
+/** One series of the message counters: its labels and its count. */
+interface Cell {
+  readonly leg: string;
+  readonly kind: 'request' | 'response';
+  readonly method: string;
+  n: number;
+}
+
+/** Per-leg message counts, kept as plain numbers: the leg events run for every message. */
+class MessageTallies {
+  readonly cells = { received: [] as Cell[], sent: [] as Cell[] };
+  readonly #legs = new WeakMap<object, { label: string; received: Map<string, Cell>; sent: Map<string, Cell> }>();
+  readonly #noLeg = {};
+
+  count(direction: 'received' | 'sent', event: unknown): void {
+    const message = field(event, 'message');
+    if (typeof message !== 'object' || message === null) return;
+    let leg = field(event, 'leg');
+    if (typeof leg !== 'object' || leg === null) leg = this.#noLeg;
+    let table = this.#legs.get(leg as object);
+    if (table === undefined) {
+      table = { label: legLabel(leg), received: new Map(), sent: new Map() };
+      this.#legs.set(leg as object, table);
+    }
+    const request = (message as { isRequest?: unknown }).isRequest === true;
+    const method = request ? methodLabel((message as { method?: unknown }).method) : statusClass((message as { status?: unknown }).status);
+    // 'other' is both a method and a status class label: the key keeps them apart.
+    const key = request ? method : `#${method}`;
+    const cells = table[direction];
+    let cell = cells.get(key);
+    if (cell === undefined) {
+      cell = { leg: table.label, kind: request ? 'request' : 'response', method, n: 0 };
+      cells.set(key, cell);
+      this.cells[direction].push(cell);
+    }
+    cell.n++;
+  }
+}
+
 const DEFAULT_STORE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 type Inc = (labels: readonly string[]) => void;
@@ -119,23 +160,40 @@ export function createMetrics(options: MetricsOptions = {}): SipwayMetrics {
   let pendingCount: Promise<void> | undefined;
   const registers = [registry];
 
-  const received = new Counter({
+  // The per-message counts are plain numbers in the hot path (one Map lookup and an increment per
+  // event) and become prom-client series only when scraped.
+  const tallies = new MessageTallies();
+  new Counter({
     name: 'sipway_sip_messages_received_total',
     help: 'SIP messages received per leg; method is the request method or the response status class',
     labelNames: ['leg', 'kind', 'method'],
     registers,
+    collect() {
+      this.reset();
+      for (const c of tallies.cells.received) this.labels(c.leg, c.kind, c.method).inc(c.n);
+    },
   });
-  const sent = new Counter({
+  new Counter({
     name: 'sipway_sip_messages_sent_total',
     help: 'SIP messages sent per leg; method is the request method or the response status class',
     labelNames: ['leg', 'kind', 'method'],
     registers,
+    collect() {
+      this.reset();
+      for (const c of tallies.cells.sent) this.labels(c.leg, c.kind, c.method).inc(c.n);
+    },
   });
-  const responses = new Counter({
+  new Counter({
     name: 'sipway_sip_responses_total',
     help: 'SIP responses received and sent, by status class',
     labelNames: ['direction', 'class'],
     registers,
+    collect() {
+      this.reset();
+      for (const direction of ['received', 'sent'] as const) {
+        for (const c of tallies.cells[direction]) if (c.kind === 'response') this.labels(direction, c.method).inc(c.n);
+      }
+    },
   });
   const legErrors = new Counter({
     name: 'sipway_leg_errors_total',
@@ -225,11 +283,8 @@ export function createMetrics(options: MetricsOptions = {}): SipwayMetrics {
     registers,
   });
   // prom-client sets `name` on every metric; its typings just do not declare it.
-  const owned = [received, sent, responses, legErrors, forwarded, forwardFailures, registersTotal, bindingErrors, bindings, storeDuration, unhandled, challenges, authorized, authFailures, blocked] as unknown as ReadonlyArray<{ name: string }>;
+  const owned = [legErrors, forwarded, forwardFailures, registersTotal, bindingErrors, bindings, storeDuration, unhandled, challenges, authorized, authFailures, blocked] as unknown as ReadonlyArray<{ name: string }>;
 
-  const incReceived = incrementer(received);
-  const incSent = incrementer(sent);
-  const incResponses = incrementer(responses);
   const incLegErrors = incrementer(legErrors);
   const incForwarded = incrementer(forwarded);
   const incFailures = incrementer(forwardFailures);
@@ -254,22 +309,8 @@ export function createMetrics(options: MetricsOptions = {}): SipwayMetrics {
   };
 
   const handlers: Array<[string, (event: unknown) => void]> = [
-    [
-      SIPWAY_CHANNELS.legReceive,
-      (event) => {
-        const [kind, method] = messageLabels(field(event, 'message'));
-        incReceived([legOf(event), kind, method]);
-        if (kind === 'response') incResponses(['received', method]);
-      },
-    ],
-    [
-      SIPWAY_CHANNELS.legSend,
-      (event) => {
-        const [kind, method] = messageLabels(field(event, 'message'));
-        incSent([legOf(event), kind, method]);
-        if (kind === 'response') incResponses(['sent', method]);
-      },
-    ],
+    [SIPWAY_CHANNELS.legReceive, (event) => tallies.count('received', event)],
+    [SIPWAY_CHANNELS.legSend, (event) => tallies.count('sent', event)],
     [SIPWAY_CHANNELS.legError, (event) => incLegErrors([legOf(event), tokenLabel(field(event, 'kind'))])],
     [SIPWAY_CHANNELS.proxyForward, (event) => incForwarded([messageLabels(field(event, 'message'))[0]])],
     [
@@ -316,7 +357,13 @@ export function createMetrics(options: MetricsOptions = {}): SipwayMetrics {
   ]);
   for (const [name, fn] of safe) subscribe(name, fn);
 
-  if (options.defaultMetrics === true) collectDefaultMetrics({ register: registry });
+  // Process metrics added here are removed again on dispose, so the registry can be reused.
+  const processMetrics: string[] = [];
+  if (options.defaultMetrics === true) {
+    const before = new Set(registry.getMetricsAsArray().map((m) => m.name));
+    collectDefaultMetrics({ register: registry });
+    for (const m of registry.getMetricsAsArray()) if (!before.has(m.name)) processMetrics.push(m.name);
+  }
 
   let disposed = false;
   return {
@@ -340,6 +387,8 @@ export function createMetrics(options: MetricsOptions = {}): SipwayMetrics {
       disposed = true;
       for (const [name, fn] of safe) unsubscribe(name, fn);
       for (const metric of owned) registry.removeSingleMetric(metric.name);
+      for (const name of MESSAGE_METRICS) registry.removeSingleMetric(name);
+      for (const name of processMetrics) registry.removeSingleMetric(name);
     },
   };
 }

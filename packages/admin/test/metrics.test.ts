@@ -212,9 +212,13 @@ describe('createMetrics: lifecycle', () => {
     }
   });
 
-  it('adds process metrics only when asked', async () => {
+  it('adds process metrics only when asked, and removes them on dispose', async () => {
     await withMetrics(async (metrics) => expect(await metrics.text()).not.toContain('process_cpu'));
-    await withMetrics(async (metrics) => expect(await metrics.text()).toContain('process_cpu_user_seconds_total'), { defaultMetrics: true });
+    const registry = new Registry();
+    await withMetrics(async (metrics) => expect(await metrics.text()).toContain('process_cpu_user_seconds_total'), { defaultMetrics: true, registry });
+    expect(await registry.metrics()).toBe('\n');
+    // The same registry takes a second instance with process metrics.
+    await withMetrics(async (metrics) => expect(await metrics.text()).toContain('nodejs_eventloop_lag_seconds'), { defaultMetrics: true, registry });
   });
 
   it('refuses bad options', () => {
