@@ -179,21 +179,21 @@ export interface SippResult {
   errors: string;
 }
 
-/** A port free for both UDP and TCP on 127.0.0.1 right now (sipp needs one named). Bounded tries. */
-export async function freePort(): Promise<number> {
+/** A port free for both UDP and TCP on `address` right now (sipp needs one named). Bounded tries. */
+export async function freePort(address = '127.0.0.1'): Promise<number> {
   for (let i = 0; i < 20; i++) {
     const port = await new Promise<number>((resolve, reject) => {
       const srv = createServer();
       srv.once('error', reject);
-      srv.listen(0, '127.0.0.1', () => {
+      srv.listen(0, address, () => {
         const p = (srv.address() as { port: number }).port;
         srv.close(() => resolve(p));
       });
     });
     const udpFree = await new Promise<boolean>((resolve) => {
-      const s = createSocket('udp4');
+      const s = createSocket(address.includes(':') ? 'udp6' : 'udp4');
       s.once('error', () => resolve(false));
-      s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
+      s.bind(port, address, () => s.close(() => resolve(true)));
     });
     if (udpFree) return port;
   }
@@ -213,9 +213,9 @@ export async function sipp(options: {
   const dir = mkdtempSync(join(tmpdir(), 'sipway-registrar-sipp-'));
   const timeoutS = options.timeoutS ?? 10;
   const args = [
-    `${options.remote.address}:${options.remote.port}`,
+    `${options.remote.address.includes(':') ? `[${options.remote.address}]` : options.remote.address}:${options.remote.port}`,
     '-sf', join(SCENARIOS, options.scenario),
-    '-i', '127.0.0.1', '-p', String(await freePort()),
+    '-i', options.remote.address.includes(':') ? '::1' : '127.0.0.1', '-p', String(await freePort(options.remote.address.includes(':') ? '::1' : '127.0.0.1')),
     '-t', options.transport === 'tcp' ? 't1' : 'u1',
     '-s', options.service ?? 'alice',
     '-m', String(options.calls ?? 1),

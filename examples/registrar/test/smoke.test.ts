@@ -60,4 +60,22 @@ describe('sipway-registrar smoke test (memory store)', () => {
     expect(await reg.stop('SIGTERM')).toBe(0);
     expect(reg.logs().map((l) => l.msg)).toContain('closed');
   });
+
+  it('registers sipp over IPv6 (UDP and TCP on ::1)', async () => {
+    const reg = await startRegistrar(['--leg', 'udp:[::1]:0', '--leg', 'tcp:[::1]:0', '--domain', 'example.com', '--admin', '[::1]:0']);
+    expect(reg.admin).toMatch(/^http:\/\/\[::1\]:\d+$/);
+    const [udp, tcp] = reg.legs as [(typeof reg.legs)[0], (typeof reg.legs)[0]];
+    const overUdp = await sipp({ scenario: 'register.xml', remote: udp, service: 'alice' });
+    expect(overUdp.code, overUdp.output + overUdp.errors).toBe(0);
+    const overTcp = await sipp({ scenario: 'register.xml', remote: tcp, service: 'bob', transport: 'tcp' });
+    expect(overTcp.code, overTcp.output + overTcp.errors).toBe(0);
+    const records = (await adminGet(reg.admin!, '/bindings')).json as Records;
+    expect(records.flatMap((r) => r.bindings.map((b) => b.contact)).sort()).toEqual([
+      expect.stringMatching(/^sip:alice@\[::1\]:\d+;transport=udp$/i),
+      expect.stringMatching(/^sip:bob@\[::1\]:\d+;transport=tcp$/i),
+    ]);
+    const metrics = (await adminGet(reg.admin!, '/metrics')).text;
+    expect(sample(metrics, 'sipway_sip_messages_received_total', { leg: `udp:[::1]:${udp.port}`, kind: 'request', method: 'REGISTER' })).toBe(1);
+    expect(await reg.stop()).toBe(0);
+  });
 });
