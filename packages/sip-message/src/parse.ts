@@ -260,7 +260,7 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
   }
   if (headersEnd === -1) throw new SipParseError('no end of headers');
   // Pure ASCII headers (the usual case) decode as latin1, which skips UTF-8 validation.
-  if (isAscii(buf.subarray(start, headersEnd))) for (let i = 0; i < fields.length; i++) (fields[i] as HeaderField).ascii = true;
+  if (isAscii(new Uint8Array(buf.buffer, buf.byteOffset + start, headersEnd - start))) for (let i = 0; i < fields.length; i++) (fields[i] as HeaderField).ascii = true;
 
   for (const f of fields) {
     if (f.key !== 'content-length') continue;
