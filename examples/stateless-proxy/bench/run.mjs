@@ -38,6 +38,9 @@ const transports = opts.transport ? [opts.transport] : ['udp', 'tcp'];
 const only = opts.only ? opts.only.split(',') : undefined;
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK']).stdout.toString().trim()) || 100;
 const FAIL_LIMIT = 0.001;
+// sipp's socket buffers (bytes): large, so the load generator's own UDP drops do not count against a
+// proxy. The proxies keep their defaults (Kamailio tunes its own; Node uses net.core.rmem_default).
+const SIPP_BUFFER = 4 * 1024 * 1024;
 
 const PROXY_HOST = '127.0.0.1';
 const UAC_HOST = '127.0.0.1';
@@ -218,7 +221,7 @@ async function step({ transport, proxyPort, uasPort, rate, proxyPid, seconds = s
     `${UAS_HOST}:${uasPort}`, '-sf', join(here, 'uac.xml'), '-s', 'bench', '-i', UAC_HOST, '-p', String(uacPort),
     '-t', transport === 'udp' ? 'u1' : 't1', '-rsa', `${PROXY_HOST}:${proxyPort}`,
     '-m', String(calls), '-r', String(rate), '-rp', '1000', '-l', String(Math.max(100, rate * 4)),
-    '-recv_timeout', '5000', '-timeout', `${hardLimitS}s`, '-nostdin', '-max_socket', '4096',
+    '-recv_timeout', '5000', '-timeout', `${hardLimitS}s`, '-nostdin', '-max_socket', '4096', '-buff_size', String(SIPP_BUFFER),
     '-trace_stat', '-stf', statFile, '-fd', '1', '-trace_err', '-error_file', `${statFile}.err`,
   ], { name: 'sipp uac' });
   const killer = setTimeout(() => killGroup(uac, 'SIGKILL'), (hardLimitS + 5) * 1000);
@@ -253,7 +256,7 @@ async function step({ transport, proxyPort, uasPort, rate, proxyPid, seconds = s
 async function runOne(proxy, transport) {
   const uasPort = freePort();
   const proxyPort = freePort();
-  const uas = start('sipp', ['-sf', join(here, 'uas.xml'), '-i', UAS_HOST, '-p', String(uasPort), '-t', transport === 'udp' ? 'u1' : 't1', '-nostdin', '-max_socket', '4096'], { name: 'sipp uas' });
+  const uas = start('sipp', ['-sf', join(here, 'uas.xml'), '-i', UAS_HOST, '-p', String(uasPort), '-t', transport === 'udp' ? 'u1' : 't1', '-nostdin', '-max_socket', '4096', '-buff_size', String(SIPP_BUFFER)], { name: 'sipp uas' });
   const px = proxy.start(proxyPort, transport, uasPort);
   const steps = [];
   try {
