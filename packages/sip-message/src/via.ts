@@ -74,10 +74,37 @@ export function parseVia(text: string): Via {
   }
   const sentBy = text.slice(ss, i);
   if (sentBy.length === 0) throw new SipParseError('bad Via sent-by');
-  const hp = parseHostPort(sentBy, 'Via sent-by');
+  let host: string;
+  let port: number | undefined;
+  if (text.charCodeAt(ss) === 0x5b /* [ */) {
+    const hp = parseHostPort(sentBy, 'Via sent-by');
+    host = hp.host;
+    port = hp.port;
+  } else {
+    // host[:port] read in place: a Via needs the host checked, not classified.
+    let colon = ss;
+    while (colon < i && text.charCodeAt(colon) !== 0x3a) {
+      if (!isHostChar(text.charCodeAt(colon))) throw new SipParseError('bad host in Via sent-by');
+      colon++;
+    }
+    if (colon === ss) throw new SipParseError('bad host in Via sent-by');
+    host = colon === i ? sentBy : text.slice(ss, colon);
+    if (colon < i) {
+      let v = 0;
+      let d = colon + 1;
+      if (d === i || i - d > 5) throw new SipParseError('bad port in Via sent-by');
+      for (; d < i; d++) {
+        const c = text.charCodeAt(d) - 0x30;
+        if (c < 0 || c > 9) throw new SipParseError('bad port in Via sent-by');
+        v = v * 10 + c;
+      }
+      if (v > 65535) throw new SipParseError('port out of range in Via sent-by');
+      port = v;
+    }
+  }
   const count = findParams(text, i);
   if (count === -1) throw new SipParseError('bad Via parameters');
-  const via = new ParsedVia(text, protocol, transport, hp.host, hp.port, sentBy, i);
+  const via = new ParsedVia(text, protocol, transport, host, port, sentBy, i);
   for (let p = 0; p < count; p++) {
     const ns = PARAM_POS[p * 4] as number;
     const ne = PARAM_POS[p * 4 + 1] as number;
@@ -111,6 +138,14 @@ export function parseVia(text: string): Via {
     }
   }
   return via;
+}
+
+// RFC 3261 §25.1 hostname and IPv4 characters, plus '_' (seen in real deployments) and '%',
+// as parseHostPort accepts.
+function isHostChar(c: number): boolean {
+  return (
+    (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0x5f || c === 0x25
+  );
 }
 
 /** A parsed Via: the parts a proxy reads are fields; the whole parameter record is built on first use. */
