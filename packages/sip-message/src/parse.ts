@@ -240,14 +240,17 @@ export function parseMessage(input: Uint8Array | string, options?: ParseOptions)
     let e = buf.indexOf(LF, pos);
     if (e === -1) throw new SipParseError('no end of headers');
     if (e - lineStart - (buf[e - 1] === CR ? 1 : 0) > maxLine) throw new SipParseError('header line too long');
+    // The name (token characters), optional whitespace, then the colon: one scan checks all.
     let colon = pos;
-    while (colon < e && buf[colon] !== COLON) colon++;
-    if (colon === e) colon = -1;
-    if (colon === -1) throw new SipParseError('header line without colon');
-    let nameEnd = colon;
-    while (nameEnd > lineStart && (buf[nameEnd - 1] === SP || buf[nameEnd - 1] === HT)) nameEnd--;
+    let b = buf[colon] as number;
+    while (TOKEN[b] === 1) b = buf[++colon] as number;
+    const nameEnd = colon;
+    while (b === SP || b === HT) b = buf[++colon] as number;
+    if (b !== COLON) {
+      if (colon >= e - 1) throw new SipParseError('header line without colon');
+      throw new SipParseError(nameEnd === lineStart ? 'empty header name' : 'bad header name');
+    }
     if (nameEnd === lineStart) throw new SipParseError('empty header name');
-    for (let i = lineStart; i < nameEnd; i++) if (TOKEN[buf[i]!] !== 1) throw new SipParseError('bad header name');
     let vs = colon + 1;
     while (vs < e && (buf[vs] === SP || buf[vs] === HT)) vs++;
     let ve = e;
