@@ -81,13 +81,16 @@ export function parseNameAddr(text: string): NameAddr {
   const c0 = text.charCodeAt(i);
   if (c0 === 0x22 /* " */) {
     let j = i + 1;
+    let escaped = false;
     for (; j < n; j++) {
       const c = text.charCodeAt(j);
-      if (c === 0x5c) j++;
-      else if (c === 0x22) break;
+      if (c === 0x5c) {
+        j++;
+        escaped = true;
+      } else if (c === 0x22) break;
     }
     if (j >= n) throw new SipParseError('unterminated display name');
-    displayName = unquote(text.slice(i, j + 1));
+    displayName = escaped ? unquote(text.slice(i, j + 1)) : text.slice(i + 1, j);
     j++;
     while (j < n && isWs(text.charCodeAt(j))) j++;
     if (text.charCodeAt(j) !== 0x3c) throw new SipParseError('quoted display name without <URI>');

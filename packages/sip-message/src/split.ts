@@ -142,25 +142,26 @@ export function findParams(text: string, from: number): number {
   const n = text.length;
   let i = from;
   let count = 0;
+  // Whitespace and control characters (<= 0x20) end names and values; LWS is allowed around
+  // ';' and '=' (RFC 3261 §25.1 SEMI, EQUAL).
   for (;;) {
-    while (i < n && isWs(text.charCodeAt(i))) i++;
+    while (i < n && text.charCodeAt(i) <= 0x20) i++;
     if (i >= n) return count;
     if (text.charCodeAt(i) !== 0x3b /* ; */) return -1;
     i++;
-    while (i < n && isWs(text.charCodeAt(i))) i++;
+    while (i < n && text.charCodeAt(i) <= 0x20) i++;
     const ns = i;
-    while (i < n) {
+    for (; i < n; i++) {
       const c = text.charCodeAt(i);
-      if (c === 0x3d /* = */ || c === 0x3b || isWs(c)) break;
-      i++;
+      if (c <= 0x20 || c === 0x3d /* = */ || c === 0x3b) break;
     }
     const ne = i;
-    while (i < n && isWs(text.charCodeAt(i))) i++;
+    while (i < n && text.charCodeAt(i) <= 0x20) i++;
     let vs = -1;
     let ve = -1;
     if (i < n && text.charCodeAt(i) === 0x3d) {
       i++;
-      while (i < n && isWs(text.charCodeAt(i))) i++;
+      while (i < n && text.charCodeAt(i) <= 0x20) i++;
       vs = i;
       if (i < n && text.charCodeAt(i) === 0x22) {
         i++;
@@ -174,10 +175,9 @@ export function findParams(text: string, from: number): number {
         }
         if (i > n) i = n;
       } else {
-        while (i < n) {
+        for (; i < n; i++) {
           const c = text.charCodeAt(i);
-          if (c === 0x3b || isWs(c)) break;
-          i++;
+          if (c <= 0x20 || c === 0x3b) break;
         }
       }
       ve = i;
