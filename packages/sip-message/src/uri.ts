@@ -92,6 +92,12 @@ export function isIPv6(text: string): boolean {
   return double === -1 ? count === 8 : count < 8;
 }
 
+function isHostChar(c: number): boolean {
+  return (
+    (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0x5f || c === 0x25
+  );
+}
+
 function hostnameOk(host: string): boolean {
   // RFC 3261 §25.1 hostname, plus '_' which real deployments use; '%' is accepted because
   // Net::SIP routes on opaque hosts when a maddr says where to go (its test 13_maddr_proxy).
@@ -230,8 +236,41 @@ export function parseUri(text: string): Uri {
     if (c === 0x3b || c === 0x3f) break;
     end++;
   }
-  const hp = parseHostPort(rest.slice(hostStart, end), what);
-  const uri = new ParsedSipUri(scheme as 'sip' | 'sips', user, password, hp.host, hp.hostType, hp.port, text, end < n ? rest.slice(end) : '');
+  let host: string;
+  let hostType: SipUri['hostType'];
+  let port: number | undefined;
+  if (rest.charCodeAt(hostStart) === 0x5b /* [ */) {
+    const hp = parseHostPort(rest.slice(hostStart, end), what);
+    host = hp.host;
+    hostType = hp.hostType;
+    port = hp.port;
+  } else {
+    // host[:port] read in place, the common case.
+    let h = hostStart;
+    let numeric = true;
+    for (; h < end; h++) {
+      const c = rest.charCodeAt(h);
+      if (c === 0x3a) break;
+      if (!isHostChar(c)) throw new SipParseError(`bad host in ${what}`);
+      if (numeric && c !== 0x2e && (c < 0x30 || c > 0x39)) numeric = false;
+    }
+    if (h === hostStart) throw new SipParseError(`bad host in ${what}`);
+    host = rest.slice(hostStart, h);
+    hostType = numeric && isIPv4(host) ? 'ipv4' : 'hostname';
+    if (h < end) {
+      let v = 0;
+      let d = h + 1;
+      if (d === end || end - d > 5) throw new SipParseError(`bad port in ${what}`);
+      for (; d < end; d++) {
+        const c = rest.charCodeAt(d) - 0x30;
+        if (c < 0 || c > 9) throw new SipParseError(`bad port in ${what}`);
+        v = v * 10 + c;
+      }
+      if (v > 65535) throw new SipParseError(`port out of range in ${what}`);
+      port = v;
+    }
+  }
+  const uri = new ParsedSipUri(scheme as 'sip' | 'sips', user, password, host, hostType, port, text, end < n ? rest.slice(end) : '');
   // Parameters and headers are parsed on first use, but a malformed escape must still fail here.
   if (end < n && rest.indexOf('%', end) !== -1) uri.check();
   return uri;
