@@ -15,5 +15,9 @@ sock.on('message', (msg, rinfo) => {
     sock.send(msg, uas.port, uas.address);
   }
 });
-sock.bind(Number(port), host, () => process.stdout.write(`dgram relay listening on udp:${host}:${sock.address().port}\n`));
+sock.bind(Number(port), host, () => {
+  // The same 4 MiB receive buffer as the sipway example and Kamailio's maxbuffer in the bench.
+  sock.setRecvBufferSize(4 * 1024 * 1024);
+  process.stdout.write(`dgram relay listening on udp:${host}:${sock.address().port}\n`);
+});
 for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => sock.close(() => process.exit(0)));

@@ -10,7 +10,7 @@ export async function createLeg(config: LegConfig, logger: LegLogger): Promise<L
   switch (config.transport) {
     case 'udp': {
       const { UdpLeg } = await import('@sipway/sip-leg/udp');
-      return new UdpLeg(base);
+      return new UdpLeg({ ...base, ...(config.receiveBuffer === undefined ? {} : { receiveBufferSize: config.receiveBuffer }) });
     }
     case 'tcp': {
       const { TcpLeg } = await import('@sipway/sip-leg/tcp');

@@ -64,6 +64,13 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig(configFromObject({ legs: [{ leg: 'udp:127.0.0.1:0', 'ws-path': '/sip' }] }), {})).toThrow(/ws-path applies/);
   });
 
+  it('UDP legs get a 4 MiB receive buffer unless the file says otherwise; other legs none', () => {
+    const c = resolveConfig(configFromObject({ legs: ['udp:127.0.0.1:0', { leg: 'udp:127.0.0.1:0', 'receive-buffer': 65536 }, 'tcp:127.0.0.1:0'] }), {});
+    expect(c.legs.map((l) => l.receiveBuffer)).toEqual([4 * 1024 * 1024, 65536, undefined]);
+    expect(() => configFromObject({ legs: [{ leg: 'udp:127.0.0.1:0', 'receive-buffer': '4M' }] })).toThrow(/whole number of bytes/);
+    expect(() => resolveConfig(configFromObject({ legs: [{ leg: 'tcp:127.0.0.1:0', 'receive-buffer': 65536 }] }), {})).toThrow(/udp legs only/);
+  });
+
   it('every flag has a file key of the same name', () => {
     const keys = ['legs', 'registrar', 'domain', 'proxy', 'contact-key', 'tls-cert', 'tls-key', 'log-level'];
     const doc = { legs: ['udp:127.0.0.1:0'], registrar: true, domain: ['x.example'], proxy: 'p.example', 'contact-key': 'k', 'tls-cert': 'c', 'tls-key': 'k', 'log-level': 'error' };
