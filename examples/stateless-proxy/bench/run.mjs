@@ -179,7 +179,7 @@ const proxies = [
   },
   {
     name: 'Net::SIP',
-    label: () => "Net::SIP stateless_proxy.pl (Perl)",
+    label: (transport) => (transport === 'udp' ? 'Net::SIP stateless_proxy.pl (Perl)' : 'Net::SIP StatelessProxy on a TCP leg (Perl)'),
     available: () => (netsipScript ? true : 'stateless_proxy.pl not found (apt install libnet-sip-perl)'),
     transports: ['udp', 'tcp'],
     start(port, transport) {
@@ -329,11 +329,11 @@ for (const transport of transports) {
     const res = results.get(`${proxy.name}/${transport}`);
     if (!res) continue;
     if (res.skipped) {
-      lines.push(`| ${proxy.label()} | ${transport.toUpperCase()} | skipped: ${res.skipped} |${cpuRates.map(() => ' |').join('')} |`);
+      lines.push(`| ${proxy.label(transport)} | ${transport.toUpperCase()} | skipped: ${res.skipped} |${cpuRates.map(() => ' |').join('')} |`);
       continue;
     }
     const s = summarize(res);
-    lines.push(`| ${proxy.label()} | ${transport.toUpperCase()} | ${s.max} | ${s.cpu.join(' | ')} | ${s.cpuAtMax} |`);
+    lines.push(`| ${proxy.label(transport)} | ${transport.toUpperCase()} | ${s.max} | ${s.cpu.join(' | ')} | ${s.cpuAtMax} |`);
   }
 }
 const table = lines.join('\n');
