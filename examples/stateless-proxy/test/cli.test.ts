@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MAIN, cleanup, freePort, sipp, startProxy } from './helpers.js';
+import { EXAMPLE_DIR, MAIN, cleanup, freePort, sipp, startProxy } from './helpers.js';
 
 afterEach(cleanup);
 
@@ -65,6 +65,32 @@ describe('the sipway-proxy command', () => {
     const r = await runCli(['--leg', `tcp:127.0.0.1:${first.legs[0]!.port}`]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/cannot start/);
+  });
+});
+
+describe('pnpm proxy (the root script a user runs)', () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)('starts the proxy and exits 0 itself on %s sent to pnpm alone', async (signal) => {
+    const root = join(EXAMPLE_DIR, '..', '..');
+    const child = spawn('pnpm', ['proxy', '--', '--leg', 'udp:127.0.0.1:0', '--log-level', 'warn'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 40_000);
+    try {
+      const end = Date.now() + 30_000;
+      while (!out.includes('listening on udp:127.0.0.1:')) {
+        if (Date.now() > end || child.exitCode !== null) throw new Error(`pnpm proxy did not start:\n${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const pid = Number(/"pid":(\d+)/.exec(out)![1]);
+      child.kill(signal);
+      expect(await exited).toBe(0);
+      // The node process under pnpm is gone too.
+      expect(() => process.kill(pid, 0)).toThrow();
+    } finally {
+      clearTimeout(killer);
+    }
   });
 });
 
