@@ -156,3 +156,26 @@ describe('calls through the example proxy (sipp UAC → proxy → sipp UAS, UDP)
     expect(find((await uas.done).received, /^INVITE /)).toEqual([]);
   });
 });
+
+describe('--proxy host:port (outbound proxy)', () => {
+  it('sends a request for a domain that does not resolve to the outbound proxy, Request-URI unchanged', async () => {
+    const nextHopPort = await freePort('127.0.0.3');
+    const nextHop = sipp({ scenario: 'uas-call.xml', local: '127.0.0.3', port: nextHopPort, transport: 'udp', keys: { user: 'bob', contact_host: '127.0.0.3' } });
+    const proxy = await startProxy(['--leg', 'udp:127.0.0.1:0', '--domain', '*', '--proxy', `127.0.0.3:${nextHopPort}`, '--log-level', 'warn'], 1);
+    const uac = await sipp({
+      scenario: 'uac-call.xml',
+      remote: `127.0.0.1:${proxy.legs[0]!.port}`,
+      local: '127.0.0.1',
+      port: await freePort(),
+      transport: 'udp',
+      keys: { user: 'bob', domain: 'trunk.invalid', contact_host: '127.0.0.1' },
+    }).done;
+    const hop = await nextHop.done;
+    expect(uac.code, uac.errors).toBe(0);
+    expect(hop.code, hop.errors).toBe(0);
+    const [invite] = find(hop.received, /^INVITE /);
+    expect(startLine(invite!)).toBe('INVITE sip:bob@trunk.invalid SIP/2.0');
+    expect(headerValues(invite!, 'Via', 'v')).toHaveLength(2);
+    expect(await proxy.stop()).toBe(0);
+  });
+});
