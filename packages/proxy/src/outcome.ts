@@ -18,6 +18,7 @@ export type ProxyRefusalCode =
   | 'not-our-response'
   | 'no-via'
   | 'answered-options'
+  | 'own-ack'
   | 'closed'
   | 'internal-error';
 

@@ -228,6 +228,16 @@ export class StatelessProxy implements Receiver {
       return this.#refuse(request, info, p.status, p.reason, p.status === 416 ? 'unsupported-scheme' : 'invalid-message', p.message);
     }
 
+    // The ACK of an error this proxy answered itself carries the To tag it made (same top Via
+    // branch, From tag, Call-ID and CSeq number as the request, RFC 3261 §17.1.1.3): that
+    // transaction ended here, so the ACK does too, instead of travelling on to the callee.
+    if (request.method === 'ACK') {
+      const tag = request.to?.tag;
+      if (tag !== undefined && tag === statelessToTag(request)) {
+        return this.#drop(request, info, 200, 'OK', 'own-ack', 'ACK of an answer of this proxy');
+      }
+    }
+
     // §16.3 step 3 / §16.6 step 3: Max-Forwards.
     const mfPresent = request.hasHeader('max-forwards');
     const mf = mfPresent ? request.maxForwards : undefined;

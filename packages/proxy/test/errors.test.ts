@@ -75,6 +75,26 @@ describe('stateless error answers', () => {
     expect(uac.inbox).toHaveLength(0);
   });
 
+  it('absorbs the ACK of its own error answer instead of forwarding it (RFC 3261 §17.1.1.3)', async () => {
+    const { h, uac, leg } = await setup();
+    const uas = await h.peer('127.0.0.5', 17001);
+    await uac.send(invite('sip:carol@127.0.0.5:17001', '127.0.0.1:16000', [], { mf: '0' }), leg);
+    expect(await h.settled(1)).toMatchObject({ ok: false, status: 483 });
+    const answer = await uac.waitFor(0);
+    const tag = answer.to?.tag;
+    expect(tag).toBeDefined();
+    const ack = invite('sip:carol@127.0.0.5:17001', '127.0.0.1:16000', [], { method: 'ACK' }).replace('To: <sip:bob@example.com>', `To: <sip:bob@example.com>;tag=${tag}`);
+    await uac.send(ack, leg);
+    expect(await h.settled(2)).toMatchObject({ ok: false, code: 'own-ack' });
+    // An ACK with another To tag (the callee's) is still forwarded.
+    await uac.send(ack.replace(`;tag=${tag}`, ';tag=callee1').replace('z9hG4bKuac1', 'z9hG4bKuac2'), leg);
+    expect(await h.settled(3)).toMatchObject({ ok: true });
+    const got = await uas.waitFor(0);
+    expect(got.isRequest && got.method).toBe('ACK');
+    expect(got.to?.tag).toBe('callee1');
+    expect(uas.inbox).toHaveLength(1);
+  });
+
   it('silentDrop: nothing is answered (Net::SIP), the outcome still says why', async () => {
     const { h, uac, leg } = await setup({ silentDrop: true });
     await uac.send(invite('http://example.com/x', '127.0.0.1:16000'), leg);
