@@ -14,6 +14,11 @@ export interface Binding {
   updated?: number;
   /** Path header values recorded at registration (RFC 3327 §5.3): they become the Route set. */
   path?: readonly string[];
+  /**
+   * The transport address the REGISTER came from (the registrar records it). Used when the
+   * contact cannot be reached by itself: a WebSocket client's `.invalid` host (RFC 7118 §5).
+   */
+  source?: { transport: string; address: string; port: number };
 }
 
 /**

@@ -347,6 +347,7 @@ export class StatelessProxy implements Receiver {
 
     // §16.5 / §16.6 steps 6–7: the target and next hop.
     let nextHop: string | undefined;
+    let flow: Destination | undefined;
     routes = request.routes;
     if (routes.length > 0) {
       const first = routes[0]!;
@@ -377,6 +378,15 @@ export class StatelessProxy implements Receiver {
           const path = best.path ?? [];
           for (let i = path.length - 1; i >= 0; i--) request.insertHeader('Route', path[i]!);
           nextHop = path.length > 0 ? bindingUri(path[0]!) : request.uri;
+          // RFC 7118 §5: a WebSocket client registers a made-up `.invalid` host; it can only be
+          // reached over the connection it registered on, which the binding's source names.
+          const contactHost = sipUri(request.uri)?.host.toLowerCase();
+          if (path.length === 0 && best.source !== undefined && contactHost !== undefined && contactHost.endsWith('.invalid')) {
+            const { transport, address, port } = best.source;
+            if (TRANSPORTS.has(transport as Transport) && isIP(address) !== 0) {
+              flow = { transport: transport as Transport, address: canonicalHost(address), port, family: isIP(address) === 6 ? 6 : 4 };
+            }
+          }
         } else if (this.#serves(target.host)) {
           let known = false;
           try {
@@ -393,7 +403,7 @@ export class StatelessProxy implements Receiver {
     nextHop ??= request.uri;
 
     // Destinations (RFC 3263) and the outgoing leg.
-    const found = await this.#destinations(nextHop, legs);
+    const found = flow !== undefined ? { ok: true as const, destinations: [flow] } : await this.#destinations(nextHop, legs);
     if (!found.ok) return this.#refuse(request, info, found.status, found.reason, found.status === 404 ? 'not-found' : 'no-route', found.detail);
     const destinations = [...found.destinations.filter((d) => d.transport === inLeg.transport), ...found.destinations.filter((d) => d.transport !== inLeg.transport)];
     let outLeg: Leg | undefined;

@@ -164,3 +164,28 @@ describe('canonicalAor and bestBinding', () => {
     expect(bestBinding([])).toBeUndefined();
   });
 });
+
+describe('location lookup: WebSocket clients (RFC 7118 §5)', () => {
+  it('reaches an `.invalid` contact through the address its REGISTER came from', async () => {
+    const loc = new MapLocation({
+      'sip:webrtc@example.com': [
+        { contact: 'sip:k3l7a9@df7jal23ls0d.invalid;transport=ws', updated: 1, source: { transport: 'udp', address: '127.0.0.5', port: 17001 } },
+      ],
+    });
+    const { h, uac, bob1, leg } = await setup(loc);
+    await uac.send(call('sip:webrtc@example.com'), leg);
+    expect(await h.settled(1)).toMatchObject({ ok: true, destination: { address: '127.0.0.5', port: 17001 } });
+    const got = await bob1.waitFor(0);
+    expect(got.isRequest && got.uri).toBe('sip:k3l7a9@df7jal23ls0d.invalid;transport=ws');
+  });
+
+  it('uses the contact itself when it is reachable, even with a source recorded', async () => {
+    const loc = new MapLocation({
+      'sip:bob@example.com': [{ contact: 'sip:bob@127.0.0.6:17002', source: { transport: 'udp', address: '127.0.0.5', port: 17001 } }],
+    });
+    const { h, uac, bob2, leg } = await setup(loc);
+    await uac.send(call('sip:bob@example.com'), leg);
+    expect(await h.settled(1)).toMatchObject({ ok: true, destination: { address: '127.0.0.6', port: 17002 } });
+    await bob2.waitFor(0);
+  });
+});
