@@ -23,6 +23,19 @@ export const USAGE = `usage: sipway-proxy [options]
                           default SIPWAY_CONTACT_KEY, else random per process)
   --tls-cert FILE         certificate (PEM) for tls and wss legs
   --tls-key FILE          private key (PEM) for tls and wss legs
+  --store S               registrar's location store: memory (default), file:PATH
+                          (snapshot, survives restarts) or redis://host:port/db (shared
+                          by several proxies)
+  --auth-user user:pass   require digest authentication (repeatable, one per user):
+                          401 for REGISTER, 407 for proxied requests
+  --auth-realm R          realm of the challenges (default: the first --domain without *)
+  --auth-algorithms A,B   digest algorithms offered, in order (default SHA-256,MD5)
+  --nonce-secret S        HMAC key of the nonces, the same on every proxy (≥ 16 bytes;
+                          default SIPWAY_NONCE_SECRET, else random per process)
+  --rate-limit N[/S]      at most N requests per source address per S seconds (default 1),
+                          then 503 with Retry-After; off by default
+  --rate-limit-allow CIDR never rate-limited (repeatable)
+  --admin host:port       admin HTTP listener: /metrics, /health, /bindings (off by default)
   --log-level L           fatal, error, warn, info (default), debug, trace, silent
   --config FILE           YAML file with the same keys and per-leg settings; flags win
   -h, --help              this text
@@ -46,6 +59,14 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         'log-level': { type: 'string' },
+        store: { type: 'string' },
+        admin: { type: 'string' },
+        'auth-user': { type: 'string', multiple: true },
+        'auth-realm': { type: 'string' },
+        'auth-algorithms': { type: 'string' },
+        'nonce-secret': { type: 'string' },
+        'rate-limit': { type: 'string' },
+        'rate-limit-allow': { type: 'string', multiple: true },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -74,6 +95,14 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       tlsCert: v['tls-cert'],
       tlsKey: v['tls-key'],
       logLevel,
+      store: v.store,
+      admin: v.admin,
+      authUser: v['auth-user'],
+      authRealm: v['auth-realm'],
+      authAlgorithms: v['auth-algorithms'],
+      nonceSecret: v['nonce-secret'],
+      rateLimit: v['rate-limit'],
+      rateLimitAllow: v['rate-limit-allow'],
     },
   };
 }

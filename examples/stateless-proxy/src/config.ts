@@ -4,6 +4,9 @@
  * half-configured blocks are start-up errors (STYLE.md §8).
  */
 import { readFileSync } from 'node:fs';
+import { parseAdminAddress } from '@sipway/admin';
+import { DIGEST_ALGORITHMS } from '@sipway/auth';
+import type { DigestAlgorithm } from '@sipway/auth';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './errors.js';
 import { formatLeg, parseLegSpec } from './leg-spec.js';
@@ -37,6 +40,18 @@ export interface LegConfig extends LegSpec {
  */
 export const DEFAULT_UDP_RECEIVE_BUFFER = 4 * 1024 * 1024;
 
+/** Where the registrar keeps its bindings (`--store`). */
+export type StoreSpec = { kind: 'memory' } | { kind: 'file'; url: string } | { kind: 'redis'; url: string };
+
+/** Digest authentication (`--auth-user` and friends); absent when no user is configured. */
+export interface AuthConfig {
+  /** user → password. */
+  users: Map<string, string>;
+  realm: string;
+  algorithms: DigestAlgorithm[];
+  nonceSecret?: string | undefined;
+}
+
 /** Everything the proxy starts with. */
 export interface ProxyConfig {
   legs: LegConfig[];
@@ -46,6 +61,12 @@ export interface ProxyConfig {
   proxy?: string | undefined;
   contactKey?: string | undefined;
   logLevel: LogLevel;
+  store: StoreSpec;
+  auth?: AuthConfig | undefined;
+  /** At most `points` requests per source address per `duration` seconds, then 503. */
+  rateLimit?: { points: number; duration: number; allow: string[] } | undefined;
+  /** Admin HTTP listener: /metrics, /health, /bindings. */
+  admin?: { host: string; port: number } | undefined;
 }
 
 /** Settings as given on the command line or at the top of the file (all optional). */
@@ -58,6 +79,14 @@ export interface ConfigInput {
   tlsCert?: string | undefined;
   tlsKey?: string | undefined;
   logLevel?: LogLevel | undefined;
+  store?: string | undefined;
+  admin?: string | undefined;
+  authUser?: string[] | undefined;
+  authRealm?: string | undefined;
+  authAlgorithms?: string | undefined;
+  nonceSecret?: string | undefined;
+  rateLimit?: string | undefined;
+  rateLimitAllow?: string[] | undefined;
 }
 
 /** One leg of the file. */
@@ -82,6 +111,14 @@ const TOP_KEYS: Record<string, keyof ConfigInput> = {
   'tls-cert': 'tlsCert',
   'tls-key': 'tlsKey',
   'log-level': 'logLevel',
+  store: 'store',
+  admin: 'admin',
+  'auth-user': 'authUser',
+  'auth-realm': 'authRealm',
+  'auth-algorithms': 'authAlgorithms',
+  'nonce-secret': 'nonceSecret',
+  'rate-limit': 'rateLimit',
+  'rate-limit-allow': 'rateLimitAllow',
 };
 const LEG_KEYS: Record<string, keyof LegInput> = {
   leg: 'leg',
@@ -172,7 +209,12 @@ export function configFromObject(doc: unknown, where = 'config'): ConfigInput {
         out.registrar = bool(where, k, v);
         break;
       case 'domain':
-        out.domain = strList(where, k, v);
+      case 'authUser':
+      case 'rateLimitAllow':
+        out[name] = strList(where, k, v);
+        break;
+      case 'authAlgorithms':
+        out.authAlgorithms = Array.isArray(v) ? strList(where, k, v).join(',') : str(where, k, v);
         break;
       case 'logLevel':
         out.logLevel = logLevel(where, v);
@@ -251,5 +293,75 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): ProxyConfi
     };
   });
   const domains = [...new Set(legs.flatMap((l) => l.domains.map((d) => d.toLowerCase())))];
-  return { legs, domains, proxy: g.proxy, contactKey: g.contactKey, logLevel: g.logLevel ?? 'info' };
+  const store = parseStoreSpec(g.store ?? 'memory');
+  if (store.kind !== 'memory' && !legs.some((l) => l.registrar)) {
+    throw invalid(where, 'store is the registrar\'s: give --registrar (or registrar: true on a leg)');
+  }
+  return {
+    legs,
+    domains,
+    proxy: g.proxy,
+    contactKey: g.contactKey,
+    logLevel: g.logLevel ?? 'info',
+    store,
+    auth: authConfig(g, domains),
+    rateLimit: rateLimitConfig(g),
+    admin: g.admin === undefined ? undefined : adminAddress(g.admin),
+  };
+}
+
+/** `memory`, `file:PATH[?flushIntervalMs=N]` or `redis://host:port/db` (`rediss://` for TLS). */
+export function parseStoreSpec(text: string): StoreSpec {
+  const t = text.trim();
+  if (t === 'memory') return { kind: 'memory' };
+  if (t.startsWith('file:') && t.length > 'file:'.length) return { kind: 'file', url: t };
+  if (/^rediss?:\/\/./.test(t)) return { kind: 'redis', url: t };
+  throw invalid('configuration', `store "${text}": expected memory, file:PATH or redis://host:port/db`);
+}
+
+function adminAddress(text: string): { host: string; port: number } {
+  try {
+    return parseAdminAddress(text);
+  } catch (error) {
+    throw invalid('configuration', `admin: ${(error as Error).message}`);
+  }
+}
+
+function authConfig(g: ConfigInput, domains: readonly string[]): AuthConfig | undefined {
+  const where = 'configuration';
+  const users = new Map<string, string>();
+  for (const text of g.authUser ?? []) {
+    const colon = text.indexOf(':');
+    // The password may hold colons, the user name may not (RFC 2617 §2: user-pass = userid ":" password).
+    if (colon <= 0 || colon === text.length - 1) throw invalid(where, `auth-user "${text.slice(0, Math.max(colon, 0))}…": expected user:password`);
+    const user = text.slice(0, colon);
+    if (users.has(user)) throw invalid(where, `auth-user ${user} given twice`);
+    users.set(user, text.slice(colon + 1));
+  }
+  if (users.size === 0) {
+    if (g.authRealm !== undefined || g.authAlgorithms !== undefined || g.nonceSecret !== undefined) {
+      throw invalid(where, 'auth-realm, auth-algorithms and nonce-secret need at least one auth-user');
+    }
+    return undefined;
+  }
+  const realm = g.authRealm ?? domains.find((d) => !d.includes('*'));
+  if (realm === undefined) throw invalid(where, 'authentication needs a realm: give --auth-realm or a --domain other than *');
+  const algorithms = (g.authAlgorithms ?? 'SHA-256,MD5').split(',').map((a) => a.trim().toUpperCase());
+  for (const a of algorithms) {
+    if (!(DIGEST_ALGORITHMS as readonly string[]).includes(a)) throw invalid(where, `auth-algorithms: unknown algorithm ${a} (known: ${DIGEST_ALGORITHMS.join(', ')})`);
+  }
+  if (new Set(algorithms).size !== algorithms.length) throw invalid(where, 'auth-algorithms names an algorithm twice');
+  return { users, realm, algorithms: algorithms as DigestAlgorithm[], nonceSecret: g.nonceSecret };
+}
+
+function rateLimitConfig(g: ConfigInput): ProxyConfig['rateLimit'] {
+  if (g.rateLimit === undefined) {
+    if (g.rateLimitAllow !== undefined) throw invalid('configuration', 'rate-limit-allow needs rate-limit');
+    return undefined;
+  }
+  const m = /^(\d+)(?:\/(\d+))?$/.exec(g.rateLimit.trim());
+  if (m === null || Number(m[1]) < 1 || (m[2] !== undefined && Number(m[2]) < 1)) {
+    throw invalid('configuration', `rate-limit "${g.rateLimit}": expected N or N/SECONDS, both ≥ 1`);
+  }
+  return { points: Number(m[1]), duration: m[2] === undefined ? 1 : Number(m[2]), allow: g.rateLimitAllow ?? [] };
 }

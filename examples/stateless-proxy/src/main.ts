@@ -1,14 +1,19 @@
 #!/usr/bin/env node
 /**
  * sipway-proxy: the runnable stateless proxy and registrar (Net::SIP's stateless_proxy.pl).
- * Exit codes: 0 after SIGTERM/SIGINT, 1 when the proxy cannot start, 2 for bad flags or config.
+ * Exit codes: 0 after SIGTERM/SIGINT, 1 when the proxy cannot start (a port in use, Redis not
+ * answering, an unreadable snapshot), 2 for bad flags or config.
  */
 import { pino } from 'pino';
 import { parseCliArgs, USAGE } from './args.js';
 import { loadConfigFile, resolveConfig } from './config.js';
 import { ConfigError } from './errors.js';
+import { describeStore } from './store.js';
 import { describeLeg, startProxy } from './wiring.js';
 import type { RunningProxy } from './wiring.js';
+
+/** Error codes of the packages that mean a bad option rather than a failed start: exit 2. */
+const OPTION_ERRORS = new Set(['LEG_OPTIONS', 'REGISTRAR_INVALID_OPTIONS', 'AUTH_INVALID_OPTIONS', 'ADMIN_INVALID_OPTIONS']);
 
 async function main(argv: readonly string[]): Promise<number> {
   let config;
@@ -50,13 +55,19 @@ async function main(argv: readonly string[]): Promise<number> {
     const message = error instanceof Error ? error.message : String(error);
     logger.fatal({ err: error }, 'cannot start');
     process.stderr.write(`sipway-proxy: cannot start: ${message}\n`);
-    return ConfigError.isInstance(error) || (error as { code?: string }).code === 'LEG_OPTIONS' ? 2 : 1;
+    const code = (error as { code?: string }).code;
+    return ConfigError.isInstance(error) || (code !== undefined && OPTION_ERRORS.has(code)) ? 2 : 1;
   }
   for (const leg of running.legs) {
     ready.info({ leg: describeLeg(leg), contact: leg.contact }, `listening on ${describeLeg(leg)}`);
   }
+  if (running.admin !== undefined) ready.info({ admin: running.admin.url }, `admin listening on ${running.admin.url}`);
   if (config.domains.includes('*')) logger.info('serving any domain (--domain *)');
-  if (running.registrar !== undefined) logger.info({ domains: config.domains }, 'registrar on');
+  if (running.registrar !== undefined) logger.info({ domains: config.domains, store: describeStore(config.store) }, 'registrar on');
+  if (config.auth !== undefined) {
+    logger.info({ realm: config.auth.realm, users: config.auth.users.size, algorithms: config.auth.algorithms }, 'digest authentication on');
+  }
+  if (config.rateLimit !== undefined) logger.info({ rateLimit: config.rateLimit }, 'rate limit on');
 
   return new Promise<number>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {

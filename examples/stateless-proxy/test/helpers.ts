@@ -68,6 +68,8 @@ export interface ListeningLeg {
 export interface ProxyProcess {
   child: ChildProcess;
   legs: ListeningLeg[];
+  /** `http://127.0.0.1:PORT` when started with --admin. */
+  admin: string | undefined;
   /** stdout + stderr so far. */
   output(): string;
   /** JSON log lines so far. */
@@ -77,7 +79,10 @@ export interface ProxyProcess {
   exited: Promise<number | null>;
 }
 
-/** Start `node dist/main.js args`; resolves when `expectLegs` lines containing `listening` were printed. */
+/**
+ * Start `node dist/main.js args`; resolves when `expectLegs` lines containing `listening` were
+ * printed (and the admin listener's line with `--admin`).
+ */
 export async function startProxy(args: string[], expectLegs: number, timeoutMs = 10_000): Promise<ProxyProcess> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} missing: the global setup builds it`);
   const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -86,15 +91,18 @@ export async function startProxy(args: string[], expectLegs: number, timeoutMs =
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const legs = await new Promise<ListeningLeg[]>((resolve, reject) => {
+  const expectAdmin = args.includes('--admin');
+  const { legs, admin } = await new Promise<{ legs: ListeningLeg[]; admin: string | undefined }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`proxy not listening within ${timeoutMs} ms:\n${out}`)), timeoutMs);
     const check = () => {
-      const found = parseLogs(out)
-        .filter((l) => typeof l.msg === 'string' && l.msg.includes('listening'))
+      const logs = parseLogs(out);
+      const found = logs
+        .filter((l) => typeof l.msg === 'string' && l.msg.includes('listening') && typeof l.leg === 'string')
         .map((l) => parseLegText(String(l.leg)));
-      if (found.length >= expectLegs) {
+      const adminUrl = logs.find((l) => typeof l.admin === 'string')?.admin as string | undefined;
+      if (found.length >= expectLegs && (!expectAdmin || adminUrl !== undefined)) {
         clearTimeout(timer);
-        resolve(found);
+        resolve({ legs: found, admin: adminUrl });
       }
     };
     child.stdout!.on('data', check);
@@ -106,6 +114,7 @@ export async function startProxy(args: string[], expectLegs: number, timeoutMs =
   return {
     child,
     legs,
+    admin,
     output: () => out,
     logs: () => parseLogs(out),
     exited,

@@ -1,0 +1,72 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { cleanup, find, startLine, startProxy } from './helpers.js';
+import { adminGet, callBob, header, registerUas, statusOf, udpClient } from './ops-helpers.js';
+import { startRedisServer } from './redis-server.js';
+import type { RedisServer } from './redis-server.js';
+
+let redis: RedisServer;
+beforeAll(async () => {
+  redis = await startRedisServer();
+});
+afterAll(async () => {
+  await redis?.destroy();
+});
+afterEach(cleanup);
+
+function proxyArgs(db: number): string[] {
+  return ['--leg', 'udp:127.0.0.1:0', '--registrar', '--domain', 'example.com', '--store', redis.url(db), '--admin', '127.0.0.1:0', '--log-level', 'warn'];
+}
+
+describe('--store redis://… (one location service for several proxies)', () => {
+  it('a UAS registered through proxy A is called through proxy B (INVITE/200/ACK/BYE reach it)', async () => {
+    const a = await startProxy(proxyArgs(1), 1);
+    const b = await startProxy(proxyArgs(1), 1);
+    const { uas, uasPort, reg } = await registerUas(a.legs[0]!.port);
+    expect(reg.code, reg.errors).toBe(0);
+    const uac = await callBob(b.legs[0]!.port);
+    const callee = await uas.done;
+    expect(uac.code, uac.errors + uac.output.slice(-1000)).toBe(0);
+    expect(callee.code, callee.errors).toBe(0);
+    const [invite] = find(callee.received, /^INVITE /);
+    // B found the contact registered through A (RFC 3261 §16.5) and is the one on the path.
+    expect(startLine(invite!)).toBe(`INVITE sip:bob@127.0.0.3:${uasPort};transport=UDP SIP/2.0`);
+    expect(header(invite!, 'Record-Route')).toEqual([`<sip:127.0.0.1:${b.legs[0]!.port};lr>`]);
+    expect(find(callee.received, /^ACK /)).toHaveLength(1);
+    expect(find(callee.received, /^BYE /)).toHaveLength(1);
+    // A never saw the call.
+    const bindingsA = (await adminGet(a.admin!, '/bindings')).json as Array<{ aor: string }>;
+    expect(bindingsA.map((r) => r.aor)).toEqual(['sip:bob@example.com']);
+    expect(await a.stop()).toBe(0);
+    expect(await b.stop()).toBe(0);
+  });
+
+  it('answers REGISTER with 503 and Retry-After while Redis is down, and 200 again once it is back', async () => {
+    const proxy = await startProxy(proxyArgs(2), 1);
+    const leg = proxy.legs[0]!;
+    const client = await udpClient();
+    try {
+      expect(statusOf(await client.register(leg, { user: 'carol' }))).toBe(200);
+      await redis.stop('SIGKILL');
+      const refused = await client.register(leg, { user: 'carol' });
+      expect(statusOf(refused)).toBe(503);
+      expect(header(refused, 'Retry-After')).toEqual([expect.stringMatching(/^\d+$/)]);
+      expect((await adminGet(proxy.admin!, '/health')).status).toBe(503);
+
+      await redis.start();
+      // ioredis reconnects on its own: bounded retries, one REGISTER every 250 ms for at most 15 s.
+      let status = 0;
+      for (let i = 0; i < 60 && status !== 200; i++) {
+        status = statusOf(await client.register(leg, { user: 'carol' }));
+        if (status !== 200) await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(status).toBe(200);
+      expect((await adminGet(proxy.admin!, '/health')).status).toBe(200);
+      // The process lived through the outage.
+      expect(proxy.child.exitCode).toBeNull();
+    } finally {
+      client.close();
+      await redis.start();
+    }
+    expect(await proxy.stop()).toBe(0);
+  });
+});
