@@ -73,6 +73,9 @@ describe('--admin host:port', () => {
     expect(sample(metrics, 'sipway_registrar_registers_total', { status: '200' })).toBe(1);
     expect(sample(metrics, 'sipway_registrar_bindings')).toBe(1);
     expect(sample(metrics, 'sipway_location_store_duration_seconds_count', { operation: 'save', outcome: 'ok' })).toBe(1);
+    const leg = `udp:127.0.0.1:${proxy.legs[0]!.port}`;
+    expect(sample(metrics, 'sipway_sip_messages_received_total', { leg, kind: 'request', method: 'REGISTER' })).toBe(1);
+    expect(sample(metrics, 'sipway_sip_messages_sent_total', { leg, kind: 'response', method: '2xx' })).toBe(1);
 
     const bindings = (await adminGet(proxy.admin!, '/bindings')).json as Array<{ aor: string; bindings: Array<{ contact: string }> }>;
     expect(bindings.map((r) => r.aor)).toEqual(['sip:dave@example.com']);

@@ -54,10 +54,20 @@ describe('the sipway-proxy command', () => {
     [['--leg', 'tls:127.0.0.1:0'], /a tls leg needs tls-cert and tls-key/],
     [['--tls-cert', '/tmp/x.pem'], /tls-cert and tls-key go together/],
     [['--config', '/nonexistent/sipway.yaml'], /cannot read config file/],
+    [['--store', 'mysql://127.0.0.1/0'], /expected memory, file:PATH or redis/],
+    [['--auth-user', 'alice:pw'], /authentication needs a realm/],
+    [['--rate-limit', 'lots'], /expected N or N\/SECONDS/],
+    [['--admin', 'localhost:9060'], /admin: /],
   ])('refuses %j with exit code 2 and a clear message', async (args, message) => {
     const r = await runCli(args);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
+  });
+
+  it('exits 1 when the Redis store does not answer at start-up (nothing listens on port 1)', async () => {
+    const r = await runCli(['--leg', 'udp:127.0.0.1:0', '--registrar', '--store', 'redis://127.0.0.1:1/0']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot start: redis location store/);
   });
 
   it('exits 1 when a leg cannot bind (port taken)', async () => {

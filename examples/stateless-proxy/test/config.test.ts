@@ -72,11 +72,77 @@ describe('resolveConfig', () => {
   });
 
   it('every flag has a file key of the same name', () => {
-    const keys = ['legs', 'registrar', 'domain', 'proxy', 'contact-key', 'tls-cert', 'tls-key', 'log-level'];
-    const doc = { legs: ['udp:127.0.0.1:0'], registrar: true, domain: ['x.example'], proxy: 'p.example', 'contact-key': 'k', 'tls-cert': 'c', 'tls-key': 'k', 'log-level': 'error' };
-    expect(Object.keys(doc)).toEqual(keys);
+    const doc = {
+      legs: ['udp:127.0.0.1:0'], registrar: true, domain: ['x.example'], proxy: 'p.example', 'contact-key': 'k', 'tls-cert': 'c', 'tls-key': 'k', 'log-level': 'error',
+      store: 'redis://127.0.0.1:6379/0', admin: '127.0.0.1:9060', 'auth-user': ['alice:pw'], 'auth-realm': 'x.example', 'auth-algorithms': 'MD5,SHA-256',
+      'nonce-secret': 's', 'rate-limit': '10/2', 'rate-limit-allow': ['10.0.0.0/8'],
+    };
     expect(configFromObject(doc)).toEqual({
       legs: ['udp:127.0.0.1:0'], registrar: true, domain: ['x.example'], proxy: 'p.example', contactKey: 'k', tlsCert: 'c', tlsKey: 'k', logLevel: 'error',
+      store: 'redis://127.0.0.1:6379/0', admin: '127.0.0.1:9060', authUser: ['alice:pw'], authRealm: 'x.example', authAlgorithms: 'MD5,SHA-256',
+      nonceSecret: 's', rateLimit: '10/2', rateLimitAllow: ['10.0.0.0/8'],
     });
+    // The same keys as flags give the same input.
+    const flags = parseCliArgs([
+      '--leg', 'udp:127.0.0.1:0', '--registrar', '--domain', 'x.example', '--proxy', 'p.example', '--contact-key', 'k', '--tls-cert', 'c', '--tls-key', 'k', '--log-level', 'error',
+      '--store', 'redis://127.0.0.1:6379/0', '--admin', '127.0.0.1:9060', '--auth-user', 'alice:pw', '--auth-realm', 'x.example', '--auth-algorithms', 'MD5,SHA-256',
+      '--nonce-secret', 's', '--rate-limit', '10/2', '--rate-limit-allow', '10.0.0.0/8',
+    ]).flags;
+    expect(flags).toEqual(configFromObject(doc));
+  });
+});
+
+describe('store, authentication, rate limit and admin settings', () => {
+  it('defaults: memory store, no authentication, no rate limit, no admin listener', () => {
+    const c = resolveConfig({}, {});
+    expect(c).toMatchObject({ store: { kind: 'memory' }, auth: undefined, rateLimit: undefined, admin: undefined });
+  });
+
+  it.each([
+    ['memory', { kind: 'memory' }],
+    ['file:/var/lib/sipway/bindings.json', { kind: 'file', url: 'file:/var/lib/sipway/bindings.json' }],
+    ['redis://127.0.0.1:6379/2', { kind: 'redis', url: 'redis://127.0.0.1:6379/2' }],
+    ['rediss://cache.example:6380/0', { kind: 'redis', url: 'rediss://cache.example:6380/0' }],
+  ])('--store %s', (text, spec) => {
+    expect(resolveConfig({}, parseCliArgs(['--store', text]).flags).store).toEqual(spec);
+  });
+
+  it.each(['mysql://x', 'file:', 'redis:', ''])('refuses --store %j', (text) => {
+    expect(() => resolveConfig({}, parseCliArgs(['--store', text]).flags)).toThrow(/expected memory, file:PATH or redis/);
+  });
+
+  it('refuses a persistent store without a registrar to use it', () => {
+    expect(() => resolveConfig({}, parseCliArgs(['--leg', 'udp:127.0.0.1:0', '--store', 'file:/tmp/x.json']).flags)).toThrow(/give --registrar/);
+  });
+
+  it('auth users: passwords may hold colons, the realm defaults to the first domain without *, SHA-256 is offered first', () => {
+    const c = resolveConfig({}, parseCliArgs(['--domain', '*', '--domain', 'example.com', '--auth-user', 'alice:a:b:c', '--auth-user', 'bob:pw']).flags);
+    expect(c.auth).toEqual({ users: new Map([['alice', 'a:b:c'], ['bob', 'pw']]), realm: 'example.com', algorithms: ['SHA-256', 'MD5'], nonceSecret: undefined });
+    expect(resolveConfig({}, parseCliArgs(['--auth-user', 'a:b', '--auth-realm', 'r', '--auth-algorithms', 'md5']).flags).auth).toMatchObject({ realm: 'r', algorithms: ['MD5'] });
+  });
+
+  it.each([
+    [['--auth-user', 'alice'], /expected user:password/],
+    [['--auth-user', ':pw'], /expected user:password/],
+    [['--auth-user', 'alice:'], /expected user:password/],
+    [['--auth-user', 'a:1', '--auth-user', 'a:2'], /given twice/],
+    [['--auth-user', 'a:1'], /needs a realm/],
+    [['--auth-realm', 'r'], /need at least one auth-user/],
+    [['--auth-user', 'a:1', '--auth-realm', 'r', '--auth-algorithms', 'SHA-1'], /unknown algorithm SHA-1/],
+    [['--auth-user', 'a:1', '--auth-realm', 'r', '--auth-algorithms', 'MD5,md5'], /twice/],
+    [['--rate-limit', '0'], /expected N or N\/SECONDS/],
+    [['--rate-limit', '5/x'], /expected N or N\/SECONDS/],
+    [['--rate-limit-allow', '10.0.0.0/8'], /needs rate-limit/],
+    [['--admin', 'localhost:9060'], /admin: .*IP address/],
+    [['--admin', '127.0.0.1:99999'], /admin: /],
+  ])('refuses %j', (args, message) => {
+    expect(() => resolveConfig({}, parseCliArgs(args).flags)).toThrow(message);
+  });
+
+  it('--rate-limit N[/S] and --admin host:port', () => {
+    const c = resolveConfig({}, parseCliArgs(['--rate-limit', '20', '--rate-limit-allow', '127.0.0.1/32', '--admin', '[::1]:0']).flags);
+    expect(c.rateLimit).toEqual({ points: 20, duration: 1, allow: ['127.0.0.1/32'] });
+    expect(c.admin).toEqual({ host: '::1', port: 0 });
+    expect(resolveConfig(configFromObject({ 'rate-limit': 5 }), {}).rateLimit).toEqual({ points: 5, duration: 1, allow: [] });
   });
 });
