@@ -205,17 +205,29 @@ export abstract class SipMessageBase {
   /** @see RFC 3261 §20.16 */
   get cseq(): CSeq | undefined {
     if (this.#cseq === UNSET) {
-      const v = this.firstValue('cseq', false);
-      this.#cseq = v === undefined ? undefined : parseCSeq(v);
+      const f = this.#firstField('cseq');
+      if (f === undefined) this.#cseq = undefined;
+      else if (!f.dirty && !f.folded) this.#cseq = cseqFromBytes(this.buffer, f.valueStart, f.valueEnd);
+      else this.#cseq = parseCSeq(f.text(this.buffer));
     }
     return this.#cseq;
   }
 
+  #firstField(key: string): HeaderField | undefined {
+    const fields = this.fields;
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i] as HeaderField;
+      if (f.key === key && !f.removed) return f;
+    }
+    return undefined;
+  }
+
   /** @see RFC 3261 §20.22 */
   get maxForwards(): number | undefined {
-    const v = this.firstValue('max-forwards', false);
-    if (v === undefined) return undefined;
-    const n = digits(v, 9);
+    const f = this.#firstField('max-forwards');
+    if (f === undefined) return undefined;
+    // Read from the bytes when untouched: no string for a number.
+    const n = !f.dirty && !f.folded ? digitsFromBytes(this.buffer, f.valueStart, f.valueEnd, 9) : digits(f.text(this.buffer), 9);
     if (n === -1) throw new SipParseError('bad Max-Forwards');
     return n;
   }
@@ -444,6 +456,46 @@ export function isRequest(message: SipMessage): message is SipRequest {
 
 export function isResponse(message: SipMessage): message is SipResponse {
   return !message.isRequest;
+}
+
+/** 1..max ASCII digits in buf[start, end), or -1. */
+function digitsFromBytes(buf: Buffer, start: number, end: number, max: number): number {
+  if (end <= start || end - start > max) return -1;
+  let v = 0;
+  for (let i = start; i < end; i++) {
+    const d = (buf[i] as number) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+// The usual methods as shared strings, so a CSeq read from bytes allocates nothing for them.
+const CSEQ_METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE'];
+
+/** CSeq from the bytes of an untouched field; same rules as {@link parseCSeq}. */
+function cseqFromBytes(buf: Buffer, start: number, end: number): CSeq {
+  let i = start;
+  let seq = 0;
+  while (i < end) {
+    const d = (buf[i] as number) - 0x30;
+    if (d < 0 || d > 9) break;
+    seq = seq * 10 + d;
+    i++;
+  }
+  const b = buf[i];
+  if (i === start || i - start > 10 || (b !== 0x20 && b !== 0x09)) return parseCSeq(buf.toString('latin1', start, end));
+  if (seq >= 2 ** 31) throw new SipParseError('CSeq number out of range');
+  while (i < end && (buf[i] === 0x20 || buf[i] === 0x09)) i++;
+  const len = end - i;
+  for (let m = 0; m < CSEQ_METHODS.length; m++) {
+    const name = CSEQ_METHODS[m] as string;
+    if (name.length !== len) continue;
+    let k = 0;
+    while (k < len && buf[i + k] === name.charCodeAt(k)) k++;
+    if (k === len) return { seq, method: name };
+  }
+  return parseCSeq(buf.toString('utf8', start, end));
 }
 
 /** Parses a CSeq value: `4711 INVITE`. @see RFC 3261 §20.16 */
