@@ -6,7 +6,7 @@
 import { createMetrics, instrumentStore, startAdmin } from '@sipway/admin';
 import type { Admin, SipwayMetrics } from '@sipway/admin';
 import { DigestAuthenticator, RateLimiter } from '@sipway/auth';
-import type { SecurityLog } from '@sipway/auth';
+import type { NonceCountStore, SecurityLog } from '@sipway/auth';
 import { StatelessProxy } from '@sipway/proxy';
 import type { LocationService } from '@sipway/proxy';
 import { ReceiveChain } from '@sipway/receive-chain';
@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import type { ProxyConfig } from './config.js';
 import { formatLeg } from './leg-spec.js';
 import { createLeg } from './legs.js';
+import { RedisNonceCountStore } from './nonce-counts.js';
 import { openStore } from './store.js';
 
 /** A running proxy. */
@@ -127,6 +128,12 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
       members.push({ name: 'rate-limiter', handler: limiter });
     }
     if (config.auth !== undefined) {
+      // With the Redis store the nonce counts live there too: a replay to another proxy is refused.
+      let nonceCounts: NonceCountStore | undefined;
+      if (config.store.kind === 'redis' && raw !== undefined) {
+        const { RedisLocationStore } = await import('@sipway/registrar/redis');
+        if (raw instanceof RedisLocationStore) nonceCounts = new RedisNonceCountStore(raw);
+      }
       // role proxy: REGISTER is challenged with 401/WWW-Authenticate, every proxied request with
       // 407/Proxy-Authenticate (RFC 3261 §22.1, §22.3); ACK and CANCEL never are.
       const auth = new DigestAuthenticator({
@@ -136,6 +143,7 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
         users: config.auth.users,
         algorithms: config.auth.algorithms,
         ...(config.auth.nonceSecret === undefined ? {} : { nonceSecret: config.auth.nonceSecret }),
+        ...(nonceCounts === undefined ? {} : { nonceCounts }),
         securityLog,
         logger: adapt(logger.child({ component: 'auth' })),
       });

@@ -129,8 +129,8 @@ describe('--rate-limit N/S', () => {
     );
     const client = await udpClient();
     try {
-      for (let i = 0; i < 3; i++) expect(statusOf(await client.register(proxy.legs[0]!, { user: 'erin' }))).toBe(200);
-      const limited = await client.register(proxy.legs[0]!, { user: 'erin' });
+      for (let i = 0; i < 3; i++) expect(statusOf(await client.request(proxy.legs[0]!, { user: 'erin' }))).toBe(200);
+      const limited = await client.request(proxy.legs[0]!, { user: 'erin' });
       expect(statusOf(limited)).toBe(503);
       expect(Number(header(limited, 'Retry-After')[0])).toBeGreaterThan(0);
     } finally {

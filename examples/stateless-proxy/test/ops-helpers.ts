@@ -3,6 +3,7 @@
  * the sipway packages, the admin listener's HTTP answers and Prometheus samples. Every wait is
  * bounded.
  */
+import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { freePort, sipp, until } from './helpers.js';
@@ -50,7 +51,11 @@ export function header(message: string, name: string): string[] {
   return out;
 }
 
-/** A UDP SIP client on 127.0.0.1: sends a REGISTER built here and returns the final response with the same branch. */
+/**
+ * A UDP SIP client on 127.0.0.1: sends a REGISTER (or an OPTIONS to `user@domain`, which the
+ * proxy forwards after a location lookup) built here and returns the final response with the
+ * same branch.
+ */
 export async function udpClient() {
   const socket: Socket = createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
@@ -60,30 +65,35 @@ export async function udpClient() {
   let n = 0;
   const tag = `c${process.pid}${Date.now() % 100000}`;
 
-  async function register(to: ListeningLeg, args: { user: string; domain?: string; expires?: number }, timeoutMs = 3000): Promise<string> {
+  async function request(
+    to: ListeningLeg,
+    args: { user: string; domain?: string; expires?: number; method?: 'REGISTER' | 'OPTIONS'; callId?: string; cseq?: number; headers?: string[] },
+    timeoutMs = 3000,
+  ): Promise<string> {
     const domain = args.domain ?? 'example.com';
+    const method = args.method ?? 'REGISTER';
     const branch = `z9hG4bK-${tag}-${++n}`;
     const lines = [
-      `REGISTER sip:${domain} SIP/2.0`,
+      method === 'REGISTER' ? `REGISTER sip:${domain} SIP/2.0` : `${method} sip:${args.user}@${domain} SIP/2.0`,
       `Via: SIP/2.0/UDP 127.0.0.1:${port};branch=${branch};rport`,
       'Max-Forwards: 70',
       `From: <sip:${args.user}@${domain}>;tag=${tag}`,
       `To: <sip:${args.user}@${domain}>`,
-      `Call-ID: ${tag}-${n}@127.0.0.1`,
-      `CSeq: ${n} REGISTER`,
-      `Contact: <sip:${args.user}@127.0.0.1:${port}>`,
-      `Expires: ${args.expires ?? 120}`,
+      `Call-ID: ${args.callId ?? `${tag}-${n}@127.0.0.1`}`,
+      `CSeq: ${args.cseq ?? n} ${method}`,
+      ...(method === 'REGISTER' ? [`Contact: <sip:${args.user}@127.0.0.1:${port}>`, `Expires: ${args.expires ?? 120}`] : []),
+      ...(args.headers ?? []),
       'Content-Length: 0',
       '',
       '',
     ];
     socket.send(lines.join('\r\n'), to.port, to.address);
     let answer: string | undefined;
-    await until(() => (answer = inbox.find((m) => m.includes(branch) && statusOf(m) >= 200)) !== undefined, timeoutMs, 'answer to REGISTER');
+    await until(() => (answer = inbox.find((m) => m.includes(branch) && statusOf(m) >= 200)) !== undefined, timeoutMs, `answer to ${method}`);
     return answer!;
   }
 
-  return { port, register, close: () => socket.close() };
+  return { port, request, close: () => socket.close() };
 }
 
 /** Starts a sipp UAS for bob on 127.0.0.3 (answers one call) and registers it through the proxy at `registerVia` with sipp. */
@@ -111,4 +121,18 @@ export async function callBob(callVia: number) {
     transport: 'udp',
     keys: { user: 'bob', domain: 'example.com', contact_host: '127.0.0.1' },
   }).done;
+}
+
+/** RFC 7616 §3.4.1 digest answer with qop=auth, computed here (not by @sipway/auth). */
+export function digestAuthorization(challenge: string, a: { algorithm: 'MD5' | 'SHA-256'; user: string; password: string; method: string; uri: string }): string {
+  const nonce = /nonce="([^"]+)"/.exec(challenge)?.[1] ?? '';
+  const realm = /realm="([^"]+)"/.exec(challenge)?.[1] ?? '';
+  const opaque = /opaque="([^"]+)"/.exec(challenge)?.[1];
+  const h = (s: string) => createHash(a.algorithm === 'MD5' ? 'md5' : 'sha256').update(s).digest('hex');
+  const ha1 = h(`${a.user}:${realm}:${a.password}`);
+  const response = h(`${ha1}:${nonce}:00000001:0a4f113b:auth:${h(`${a.method}:${a.uri}`)}`);
+  return (
+    `Authorization: Digest username="${a.user}", realm="${realm}", nonce="${nonce}", uri="${a.uri}", response="${response}", ` +
+    `algorithm=${a.algorithm}, qop=auth, nc=00000001, cnonce="0a4f113b"${opaque === undefined ? '' : `, opaque="${opaque}"`}`
+  );
 }

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, find, startLine, startProxy } from './helpers.js';
-import { adminGet, callBob, header, registerUas, statusOf, udpClient } from './ops-helpers.js';
+import { adminGet, callBob, digestAuthorization, header, registerUas, statusOf, udpClient } from './ops-helpers.js';
 import { startRedisServer } from './redis-server.js';
 import type { RedisServer } from './redis-server.js';
 
@@ -40,23 +40,65 @@ describe('--store redis://… (one location service for several proxies)', () =>
     expect(await b.stop()).toBe(0);
   });
 
+  it('with one --nonce-secret, a challenge from proxy A is answered at proxy B (SHA-256), a replay is refused at B and at A, and A sees the binding', async () => {
+    const auth = ['--auth-user', 'frank:secret-f', '--nonce-secret', 'cluster-nonce-secret-0123456789'];
+    const a = await startProxy([...proxyArgs(3), ...auth], 1);
+    const b = await startProxy([...proxyArgs(3), ...auth], 1);
+    const client = await udpClient();
+    try {
+      const challenge = await client.request(a.legs[0]!, { user: 'frank', callId: 'cluster-1', cseq: 1 });
+      expect(statusOf(challenge)).toBe(401);
+      const offered = header(challenge, 'WWW-Authenticate');
+      expect(offered.map((c) => /algorithm=([\w-]+)/.exec(c)?.[1])).toEqual(['SHA-256', 'MD5']);
+      const answer = digestAuthorization(offered[0]!, { algorithm: 'SHA-256', user: 'frank', password: 'secret-f', method: 'REGISTER', uri: 'sip:example.com' });
+      expect(statusOf(await client.request(b.legs[0]!, { user: 'frank', callId: 'cluster-1', cseq: 2, headers: [answer] }))).toBe(200);
+      // The same answer once more (a replay of nonce count 1) is refused, by B and by A: the
+      // nonce counts live in the shared Redis.
+      expect(statusOf(await client.request(b.legs[0]!, { user: 'frank', callId: 'cluster-1', cseq: 3, headers: [answer] }))).toBe(401);
+      const replayAtA = await client.request(a.legs[0]!, { user: 'frank', callId: 'cluster-1', cseq: 4, headers: [answer] });
+      expect(statusOf(replayAtA)).toBe(401);
+      expect(header(replayAtA, 'WWW-Authenticate').join(',')).toMatch(/stale=TRUE/i);
+      const seenByA = (await adminGet(a.admin!, '/bindings')).json as Array<{ aor: string }>;
+      expect(seenByA.map((r) => r.aor)).toEqual(['sip:frank@example.com']);
+
+      // Redis down: a fresh, correct answer cannot be checked for replay, so it is not accepted
+      // (a new challenge), and the proxy lives on.
+      const again = await client.request(a.legs[0]!, { user: 'frank', callId: 'cluster-2', cseq: 1 });
+      const fresh = digestAuthorization(header(again, 'WWW-Authenticate')[0]!, { algorithm: 'SHA-256', user: 'frank', password: 'secret-f', method: 'REGISTER', uri: 'sip:example.com' });
+      await redis.stop('SIGKILL');
+      try {
+        expect(statusOf(await client.request(a.legs[0]!, { user: 'frank', callId: 'cluster-2', cseq: 2, headers: [fresh] }))).toBe(401);
+        expect(a.child.exitCode).toBeNull();
+      } finally {
+        await redis.start();
+      }
+    } finally {
+      client.close();
+    }
+    expect(await a.stop()).toBe(0);
+    expect(await b.stop()).toBe(0);
+  });
+
   it('answers REGISTER with 503 and Retry-After while Redis is down, and 200 again once it is back', async () => {
     const proxy = await startProxy(proxyArgs(2), 1);
     const leg = proxy.legs[0]!;
     const client = await udpClient();
     try {
-      expect(statusOf(await client.register(leg, { user: 'carol' }))).toBe(200);
+      expect(statusOf(await client.request(leg, { user: 'carol' }))).toBe(200);
       await redis.stop('SIGKILL');
-      const refused = await client.register(leg, { user: 'carol' });
+      const refused = await client.request(leg, { user: 'carol' });
       expect(statusOf(refused)).toBe(503);
       expect(header(refused, 'Retry-After')).toEqual([expect.stringMatching(/^\d+$/)]);
       expect((await adminGet(proxy.admin!, '/health')).status).toBe(503);
+      // A request to a user fails fast too: the lookup error becomes a 503, within the client's 3 s bound.
+      const lookup = await client.request(leg, { user: 'carol', method: 'OPTIONS' });
+      expect(statusOf(lookup)).toBe(503);
 
       await redis.start();
       // ioredis reconnects on its own: bounded retries, one REGISTER every 250 ms for at most 15 s.
       let status = 0;
       for (let i = 0; i < 60 && status !== 200; i++) {
-        status = statusOf(await client.register(leg, { user: 'carol' }));
+        status = statusOf(await client.request(leg, { user: 'carol' }));
         if (status !== 200) await new Promise((r) => setTimeout(r, 250));
       }
       expect(status).toBe(200);
