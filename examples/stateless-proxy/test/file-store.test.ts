@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { cleanup, find, startLine, startProxy, until } from './helpers.js';
-import { callBob, registerUas } from './ops-helpers.js';
+import { adminGet, callBob, registerUas, statusOf, udpClient } from './ops-helpers.js';
 
 afterEach(cleanup);
 
@@ -39,5 +39,26 @@ describe('--store file:PATH', () => {
     expect(startLine(invite!)).toBe(`INVITE sip:bob@127.0.0.3:${uasPort};transport=UDP SIP/2.0`);
     expect(find(callee.received, /^BYE /)).toHaveLength(1);
     expect(await second.stop()).toBe(0);
+  });
+
+  it('writes the last REGISTER on SIGTERM even inside the flush interval, and serves it after the restart', async () => {
+    const path = join(dir, 'graceful.json');
+    // A long interval: only the snapshot written on close can hold carol.
+    const args = ['--leg', 'udp:127.0.0.1:0', '--registrar', '--domain', 'example.com', '--store', `file:${path}?flushIntervalMs=60000`, '--admin', '127.0.0.1:0', '--log-level', 'warn'];
+    const first = await startProxy(args, 1);
+    const client = await udpClient();
+    try {
+      expect(statusOf(await client.request(first.legs[0]!, { user: 'carol' }))).toBe(200);
+      expect(snapshotHas(path, 'sip:carol@example.com')).toBe(false);
+      expect(await first.stop('SIGTERM')).toBe(0);
+      expect(snapshotHas(path, 'sip:carol@example.com')).toBe(true);
+      const second = await startProxy(args, 1);
+      const bindings = (await adminGet(second.admin!, '/bindings')).json as Array<{ aor: string; bindings: Array<{ contact: string }> }>;
+      expect(bindings.map((r) => r.aor)).toEqual(['sip:carol@example.com']);
+      expect(bindings[0]!.bindings[0]!.contact).toBe(`sip:carol@127.0.0.1:${client.port}`);
+      expect(await second.stop()).toBe(0);
+    } finally {
+      client.close();
+    }
   });
 });
