@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { adminGet, cleanup, headerValues, sample, sipp, startRegistrar, statusOf, udpClient, until } from './helpers.js';
-import { startRedisServer } from './redis-server.js';
-import type { RedisServer } from './redis-server.js';
+import { startRedisServer } from '@sipway/test-peers';
+import type { RedisServer } from '@sipway/test-peers';
 
 let redis: RedisServer;
 beforeAll(async () => {

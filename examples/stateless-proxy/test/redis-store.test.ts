@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, find, startLine, startProxy } from './helpers.js';
 import { adminGet, callBob, digestAuthorization, header, registerUas, statusOf, udpClient } from './ops-helpers.js';
-import { startRedisServer } from './redis-server.js';
-import type { RedisServer } from './redis-server.js';
+import { startRedisServer } from '@sipway/test-peers';
+import type { RedisServer } from '@sipway/test-peers';
 
 let redis: RedisServer;
 beforeAll(async () => {

@@ -8,8 +8,8 @@ import type { RegistrarLogger } from '../src/index.js';
 import { RedisLocationStore } from '../src/stores/redis/index.js';
 import { contactsOf, setup } from './helpers.js';
 import type { Setup } from './helpers.js';
-import { startRedisServer } from './redis-server.js';
-import type { RedisServer } from './redis-server.js';
+import { startRedisServer } from '@sipway/test-peers';
+import type { RedisServer } from '@sipway/test-peers';
 
 let server: RedisServer;
 beforeAll(async () => {

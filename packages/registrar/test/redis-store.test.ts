@@ -4,8 +4,8 @@ import { LocationStoreError, RegistrarClosedError, RegistrarOptionsError } from 
 import type { Binding } from '../src/index.js';
 import { RedisLocationStore } from '../src/stores/redis/index.js';
 import { binding, describeLocationStore } from './store-contract.js';
-import { startRedisServer } from './redis-server.js';
-import type { RedisServer } from './redis-server.js';
+import { startRedisServer } from '@sipway/test-peers';
+import type { RedisServer } from '@sipway/test-peers';
 
 let server: RedisServer;
 let admin: Redis;
