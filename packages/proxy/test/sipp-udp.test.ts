@@ -1,14 +1,10 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { createSocket } from 'node:dgram';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Dispatcher } from '@sipway/sip-leg';
 import { UdpLeg } from '@sipway/sip-leg/udp';
 import { StatelessProxy } from '../src/index.js';
 import type { ProxyOutcome } from '../src/index.js';
 import { KEY } from './helpers.js';
+import { bracket, freeUdpPort, runSipp, waitBound } from './sipp.js';
 
 // Real peers over real UDP sockets on loopback: sipp UAC → proxy → sipp UAS, one call
 // (INVITE/100/180/200/ACK/BYE/200), on 127.0.0.1 and on ::1.
@@ -17,66 +13,6 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-interface SippRun {
-  done: Promise<{ code: number | null; output: string; messages: string }>;
-}
-
-function runSipp(args: string[]): SippRun {
-  const dir = mkdtempSync(join(tmpdir(), 'sipway-proxy-sipp-'));
-  const done = new Promise<{ code: number | null; output: string; messages: string }>((resolve) => {
-    const child = spawn('sipp', [...args, '-m', '1', '-timeout', '10s', '-timeout_error', '-nostdin', '-trace_msg', '-trace_err'], {
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.on('close', (code) => {
-      clearTimeout(killer);
-      let messages = '';
-      for (const f of readdirSync(dir)) if (f.endsWith('_messages.log')) messages += readFileSync(join(dir, f), 'latin1');
-      rmSync(dir, { recursive: true, force: true });
-      resolve({ code, output: output.slice(-3000), messages });
-    });
-  });
-  return { done };
-}
-
-function freeUdpPort(address: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket(address.includes(':') ? 'udp6' : 'udp4');
-    s.once('error', reject);
-    s.bind(0, address, () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/**
- * Resolves once something (sipp) holds the UDP port, read from /proc/net/udp{,6} so the check
- * never competes with sipp for the port. Bounded to 5 s.
- */
-async function waitBound(port: number): Promise<void> {
-  const suffix = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  const deadline = Date.now() + 5000;
-  while (Date.now() < deadline) {
-    const tables = ['/proc/net/udp', '/proc/net/udp6'].map((f) => {
-      try {
-        return readFileSync(f, 'latin1');
-      } catch {
-        return '';
-      }
-    });
-    // Column 2 is local_address:port in hex.
-    if (tables.some((t) => t.split('\n').some((line) => (line.trim().split(/\s+/)[1] ?? '').endsWith(suffix)))) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing bound UDP port ${port} within 5 s`);
-}
-
-const bracket = (a: string) => (a.includes(':') ? `[${a}]` : a);
 
 describe.each(['127.0.0.1', '::1'])('sipp UAC → StatelessProxy (UDP %s) → sipp UAS', (address) => {
   it('completes a call; the UAS sees our Via on top, our Record-Route and Max-Forwards 69', async () => {
