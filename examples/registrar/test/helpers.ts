@@ -5,14 +5,15 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+// Shared with the other examples' tests.
+export { adminGet, digestAuthorization, freePort, parseLogs, sample, statusOf, until } from '@sipway/test-peers';
+import { freePort, parseLogs, statusOf, until } from '@sipway/test-peers';
 
 export const EXAMPLE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const MAIN = join(EXAMPLE_DIR, 'dist', 'main.js');
@@ -36,15 +37,6 @@ export async function cleanup(): Promise<void> {
   running.clear();
 }
 
-/** Wait until `fn` is true, bounded. */
-export async function until(fn: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 export interface Listening {
   transport: string;
   address: string;
@@ -61,19 +53,6 @@ export interface RegistrarProcess {
   /** Send a signal and wait (bounded) for the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   exited: Promise<number | null>;
-}
-
-export function parseLogs(out: string): Array<Record<string, unknown>> {
-  const lines: Array<Record<string, unknown>> = [];
-  for (const line of out.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    try {
-      lines.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      /* a partial line */
-    }
-  }
-  return lines;
 }
 
 function parseLeg(text: string): Listening {
@@ -145,59 +124,12 @@ export async function startRegistrar(args: string[], timeoutMs = 10_000): Promis
   };
 }
 
-/** GET on the admin listener: status and body (JSON parsed when it is JSON). */
-export async function adminGet(base: string, path: string): Promise<{ status: number; text: string; json: unknown }> {
-  const res = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(5000) });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, text, json };
-}
-
-/** One sample of the Prometheus text format: the value of `name` whose labels include `labels`. */
-export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (m === null || m[1] !== name) continue;
-    const have: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) have[l[1]!] = l[2]!;
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
-  }
-  return undefined;
-}
-
 export interface SippResult {
   code: number | null;
   output: string;
   /** Messages sipp received, in order (from -trace_msg). */
   received: string[];
   errors: string;
-}
-
-/** A port free for both UDP and TCP on `address` right now (sipp needs one named). Bounded tries. */
-export async function freePort(address = '127.0.0.1'): Promise<number> {
-  for (let i = 0; i < 20; i++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const srv = createServer();
-      srv.once('error', reject);
-      srv.listen(0, address, () => {
-        const p = (srv.address() as { port: number }).port;
-        srv.close(() => resolve(p));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const s = createSocket(address.includes(':') ? 'udp6' : 'udp4');
-      s.once('error', () => resolve(false));
-      s.bind(port, address, () => s.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-  throw new Error('no free port');
 }
 
 /** Runs one sipp scenario from test/scenarios to the end (`-m 1` by default), bounded by -timeout and a kill timer. */
@@ -263,11 +195,6 @@ export function headerValues(message: string, name: string): string[] {
   return out;
 }
 
-/** The status code of a response text. */
-export function statusOf(message: string): number {
-  return Number(/^SIP\/2\.0 (\d{3})/.exec(message)?.[1]);
-}
-
 /**
  * A small SIP client on a UDP socket of 127.0.0.1: sends requests built here and returns the
  * response with the same branch. Independent of the sipway packages.
@@ -312,16 +239,3 @@ export async function udpClient() {
   return { port, request, close: () => socket.close() };
 }
 
-/** RFC 7616 §3.4.1 digest answer with qop=auth, computed here (not by @sipway/auth). */
-export function digestAuthorization(challenge: string, a: { algorithm: 'MD5' | 'SHA-256'; user: string; password: string; method: string; uri: string }): string {
-  const nonce = /nonce="([^"]+)"/.exec(challenge)?.[1] ?? '';
-  const realm = /realm="([^"]+)"/.exec(challenge)?.[1] ?? '';
-  const opaque = /opaque="([^"]+)"/.exec(challenge)?.[1];
-  const h = (s: string) => createHash(a.algorithm === 'MD5' ? 'md5' : 'sha256').update(s).digest('hex');
-  const ha1 = h(`${a.user}:${realm}:${a.password}`);
-  const response = h(`${ha1}:${nonce}:00000001:0a4f113b:auth:${h(`${a.method}:${a.uri}`)}`);
-  return (
-    `Authorization: Digest username="${a.user}", realm="${realm}", nonce="${nonce}", uri="${a.uri}", response="${response}", ` +
-    `algorithm=${a.algorithm}, qop=auth, nc=00000001, cnonce="0a4f113b"${opaque === undefined ? '' : `, opaque="${opaque}"`}`
-  );
-}

@@ -5,12 +5,13 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+// Shared with the other examples' tests.
+export { freePort, parseLogs } from '@sipway/test-peers';
+import { parseLogs } from '@sipway/test-peers';
 
 export const EXAMPLE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const MAIN = join(EXAMPLE_DIR, 'dist', 'main.js');
@@ -36,27 +37,6 @@ export async function cleanup(): Promise<void> {
 
 export function bracket(address: string): string {
   return address.includes(':') ? `[${address}]` : address;
-}
-
-/** A port free for both UDP and TCP on `address` right now. Bounded tries. */
-export async function freePort(address = '127.0.0.1'): Promise<number> {
-  for (let i = 0; i < 20; i++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const srv = createServer();
-      srv.once('error', reject);
-      srv.listen(0, address, () => {
-        const p = (srv.address() as { port: number }).port;
-        srv.close(() => resolve(p));
-      });
-    });
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const s = createSocket(address.includes(':') ? 'udp6' : 'udp4');
-      s.once('error', () => resolve(false));
-      s.bind(port, address, () => s.close(() => resolve(true)));
-    });
-    if (udpFree) return port;
-  }
-  throw new Error('no free port');
 }
 
 export interface ListeningLeg {
@@ -132,19 +112,6 @@ function parseLegText(text: string): ListeningLeg {
   const m = /^(\w+):(\[[^\]]+\]|[^:]+):(\d+)$/.exec(text);
   if (m === null) throw new Error(`bad leg text ${text}`);
   return { transport: m[1]!, address: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]) };
-}
-
-export function parseLogs(out: string): Array<Record<string, unknown>> {
-  const lines: Array<Record<string, unknown>> = [];
-  for (const line of out.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    try {
-      lines.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      /* a partial line */
-    }
-  }
-  return lines;
 }
 
 export interface SippResult {

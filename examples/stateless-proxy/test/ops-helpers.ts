@@ -3,42 +3,13 @@
  * the sipway packages, the admin listener's HTTP answers and Prometheus samples. Every wait is
  * bounded.
  */
-import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { freePort, sipp, until } from './helpers.js';
 import type { ListeningLeg } from './helpers.js';
-
-/** GET on the admin listener: status and body (JSON parsed when it is JSON). */
-export async function adminGet(base: string, path: string): Promise<{ status: number; text: string; json: unknown }> {
-  const res = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(5000) });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, text, json };
-}
-
-/** One sample of the Prometheus text format: the value of `name` whose labels include `labels`. */
-export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (m === null || m[1] !== name) continue;
-    const have: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) have[l[1]!] = l[2]!;
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
-  }
-  return undefined;
-}
-
-/** The status code of a response text. */
-export function statusOf(message: string): number {
-  return Number(/^SIP\/2\.0 (\d{3})/.exec(message)?.[1]);
-}
+// Shared with the other examples' tests.
+export { adminGet, digestAuthorization, sample, statusOf } from '@sipway/test-peers';
+import { statusOf } from '@sipway/test-peers';
 
 /** Values of a header in a message text, in order. */
 export function header(message: string, name: string): string[] {
@@ -123,16 +94,3 @@ export async function callBob(callVia: number) {
   }).done;
 }
 
-/** RFC 7616 §3.4.1 digest answer with qop=auth, computed here (not by @sipway/auth). */
-export function digestAuthorization(challenge: string, a: { algorithm: 'MD5' | 'SHA-256'; user: string; password: string; method: string; uri: string }): string {
-  const nonce = /nonce="([^"]+)"/.exec(challenge)?.[1] ?? '';
-  const realm = /realm="([^"]+)"/.exec(challenge)?.[1] ?? '';
-  const opaque = /opaque="([^"]+)"/.exec(challenge)?.[1];
-  const h = (s: string) => createHash(a.algorithm === 'MD5' ? 'md5' : 'sha256').update(s).digest('hex');
-  const ha1 = h(`${a.user}:${realm}:${a.password}`);
-  const response = h(`${ha1}:${nonce}:00000001:0a4f113b:auth:${h(`${a.method}:${a.uri}`)}`);
-  return (
-    `Authorization: Digest username="${a.user}", realm="${realm}", nonce="${nonce}", uri="${a.uri}", response="${response}", ` +
-    `algorithm=${a.algorithm}, qop=auth, nc=00000001, cnonce="0a4f113b"${opaque === undefined ? '' : `, opaque="${opaque}"`}`
-  );
-}
