@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { LegConnection } from '../leg.js';
+import { slotClosed, slotOpened } from './fd-budget.js';
 
 /**
  * Connection admission of the stream legs (TCP, TLS, WebSocket): every socket counts from the
@@ -90,6 +91,7 @@ export class ConnectionLimiter {
     if (slot.released) return;
     slot.released = true;
     this.slots.delete(slot);
+    slotClosed();
     if (slot.source === undefined) return;
     const n = (this.perSource.get(slot.source) ?? 1) - 1;
     if (n <= 0) this.perSource.delete(slot.source);
@@ -122,6 +124,7 @@ export class ConnectionLimiter {
 
   private add(slot: Slot): Slot {
     this.slots.add(slot);
+    slotOpened();
     return slot;
   }
 }

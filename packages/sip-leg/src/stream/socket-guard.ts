@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { canonicalAddress } from '../address.js';
 import type { LegConnection, Source } from '../leg.js';
 import { ConnectionLimiter } from './connection-limiter.js';
+import { descriptorsScarce, fdReserve } from './fd-budget.js';
 import type { ConnectionLimits, Slot } from './connection-limiter.js';
 
 /** After running out of file descriptors, new inbound sockets are closed at once for this long. */
@@ -63,8 +64,16 @@ export class SocketGuard {
     const source: Source = { transport: this.options.leg.transport, address, port: raw.remotePort ?? 0, family: this.options.leg.family };
     const now = Date.now();
     if (now < this.pausedUntil) {
+      // Counted in the next out-of-descriptors line rather than logged one by one.
       raw.destroy();
-      this.note('fd-pause', address, 'warn', 'connection closed: out of file descriptors, accepting paused', { source: address });
+      this.options.publish('too-many-connections', new Error('accepting paused: out of file descriptors'), source);
+      return undefined;
+    }
+    // libuv hides EMFILE on accept (it closes the pending sockets itself): watch the budget instead.
+    const scarce = descriptorsScarce();
+    if (scarce !== undefined) {
+      raw.destroy();
+      this.fdExhausted('accept', undefined, scarce);
       return undefined;
     }
     const admitted = this.limiter.admit(address, handshake ? 'handshake' : 'open', () => raw.destroy(), now);
@@ -125,18 +134,22 @@ export class SocketGuard {
    * per interval with a count), close the longest-idle connections to free descriptors, and close
    * new inbound sockets at once for {@link FD_PAUSE_MS} so the freed ones go to work in progress.
    */
-  fdExhausted(where: 'accept' | 'connect', error: unknown): void {
+  fdExhausted(where: 'accept' | 'connect', error: unknown, scarce?: { open: number; limit: number }): void {
     this.fdEvents++;
     const now = Date.now();
     this.pausedUntil = now + FD_PAUSE_MS;
     const toClose = Math.max(1, Math.ceil(this.limiter.size * FD_EVICT_SHARE));
     const closed = this.limiter.evictIdle(toClose, FD_EVICT_MIN_IDLE_MS, now);
-    this.options.publish('fd-exhausted', error);
-    this.note('fd-exhausted', '', 'error', `out of file descriptors (${(error as { code?: string }).code ?? 'EMFILE'}) on ${where}: raise the limit (ulimit -n) or lower maxConnections; accepting paused ${FD_PAUSE_MS} ms`, {
+    const what =
+      scarce === undefined
+        ? `out of file descriptors (${(error as { code?: string } | undefined)?.code ?? 'EMFILE'}) on ${where}`
+        : `out of file descriptors (${scarce.open} of ${scarce.limit} open, ${fdReserve(scarce.limit)} kept for outgoing connections) on ${where}`;
+    this.options.publish('fd-exhausted', error ?? new Error(what));
+    this.note('fd-exhausted', '', 'error', `${what}: raise the limit (ulimit -n) or lower maxConnections; new connections refused for ${FD_PAUSE_MS} ms, ${closed} idle closed`, {
       where,
-      open: this.limiter.size,
+      connections: this.limiter.size,
       closedIdle: closed,
-      error: String(error),
+      ...(scarce === undefined ? { error: String(error) } : scarce),
     });
   }
 
