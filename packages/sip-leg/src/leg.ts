@@ -425,7 +425,7 @@ export abstract class BaseLeg implements Leg {
     if (logger === undefined) return;
     this.sampler ??= new LogSampler((_key, count, sample, first) => {
       const { message: text, level: lvl, ...fields } = sample as { message: string; level: 'info' | 'warn' | 'error' } & Record<string, unknown>;
-      const line = first ? text : `${text}: ${count} in the last ${LOG_SAMPLE_INTERVAL_MS / 1000} s`;
+      const line = first ? text : `${text} (${count} more in the last ${LOG_SAMPLE_INTERVAL_MS / 1000} s or less)`;
       const write = logger[lvl] ?? logger.warn;
       write?.call(logger, line, { ...fields, count });
     });
