@@ -1,6 +1,9 @@
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { until as untilAsync } from '@sipway/test-peers';
@@ -131,6 +134,46 @@ describe('deadlines that bytes do not extend', () => {
     expect(r.code, r.errors + r.output.slice(-1500)).toBe(0);
     console.log(`drip: closed ${took} ms after the first byte (deadline 1500 ms, a byte every 200 ms)`);
     expect(await proxy.stop()).toBe(0);
+  });
+});
+
+describe('TLS handshakes', () => {
+  it('a TLS handshake dripped a byte every 200 ms is closed at --handshake-timeout-ms and held a per-source slot meanwhile', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sipway-e2e-tlsdeadline-'));
+    try {
+      const cert = join(dir, 'p.crt');
+      const key = join(dir, 'p.key');
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=proxy'], { stdio: 'ignore' });
+      const proxy = await startProxy(
+        ['--leg', 'tls:127.0.0.1:0', '--tls-cert', cert, '--tls-key', key, '--max-connections-per-source', '1', '--handshake-timeout-ms', '1500'],
+        1,
+      );
+      const port = proxy.legs[0]!.port;
+      const drip = await open(port);
+      // The start of a ClientHello record, one byte at a time.
+      const bytes = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+      const started = Date.now();
+      let i = 0;
+      const timer = setInterval(() => {
+        if (!drip.closed && i < bytes.length) drip.socket.write(Buffer.from([bytes[i++]!]));
+      }, 200);
+      // Its slot is taken while it handshakes: a second socket from the source is refused.
+      const second = await open(port);
+      await until(() => second.closed, 5000, 'the second socket refused');
+      try {
+        await until(() => drip.closed, 10_000, 'the dripping handshake to be closed');
+      } finally {
+        clearInterval(timer);
+      }
+      const took = drip.closedAt! - started;
+      expect(took).toBeGreaterThanOrEqual(1300);
+      expect(took).toBeLessThan(6000);
+      await until(() => logLines(proxy, /handshake deadline passed/).length === 1, 5000, 'the deadline line');
+      console.log(`tls drip: closed ${took} ms after the accept (deadline 1500 ms)`);
+      expect(await proxy.stop()).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -125,8 +125,8 @@ export class WsLeg extends BaseLeg {
       // Plain ws: tell the browser why (a wss socket has no TLS yet to say it over).
       refuse: (raw) => {
         if (this.transport === 'wss') return void raw.destroy();
-        raw.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-        setTimeout(() => raw.destroy(), 1000).unref();
+        // Released as soon as the answer is written: a refused socket must not hold a descriptor.
+        raw.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', () => raw.destroy());
       },
     });
   }
