@@ -35,6 +35,18 @@ export const USAGE = `usage: sipway-proxy [options]
   --rate-limit N[/S]      at most N requests per source address per S seconds (default 1),
                           then 503 with Retry-After; off by default
   --rate-limit-allow CIDR never rate-limited (repeatable)
+  --max-connections N     sockets per tcp/tls/ws/wss leg, in and out, handshakes
+                          included (default 1024); when full, the longest-idle one
+                          (idle ≥ 10 s) is closed for a new one
+  --max-connections-per-source N
+                          inbound sockets per source address per leg (default 32;
+                          0 = no limit); IPv6 counts per --source-prefix-v6
+  --source-prefix-v6 N    IPv6 prefix length that counts as one source (default 64)
+  --message-timeout-ms MS a SIP message over tcp/tls must be complete MS after its
+                          first byte (default 20000; 0 = none)
+  --handshake-timeout-ms MS
+                          TLS handshake / WebSocket upgrade deadline after the
+                          accept (default 10000; 0 = none)
   --admin host:port       admin HTTP listener: /metrics, /health, /bindings (off by default)
   --log-level L           fatal, error, warn, info (default), debug, trace, silent
   --config FILE           YAML file with the same keys and per-leg settings; flags win
@@ -67,6 +79,11 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         'nonce-secret': { type: 'string' },
         'rate-limit': { type: 'string' },
         'rate-limit-allow': { type: 'string', multiple: true },
+        'max-connections': { type: 'string' },
+        'max-connections-per-source': { type: 'string' },
+        'source-prefix-v6': { type: 'string' },
+        'message-timeout-ms': { type: 'string' },
+        'handshake-timeout-ms': { type: 'string' },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -103,6 +120,11 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       nonceSecret: v['nonce-secret'],
       rateLimit: v['rate-limit'],
       rateLimitAllow: v['rate-limit-allow'],
+      maxConnections: v['max-connections'],
+      maxConnectionsPerSource: v['max-connections-per-source'],
+      sourcePrefixV6: v['source-prefix-v6'],
+      messageTimeoutMs: v['message-timeout-ms'],
+      handshakeTimeoutMs: v['handshake-timeout-ms'],
     },
   };
 }

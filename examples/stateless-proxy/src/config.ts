@@ -10,6 +10,8 @@ import type { DigestAlgorithm } from '@sipway/auth';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './errors.js';
 import { formatLeg, parseLegSpec } from './leg-spec.js';
+import { CONNECTION_KEYS, connectionLimits } from './connection-limits.js';
+import type { ConnectionLimitsConfig, ConnectionLimitsInput } from './connection-limits.js';
 import type { LegSpec } from './leg-spec.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -67,10 +69,12 @@ export interface ProxyConfig {
   rateLimit?: { points: number; duration: number; allow: string[] } | undefined;
   /** Admin HTTP listener: /metrics, /health, /bindings. */
   admin?: { host: string; port: number } | undefined;
+  /** Limits and deadlines of the stream legs (connection-limits.ts). */
+  connections: ConnectionLimitsConfig;
 }
 
 /** Settings as given on the command line or at the top of the file (all optional). */
-export interface ConfigInput {
+export interface ConfigInput extends ConnectionLimitsInput {
   legs?: Array<string | LegInput> | undefined;
   registrar?: boolean | undefined;
   domain?: string[] | undefined;
@@ -119,6 +123,7 @@ const TOP_KEYS: Record<string, keyof ConfigInput> = {
   'nonce-secret': 'nonceSecret',
   'rate-limit': 'rateLimit',
   'rate-limit-allow': 'rateLimitAllow',
+  ...CONNECTION_KEYS,
 };
 const LEG_KEYS: Record<string, keyof LegInput> = {
   leg: 'leg',
@@ -307,6 +312,7 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): ProxyConfi
     auth: authConfig(g, domains),
     rateLimit: rateLimitConfig(g),
     admin: g.admin === undefined ? undefined : adminAddress(g.admin),
+    connections: connectionLimits(g),
   };
 }
 

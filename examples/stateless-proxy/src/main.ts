@@ -9,6 +9,7 @@ import { parseCliArgs, USAGE } from './args.js';
 import { loadConfigFile, resolveConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { describeStore } from './store.js';
+import { fdLimitWarning } from './connection-limits.js';
 import { describeLeg, startProxy } from './wiring.js';
 import type { RunningProxy } from './wiring.js';
 
@@ -68,6 +69,8 @@ async function main(argv: readonly string[]): Promise<number> {
     logger.info({ realm: config.auth.realm, users: config.auth.users.size, algorithms: config.auth.algorithms }, 'digest authentication on');
   }
   if (config.rateLimit !== undefined) logger.info({ rateLimit: config.rateLimit }, 'rate limit on');
+  const fdWarning = fdLimitWarning(config.connections, config.legs.filter((l) => l.transport !== 'udp').length);
+  if (fdWarning !== undefined) logger.warn({ connections: config.connections }, fdWarning);
 
   return new Promise<number>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {

@@ -84,7 +84,7 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
 
     const legLogger = adapt(logger.child({ component: 'leg' }));
     const legs: Leg[] = [];
-    for (const lc of config.legs) legs.push(await createLeg(lc, legLogger));
+    for (const lc of config.legs) legs.push(await createLeg(lc, legLogger, config.connections));
     const hops = nextHops(config);
     const resolver = new SipResolver({
       transports: [...new Set(config.legs.map((l) => l.transport))],

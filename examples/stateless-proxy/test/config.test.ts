@@ -146,3 +146,37 @@ describe('store, authentication, rate limit and admin settings', () => {
     expect(resolveConfig(configFromObject({ 'rate-limit': 5 }), {}).rateLimit).toEqual({ points: 5, duration: 1, allow: [] });
   });
 });
+
+describe('connection limits of the stream legs', () => {
+  it('defaults: 1024 per leg, 32 per source, IPv6 per /64, 20 s per message, 10 s per handshake', () => {
+    expect(resolveConfig({}, {}).connections).toEqual({
+      maxConnections: 1024,
+      maxConnectionsPerSource: 32,
+      sourcePrefixV6: 64,
+      messageTimeoutMs: 20_000,
+      handshakeTimeoutMs: 10_000,
+    });
+  });
+
+  it('flags and file keys of the same names; flags win', () => {
+    const file = configFromObject({ 'max-connections': 200, 'max-connections-per-source': 0, 'source-prefix-v6': 56, 'message-timeout-ms': 5000, 'handshake-timeout-ms': 3000 });
+    expect(resolveConfig(file, {}).connections).toEqual({ maxConnections: 200, maxConnectionsPerSource: 0, sourcePrefixV6: 56, messageTimeoutMs: 5000, handshakeTimeoutMs: 3000 });
+    const flags = parseCliArgs(['--max-connections', '300', '--max-connections-per-source', '8', '--source-prefix-v6', '48', '--message-timeout-ms', '0', '--handshake-timeout-ms', '1500']).flags;
+    expect(resolveConfig(file, flags).connections).toEqual({ maxConnections: 300, maxConnectionsPerSource: 8, sourcePrefixV6: 48, messageTimeoutMs: 0, handshakeTimeoutMs: 1500 });
+  });
+
+  it.each([
+    [['--max-connections', '0'], /max-connections must be a whole number from 1/],
+    [['--max-connections', 'many'], /max-connections must be a whole number/],
+    [['--max-connections-per-source=-1'], /max-connections-per-source must be a whole number from 0/],
+    [['--source-prefix-v6', '129'], /source-prefix-v6 must be a whole number from 1 to 128/],
+    [['--message-timeout-ms', '1.5'], /message-timeout-ms must be a whole number/],
+    [['--handshake-timeout-ms', '10s'], /handshake-timeout-ms must be a whole number/],
+  ])('refuses %j', (args, message) => {
+    expect(() => resolveConfig({}, parseCliArgs(args).flags)).toThrow(message);
+  });
+
+  it('an unknown key next to them is still an error', () => {
+    expect(() => configFromObject({ 'max-connection': 5 })).toThrow(/unknown key "max-connection"/);
+  });
+});

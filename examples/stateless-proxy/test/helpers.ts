@@ -63,9 +63,18 @@ export interface ProxyProcess {
  * Start `node dist/main.js args`; resolves when `expectLegs` lines containing `listening` were
  * printed (and the admin listener's line with `--admin`).
  */
-export async function startProxy(args: string[], expectLegs: number, timeoutMs = 10_000): Promise<ProxyProcess> {
+export async function startProxy(
+  args: string[],
+  expectLegs: number,
+  timeoutMs = 10_000,
+  options: { openFiles?: number } = {},
+): Promise<ProxyProcess> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} missing: the global setup builds it`);
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // `openFiles`: run under `ulimit -n N`, as an operator with a low descriptor limit would.
+  const child =
+    options.openFiles === undefined
+      ? spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('sh', ['-c', `ulimit -n ${options.openFiles} && exec "$0" "$@"`, process.execPath, MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

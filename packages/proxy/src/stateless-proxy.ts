@@ -210,7 +210,7 @@ export class StatelessProxy implements Receiver {
     if (back !== info.leg || this.#forceRewrite) rewriteContacts(response, this.contactRewriter, info.leg, back);
     if (this.#options.netSipUaHeaders === true) addNetSipUaHeaders(response, back);
     const result = await this.#dispatcher.deliver(response, { leg: back });
-    if (!result.ok) return this.#drop(response, info, result.status, result.reason, 'delivery-failed', result.reason);
+    if (!result.ok) return this.#drop(response, info, result.status, result.reason, 'delivery-failed', result.detail);
     this.#forwarded(response, info, result.leg, result.destination);
     return { ok: true, message: response, leg: result.leg, destination: result.destination, connection: result.connection };
   }
@@ -458,7 +458,8 @@ export class StatelessProxy implements Receiver {
     const result = await this.#dispatcher.deliver(request, { destination, leg: outLeg });
     if (!result.ok) {
       // §16.9: a transport error counts as a 503 (408 for a connect timeout) from that target.
-      return this.#refuse(request, info, result.status, result.reason, 'delivery-failed', result.reason, { removeVias: inserted });
+      // The reason phrase is the leg's fixed one; what failed (OpenSSL text, addresses) stays in `detail`.
+      return this.#refuse(request, info, result.status, result.reason, 'delivery-failed', result.detail, { removeVias: inserted });
     }
     this.#forwarded(request, info, result.leg, result.destination);
     return { ok: true, message: request, leg: result.leg, destination: result.destination, connection: result.connection };
@@ -549,7 +550,7 @@ export class StatelessProxy implements Receiver {
     }
     const sent = await this.#dispatcher.deliver(response, { incoming: info });
     if (!sent.ok) {
-      this.#dropped(request, info, code, `${detail}; answer ${status} not sent: ${sent.reason}`);
+      this.#dropped(request, info, code, `${detail}; answer ${status} not sent: ${sent.detail}`);
       return outcome;
     }
     this.#logger?.debug?.('answered request', { status, code, detail, callId: request.callId });

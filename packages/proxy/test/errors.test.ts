@@ -108,9 +108,13 @@ describe('stateless error answers', () => {
       { address: '127.0.0.1', port: 15070, transport: 'tcp' } as never,
     ]);
     await uac.send(invite('sip:carol@127.0.0.5:17001;transport=tcp', '127.0.0.1:16000'), leg);
-    expect(await h.settled(1)).toMatchObject({ ok: false, status: 503, code: 'delivery-failed' });
+    const settled = await h.settled(1);
+    expect(settled).toMatchObject({ ok: false, status: 503, code: 'delivery-failed' });
+    // What failed is the detail (for logs); the peer gets the plain phrase.
+    expect(!settled.ok && settled.detail).toMatch(/127\.0\.0\.5/);
     const got = await uac.waitFor(0);
     expect(!got.isRequest && got.status).toBe(503);
+    expect(!got.isRequest && got.reason).toBe('Service Unavailable');
     expect(got.getHeaders('via')).toEqual(['SIP/2.0/UDP 127.0.0.1:16000;branch=z9hG4bKuac1;rport=16000;received=127.0.0.1']);
   });
 

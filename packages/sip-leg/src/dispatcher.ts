@@ -21,7 +21,7 @@ export interface DestinationResolver {
   resolve(
     uri: string,
     options?: { transports?: Transport[]; direct?: boolean },
-  ): Promise<{ ok: true; destinations: Destination[] } | { ok: false; status: number; reason: string }>;
+  ): Promise<{ ok: true; destinations: Destination[] } | { ok: false; status: number; reason: string; detail?: string }>;
 }
 
 export interface DispatcherOptions {
@@ -203,7 +203,8 @@ export class Dispatcher {
     } catch (error) {
       return failure('RESOLVE_FAILED', 503, `resolving ${target} failed: ${String(error)}`, error);
     }
-    if (!resolved.ok) return failure('RESOLVE_FAILED', resolved.status, resolved.reason);
+    // The resolver's reason is a fixed phrase already; failure() derives the same from the status.
+    if (!resolved.ok) return failure('RESOLVE_FAILED', resolved.status, resolved.detail ?? `resolving ${target} failed: ${resolved.reason}`);
     return { ok: true, destinations: resolved.destinations };
   }
 

@@ -3,12 +3,13 @@
  * {@link BaseLeg}, the lifecycle, identity and receive-path code every transport shares.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createResponse, parseMessage, serializeMessage } from '@sipway/sip-message';
+import { createResponse, parseMessage, REASON_PHRASES, serializeMessage } from '@sipway/sip-message';
 import type { SipMessage, SipRequest } from '@sipway/sip-message';
 import { canonicalAddress, hostPort, ipFamily, isWildcard } from './address.js';
 import type { AddressFamily, Destination, Transport } from './destination.js';
 import { errorChannel, receiveChannel, sendChannel } from './diagnostics.js';
 import { LegClosedError, LegOptionsError, SipLegError } from './errors.js';
+import { LOG_SAMPLE_INTERVAL_MS, LogSampler } from './log-sampler.js';
 import { responseTarget, sentProtocolAndBy, stampVia } from './via.js';
 
 /** Where a message came from. Same shape as a {@link Destination}, so a reply can go back to it. */
@@ -61,11 +62,16 @@ export type SendFailureCode =
 /**
  * A failed send, as a value. `status` is the SIP status an upper layer should act on: 503 for
  * transport errors and 408 for a connect timeout (RFC 3261 §8.1.3.1, §16.9), 513 when too large.
+ * `reason` is a fixed reason phrase safe to put on the wire (`Service Unavailable`, `Request
+ * Timeout` …); `detail` says what happened (addresses, OpenSSL errors) and is for logs only.
  */
 export interface SendFailure {
   ok: false;
   status: number;
+  /** Fixed SIP reason phrase for `status`; never carries error text. */
   reason: string;
+  /** What went wrong, for logs: never put it in a message. */
+  detail: string;
   code: SendFailureCode;
   cause?: unknown;
 }
@@ -86,6 +92,7 @@ export type LegState = 'idle' | 'starting' | 'listening' | 'closing' | 'closed';
 /** Optional logger; every method optional (pino, console and the like fit). */
 export interface LegLogger {
   debug?(message: string, data?: Record<string, unknown>): void;
+  info?(message: string, data?: Record<string, unknown>): void;
   warn?(message: string, data?: Record<string, unknown>): void;
   error?(message: string, data?: Record<string, unknown>): void;
 }
@@ -170,6 +177,7 @@ export abstract class BaseLeg implements Leg {
   private branchCounter = 0;
   /** Distinguishes legs in logs. */
   readonly id = `leg${++nextLegId}`;
+  private sampler: LogSampler | undefined;
 
   constructor(options: BaseLegOptions, defaultListenPort: number) {
     const address = options.address ?? '127.0.0.1';
@@ -266,6 +274,7 @@ export abstract class BaseLeg implements Leg {
     this.closing = (async () => {
       if (this.starting !== undefined) await this.starting.catch(() => undefined);
       if (wasActive) await this.shutdown();
+      this.flushNotes();
       this.currentState = 'closed';
     })();
     return this.closing;
@@ -372,7 +381,9 @@ export abstract class BaseLeg implements Leg {
       if (message.isRequest) this.stampRequest(message, source);
     } catch (error) {
       this.publishError('parse-failed', error, source, connection);
-      this.logger?.warn?.('dropped unparseable message', { leg: this.describe(), source, error: String(error) });
+      // Anyone can send garbage at line rate: one line per source per interval, with a count.
+      this.logger?.debug?.('dropped unparseable message', { leg: this.describe(), source, error: String(error) });
+      this.note('parse-failed', source.address, 'info', 'dropped unparseable messages', { source: source.address, port: source.port, error: String(error) });
       if (this.answerBadRequests) this.answerBadRequest(bytes, error, source, connection);
       return;
     }
@@ -402,6 +413,28 @@ export abstract class BaseLeg implements Leg {
       return;
     }
     request.replaceHeaderValue('via', 0, stamped);
+  }
+
+  /**
+   * A log line for an event a peer can trigger at will (bad input, refused connections): the
+   * first per `kind` and `key` (usually the source address) is written at once, later ones are
+   * counted and written as one line per interval (10 s) naming how many it stands for.
+   */
+  protected note(kind: string, key: string, level: 'info' | 'warn' | 'error', message: string, data: Record<string, unknown>): void {
+    const logger = this.logger;
+    if (logger === undefined) return;
+    this.sampler ??= new LogSampler((_key, count, sample, first) => {
+      const { message: text, level: lvl, ...fields } = sample as { message: string; level: 'info' | 'warn' | 'error' } & Record<string, unknown>;
+      const line = first ? text : `${text} (${count} more in the last ${LOG_SAMPLE_INTERVAL_MS / 1000} s or less)`;
+      const write = logger[lvl] ?? logger.warn;
+      write?.call(logger, line, { ...fields, count });
+    });
+    this.sampler.hit(`${kind}|${key}`, { message, level, leg: this.describe(), kind, ...data });
+  }
+
+  /** Write the sampled counts still pending (on close). */
+  protected flushNotes(): void {
+    this.sampler?.flush();
   }
 
   protected publishError(kind: string, error: unknown, source?: Source, connection?: LegConnection): void {
@@ -445,7 +478,12 @@ function parseHeadOnly(bytes: Uint8Array): SipRequest | undefined {
   }
 }
 
-export function failure(code: SendFailureCode, status: number, reason: string, cause?: unknown): SendFailure {
-  return cause === undefined ? { ok: false, status, reason, code } : { ok: false, status, reason, code, cause };
+/**
+ * A failure value. The reason phrase is fixed per status — error text (OpenSSL messages with
+ * file paths, addresses) goes to `detail` only, so a peer never learns internals from it.
+ */
+export function failure(code: SendFailureCode, status: number, detail: string, cause?: unknown): SendFailure {
+  const reason = REASON_PHRASES[status] ?? (status >= 500 ? 'Service Unavailable' : 'Request Failed');
+  return cause === undefined ? { ok: false, status, reason, detail, code } : { ok: false, status, reason, detail, code, cause };
 }
 

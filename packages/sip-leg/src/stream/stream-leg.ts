@@ -7,13 +7,33 @@ import { LegStartError } from '../errors.js';
 import { BaseLeg, failure } from '../leg.js';
 import type { BaseLegOptions, LegConnection, SendFailure, SendResult, Source } from '../leg.js';
 import { ConnectionTable } from './connection-table.js';
+import type { Slot } from './connection-limiter.js';
+import { isFdExhausted, SocketGuard } from './socket-guard.js';
 
 /** Options shared by the TCP and TLS legs. */
 export interface StreamLegOptions extends BaseLegOptions {
   /** Close a connection with no traffic for this long (default 120 000 ms; 0 = never). */
   idleTimeoutMs?: number;
-  /** Most open connections, inbound plus outbound (default 1024). Extra inbound ones are refused. */
+  /**
+   * Most open connections, inbound (from the TCP accept, TLS handshakes included) plus outbound
+   * (default 1024). When reached, the connection idle longest (≥ 10 s) is closed to make room;
+   * when none is, the new one is refused.
+   */
   maxConnections?: number;
+  /** Most inbound connections per source address, IPv6 per `sourcePrefixV6` (default 32; 0 = no limit). */
+  maxConnectionsPerSource?: number;
+  /** IPv6 sources share a per-source limit per prefix of this length (default 64). */
+  sourcePrefixV6?: number;
+  /** At `maxConnections`, a connection idle at least this long may be closed to admit a new one (default 10 000 ms). */
+  evictIdleMs?: number;
+  /**
+   * A message must be complete this long after its first byte arrived (default 20 000 ms, as
+   * Kamailio's tcp_msg_read_timeout; 0 = no deadline). Later bytes do not extend it, so a header
+   * dripped a byte at a time cannot hold a connection.
+   */
+  messageTimeoutMs?: number;
+  /** TLS: the handshake must finish this long after the TCP accept (default 10 000 ms); bytes do not extend it. */
+  handshakeTimeoutMs?: number;
   /** Most unframed input or unsent output per connection before it is closed / sends fail (default 1 MiB). */
   maxBufferedBytes?: number;
   /** Give up an outgoing connect after this long (default 10 000 ms, as Net::SIP). */
@@ -31,6 +51,8 @@ let nextConnectionId = 0;
 export class StreamConnection implements LegConnection {
   readonly id = `c${++nextConnectionId}`;
   readonly framer: StreamFramer;
+  /** Message deadline (RFC 3261 §18.3 framing under a time bound). */
+  messageTimer: NodeJS.Timeout | undefined;
   private ended = false;
   constructor(
     readonly transport: LegConnection['transport'],
@@ -75,6 +97,10 @@ export abstract class StreamLeg extends BaseLeg {
   protected readonly maxBufferedBytes: number;
   protected readonly connectTimeoutMs: number;
   protected readonly maxHeaderSize: number;
+  protected readonly messageTimeoutMs: number;
+  protected readonly handshakeTimeoutMs: number;
+  /** Connection admission: limits, handshake deadline, out-of-descriptor recovery. */
+  protected readonly guard: SocketGuard;
 
   constructor(options: StreamLegOptions, defaultListenPort: number) {
     super(options, defaultListenPort);
@@ -83,6 +109,32 @@ export abstract class StreamLeg extends BaseLeg {
     this.maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.maxHeaderSize = options.maxHeaderSize ?? 16 * 1024;
+    this.messageTimeoutMs = options.messageTimeoutMs ?? 20_000;
+    this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
+    this.guard = new SocketGuard({
+      maxConnections: this.maxConnections,
+      maxConnectionsPerSource: options.maxConnectionsPerSource ?? 32,
+      sourcePrefixV6: options.sourcePrefixV6 ?? 64,
+      evictIdleMs: options.evictIdleMs,
+      handshakeTimeoutMs: this.handshakeTimeoutMs,
+      leg: this,
+      publish: (kind, error, source, connection) => this.publishError(kind, error, source, connection),
+      note: (kind, key, level, message, data) => this.note(kind, key, level, message, data),
+      canEvict: (connection) => this.evictable(connection),
+    });
+  }
+
+  /**
+   * May this connection be closed to make room for a new one, or to free descriptors? Every
+   * idle connection may, by default; a subclass or a flow keeper can protect some.
+   */
+  protected evictable(_connection: LegConnection): boolean {
+    return true;
+  }
+
+  /** Sockets counted against the limits (inbound in any stage, outbound, connects in progress). */
+  get slotsInUse(): number {
+    return this.guard.limiter.size;
   }
 
   /** Open connections (inbound and outbound). */
@@ -98,12 +150,20 @@ export abstract class StreamLeg extends BaseLeg {
   protected listen(): Promise<void> {
     const server = this.createServer((socket) => this.accept(socket));
     this.server = server;
+    // Counted from the TCP accept, before a TLS handshake: a socket that never finishes one holds a slot too.
+    server.prependListener('connection', (raw: Socket) => {
+      if (!this.accepting) raw.destroy();
+      else this.guard.admit(raw, this.transport === 'tls');
+    });
     return new Promise<void>((resolve, reject) => {
       const onError = (error: Error): void => reject(new LegStartError(this.describe(), error));
       server.once('error', onError);
       server.listen({ host: this.address, port: this.port, ipv6Only: this.family === 6, exclusive: true }, () => {
         server.off('error', onError);
-        server.on('error', (error) => this.publishError('server-error', error));
+        server.on('error', (error) => {
+          if (isFdExhausted(error)) this.guard.fdExhausted('accept', error);
+          else this.publishError('server-error', error);
+        });
         const info = server.address();
         if (info !== null && typeof info === 'object') this.boundPort = info.port;
         resolve();
@@ -112,18 +172,18 @@ export abstract class StreamLeg extends BaseLeg {
   }
 
   private accept(socket: Socket): void {
-    if (!this.accepting || this.table.size >= this.maxConnections) {
-      this.publishError('too-many-connections', new Error(`connection limit ${this.maxConnections} reached`));
+    const slot = this.guard.slotOf(socket);
+    if (!this.accepting || slot === undefined || slot.released || socket.destroyed) {
       socket.destroy();
       return;
     }
     const address = canonicalAddress(socket.remoteAddress ?? '');
     const port = socket.remotePort ?? 0;
     const remote: Source = { transport: this.transport, address, port, family: ipFamily(address) ?? this.family };
-    this.adopt(socket, remote, 'inbound');
+    this.adopt(socket, remote, 'inbound', slot);
   }
 
-  protected adopt(socket: Socket, remote: Source, direction: 'inbound' | 'outbound'): StreamConnection {
+  protected adopt(socket: Socket, remote: Source, direction: 'inbound' | 'outbound', slot: Slot): StreamConnection {
     const connection = new StreamConnection(
       this.transport,
       socket,
@@ -133,6 +193,7 @@ export abstract class StreamLeg extends BaseLeg {
       { maxMessageSize: this.maxMessageSize, maxHeaderSize: this.maxHeaderSize },
     );
     this.table.add(connection);
+    this.guard.opened(slot, connection);
     socket.setNoDelay(true);
     if (this.idleTimeoutMs > 0) {
       socket.setTimeout(this.idleTimeoutMs, () => {
@@ -140,17 +201,26 @@ export abstract class StreamLeg extends BaseLeg {
         connection.close();
       });
     }
-    socket.on('data', (chunk: Buffer) => this.onData(connection, chunk));
+    socket.on('data', (chunk: Buffer) => {
+      slot.lastActivity = Date.now();
+      this.onData(connection, chunk);
+    });
     socket.on('error', (error) => this.publishError('connection-error', error, remote, connection));
-    socket.on('close', () => this.table.remove(connection));
+    socket.on('close', () => {
+      clearTimeout(connection.messageTimer);
+      this.guard.release(slot);
+      this.table.remove(connection);
+    });
     return connection;
   }
 
   private onData(connection: StreamConnection, chunk: Buffer): void {
     if (connection.closed) return;
     const events = connection.framer.push(chunk);
+    let completed = false;
     for (const event of events) {
       if (event.type === 'message') {
+        completed = true;
         if (this.accepting) this.handleBytes(event.bytes, connection.remote, connection);
       } else if (event.type === 'ping') {
         // RFC 5626 §4.4.1: answer a CRLFCRLF ping with a CRLF pong; never handed to the parser.
@@ -158,14 +228,48 @@ export abstract class StreamLeg extends BaseLeg {
       } else if (event.type === 'error') {
         // RFC 3261 §18.3: framing is lost, so this connection cannot be trusted any more.
         this.publishError('framing-lost', event.error, connection.remote, connection);
+        this.note('framing-lost', connection.remote.address, 'info', 'connection closed: framing lost', { source: connection.remote.address, error: String(event.error) });
         connection.socket.destroy();
         return;
       }
     }
     if (connection.framer.bufferedBytes > this.maxBufferedBytes) {
       this.publishError('buffer-limit', new Error(`more than ${this.maxBufferedBytes} unframed bytes`), connection.remote, connection);
+      this.note('buffer-limit', connection.remote.address, 'info', 'connection closed: unframed input over the limit', { source: connection.remote.address, limit: this.maxBufferedBytes });
       connection.socket.destroy();
+      return;
     }
+    this.messageDeadline(connection, completed);
+  }
+
+  /**
+   * The clock of a message starts with its first byte and is not reset by later ones: a message
+   * still incomplete at the deadline closes the connection. A chunk that completed a message and
+   * began another starts a new clock.
+   */
+  private messageDeadline(connection: StreamConnection, completed: boolean): void {
+    if (this.messageTimeoutMs <= 0) return;
+    const partial = connection.framer.bufferedBytes > 0;
+    if (!partial) {
+      clearTimeout(connection.messageTimer);
+      connection.messageTimer = undefined;
+      return;
+    }
+    if (connection.messageTimer !== undefined && !completed) return;
+    clearTimeout(connection.messageTimer);
+    connection.messageTimer = setTimeout(() => {
+      connection.messageTimer = undefined;
+      if (connection.closed || connection.framer.bufferedBytes === 0) return;
+      const error = new Error(`message not complete within ${this.messageTimeoutMs} ms of its first byte`);
+      this.publishError('message-timeout', error, connection.remote, connection);
+      this.note('message-timeout', connection.remote.address, 'info', 'connection closed: message deadline passed', {
+        source: connection.remote.address,
+        deadlineMs: this.messageTimeoutMs,
+        buffered: connection.framer.bufferedBytes,
+      });
+      connection.socket.destroy();
+    }, this.messageTimeoutMs);
+    connection.messageTimer.unref();
   }
 
   protected override rememberRequest(request: SipRequest, connection: LegConnection): void {
@@ -193,6 +297,8 @@ export abstract class StreamLeg extends BaseLeg {
     if (connection.socket.writableLength > this.maxBufferedBytes) {
       return failure('BUFFER_FULL', 503, `more than ${this.maxBufferedBytes} bytes waiting on ${connection.id}`);
     }
+    const slot = this.guard.slotOf(connection.socket);
+    if (slot !== undefined) slot.lastActivity = Date.now();
     const error = await connection.write(bytes);
     if (error !== undefined) return failure('SEND_FAILED', 503, `write failed: ${error.message}`, error);
     return { ok: true, destination, connection };
@@ -209,33 +315,44 @@ export abstract class StreamLeg extends BaseLeg {
   }
 
   private doConnect(destination: Destination): Promise<StreamConnection | SendFailure> {
-    if (this.table.size + this.pending.size >= this.maxConnections) {
+    let socket: Socket | undefined;
+    const slot = this.guard.reserve(() => socket?.destroy());
+    if (slot === undefined) {
       return Promise.resolve(failure('TOO_MANY_CONNECTIONS', 503, `connection limit ${this.maxConnections} reached`));
     }
     const target = hostPort(destination.address, destination.port);
     return new Promise((resolve) => {
-      let socket: Socket;
+      // Details (OpenSSL errors with file paths, addresses) go to the log; the failure's reason phrase is fixed.
+      const fail = (code: 'CONNECT_FAILED' | 'CONNECT_TIMEOUT', detail: string, error?: unknown): void => {
+        this.guard.release(slot);
+        if (error !== undefined && isFdExhausted(error)) this.guard.fdExhausted('connect', error);
+        this.note('connect-failed', target, 'warn', 'outgoing connection failed', { destination: target, code, detail });
+        resolve(failure(code, code === 'CONNECT_TIMEOUT' ? 408 : 503, detail, error));
+      };
       let readyEvent: 'connect' | 'secureConnect';
+      let opened: Socket;
       try {
-        ({ socket, readyEvent } = this.openSocket(destination));
+        ({ socket: opened, readyEvent } = this.openSocket(destination));
+        socket = opened;
       } catch (error) {
-        resolve(failure('CONNECT_FAILED', 503, `connect to ${target} failed: ${String(error)}`, error));
+        fail('CONNECT_FAILED', `connect to ${target} failed: ${String(error)}`, error);
         return;
       }
       const timer = setTimeout(() => {
         cleanup();
-        socket.destroy();
-        resolve(failure('CONNECT_TIMEOUT', 408, `connect to ${target} timed out after ${this.connectTimeoutMs} ms`));
+        opened.destroy();
+        fail('CONNECT_TIMEOUT', `connect to ${target} timed out after ${this.connectTimeoutMs} ms`);
       }, this.connectTimeoutMs);
       const onError = (error: Error): void => {
         cleanup();
-        socket.destroy();
-        resolve(failure('CONNECT_FAILED', 503, `connect to ${target} failed: ${error.message}`, error));
+        opened.destroy();
+        fail('CONNECT_FAILED', `connect to ${target} failed: ${error.message}`, error);
       };
       const onReady = (): void => {
         cleanup();
-        if (!this.accepting) {
-          socket.destroy();
+        if (!this.accepting || slot.released) {
+          opened.destroy();
+          this.guard.release(slot);
           resolve(failure('CONNECT_FAILED', 503, 'leg closed while connecting'));
           return;
         }
@@ -245,15 +362,15 @@ export abstract class StreamLeg extends BaseLeg {
           port: destination.port,
           family: destination.family,
         };
-        resolve(this.adopt(socket, remote, 'outbound'));
+        resolve(this.adopt(opened, remote, 'outbound', slot));
       };
       const cleanup = (): void => {
         clearTimeout(timer);
-        socket.off('error', onError);
-        socket.off(readyEvent, onReady);
+        opened.off('error', onError);
+        opened.off(readyEvent, onReady);
       };
-      socket.once('error', onError);
-      socket.once(readyEvent, onReady);
+      opened.once('error', onError);
+      opened.once(readyEvent, onReady);
     });
   }
 

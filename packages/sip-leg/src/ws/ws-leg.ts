@@ -16,6 +16,9 @@ import { LegOptionsError, LegStartError } from '../errors.js';
 import { BaseLeg, failure } from '../leg.js';
 import type { BaseLegOptions, LegConnection, SendOptions, SendResult, Source } from '../leg.js';
 import { ConnectionTable } from '../stream/connection-table.js';
+import type { Slot } from '../stream/connection-limiter.js';
+import { isFdExhausted, SocketGuard } from '../stream/socket-guard.js';
+import type { Socket } from 'node:net';
 
 /** Options of {@link WsLeg}. */
 export interface WsLegOptions extends BaseLegOptions {
@@ -33,8 +36,20 @@ export interface WsLegOptions extends BaseLegOptions {
   path?: string;
   /** Close a connection with no traffic for this long (default 120 000 ms; 0 = never). */
   idleTimeoutMs?: number;
-  /** Most open connections (default 1024). */
+  /**
+   * Most open sockets (default 1024), counted from the TCP accept: a connection still in its TLS
+   * handshake or before its WebSocket upgrade holds a slot. When reached, the connection idle
+   * longest (≥ 10 s) is closed to make room; when none is, the handshake is refused.
+   */
   maxConnections?: number;
+  /** Most inbound sockets per source address, IPv6 per `sourcePrefixV6` (default 32; 0 = no limit). */
+  maxConnectionsPerSource?: number;
+  /** IPv6 sources share a per-source limit per prefix of this length (default 64). */
+  sourcePrefixV6?: number;
+  /** At `maxConnections`, a connection idle at least this long may be closed to admit a new one (default 10 000 ms). */
+  evictIdleMs?: number;
+  /** TLS handshake (wss) and HTTP upgrade must be done this long after the TCP accept (default 10 000 ms); bytes do not extend it. */
+  handshakeTimeoutMs?: number;
   /** Most bytes waiting to be sent per connection before sends fail (default 1 MiB). */
   maxBufferedBytes?: number;
   /** Give up an outgoing handshake after this long (default 10 000 ms). */
@@ -86,6 +101,8 @@ export class WsLeg extends BaseLeg {
   private readonly table = new ConnectionTable<WsConnection>();
   private readonly options: WsLegOptions;
   private tlsOptions: SecureContextOptions | undefined;
+  /** Connection admission: limits, upgrade deadline, out-of-descriptor recovery. */
+  protected readonly guard: SocketGuard;
 
   constructor(options: WsLegOptions = {}) {
     super(options, options.secure ? 5061 : 5060);
@@ -95,6 +112,33 @@ export class WsLeg extends BaseLeg {
     }
     if (options.path !== undefined && !options.path.startsWith('/')) throw new LegOptionsError('path must start with /');
     this.options = options;
+    this.guard = new SocketGuard({
+      maxConnections: options.maxConnections ?? 1024,
+      maxConnectionsPerSource: options.maxConnectionsPerSource ?? 32,
+      sourcePrefixV6: options.sourcePrefixV6 ?? 64,
+      evictIdleMs: options.evictIdleMs,
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
+      leg: this,
+      publish: (kind, error, source, connection) => this.publishError(kind, error, source, connection),
+      note: (kind, key, level, message, data) => this.note(kind, key, level, message, data),
+      canEvict: (connection) => this.evictable(connection),
+      // Plain ws: tell the browser why (a wss socket has no TLS yet to say it over).
+      refuse: (raw) => {
+        if (this.transport === 'wss') return void raw.destroy();
+        // Released as soon as the answer is written: a refused socket must not hold a descriptor.
+        raw.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', () => raw.destroy());
+      },
+    });
+  }
+
+  /** May this connection be closed to make room or free descriptors? Every idle one may, by default. */
+  protected evictable(_connection: LegConnection): boolean {
+    return true;
+  }
+
+  /** Sockets counted against the limits (before and after the upgrade, outbound too). */
+  get slotsInUse(): number {
+    return this.guard.limiter.size;
   }
 
   /** Open connections. */
@@ -128,13 +172,21 @@ export class WsLeg extends BaseLeg {
       perMessageDeflate: false,
       handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     });
+    // Counted from the TCP accept: a socket that never upgrades holds a slot until the deadline.
+    http.prependListener('connection', (raw: Socket) => {
+      if (!this.accepting) raw.destroy();
+      else this.guard.admit(raw, true);
+    });
     http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
     return new Promise<void>((resolve, reject) => {
       const onError = (error: Error): void => reject(new LegStartError(this.describe(), error));
       http.once('error', onError);
       http.listen({ host: this.address, port: this.port, ipv6Only: this.family === 6, exclusive: true }, () => {
         http.off('error', onError);
-        http.on('error', (error) => this.publishError('server-error', error));
+        http.on('error', (error) => {
+          if (isFdExhausted(error)) this.guard.fdExhausted('accept', error);
+          else this.publishError('server-error', error);
+        });
         const info = http.address();
         if (info !== null && typeof info === 'object') this.boundPort = info.port;
         resolve();
@@ -143,8 +195,16 @@ export class WsLeg extends BaseLeg {
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Refused at the TCP accept (and answered there) or evicted meanwhile: nothing more to say.
+    const slot = this.guard.slotOf(req.socket);
+    if (slot === undefined || slot.released || socket.writableEnded) {
+      if (!socket.writableEnded) socket.destroy();
+      return;
+    }
     const reject = (status: number, reason: string): void => {
       this.publishError('handshake-rejected', new Error(`${status} ${reason}`));
+      const from = canonicalAddress(req.socket.remoteAddress ?? '');
+      this.note('handshake-rejected', from, 'info', 'WebSocket handshake refused', { source: from, status });
       socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       socket.destroy();
     };
@@ -159,17 +219,17 @@ export class WsLeg extends BaseLeg {
     if (!offered.includes(SUBPROTOCOL)) return reject(400, 'Bad Request');
     const allowed = this.options.allowedOrigins;
     if (allowed !== undefined && !allowed.includes(req.headers.origin ?? '')) return reject(403, 'Forbidden');
-    if (this.table.size >= (this.options.maxConnections ?? 1024)) return reject(503, 'Service Unavailable');
     wss.handleUpgrade(req, socket, head, (ws) => {
       const address = canonicalAddress(req.socket.remoteAddress ?? '');
       const remote: Source = { transport: this.transport, address, port: req.socket.remotePort ?? 0, family: ipFamily(address) ?? this.family };
-      this.adopt(ws, remote, 'inbound', req.socket.localPort ?? this.port);
+      this.adopt(ws, remote, 'inbound', req.socket.localPort ?? this.port, slot);
     });
   }
 
-  private adopt(ws: WebSocket, remote: Source, direction: 'inbound' | 'outbound', localPort: number): WsConnection {
+  private adopt(ws: WebSocket, remote: Source, direction: 'inbound' | 'outbound', localPort: number, slot: Slot): WsConnection {
     const connection = new WsConnection(this.transport, ws, remote, { address: this.address, port: localPort }, direction);
     this.table.add(connection);
+    this.guard.opened(slot, connection);
     const idle = this.options.idleTimeoutMs ?? 120_000;
     if (idle > 0) {
       connection.idleTimer = setTimeout(() => {
@@ -180,14 +240,20 @@ export class WsLeg extends BaseLeg {
     }
     ws.on('message', (data: RawData) => {
       connection.idleTimer?.refresh();
+      slot.lastActivity = Date.now();
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
       this.onMessage(connection, bytes);
     });
-    ws.on('pong', () => connection.idleTimer?.refresh());
-    ws.on('ping', () => connection.idleTimer?.refresh());
+    const touch = (): void => {
+      connection.idleTimer?.refresh();
+      slot.lastActivity = Date.now();
+    };
+    ws.on('pong', touch);
+    ws.on('ping', touch);
     ws.on('error', (error) => this.publishError('connection-error', error, remote, connection));
     ws.on('close', () => {
       clearTimeout(connection.idleTimer);
+      this.guard.release(slot);
       this.table.remove(connection);
     });
     return connection;
@@ -238,7 +304,9 @@ export class WsLeg extends BaseLeg {
   }
 
   private connect(destination: Destination): Promise<WsConnection | SendResult> {
-    if (this.table.size >= (this.options.maxConnections ?? 1024)) {
+    let opening: WebSocket | undefined;
+    const slot = this.guard.reserve(() => opening?.terminate());
+    if (slot === undefined) {
       return Promise.resolve(failure('TOO_MANY_CONNECTIONS', 503, 'connection limit reached'));
     }
     const scheme = this.transport;
@@ -253,11 +321,16 @@ export class WsLeg extends BaseLeg {
         ...(this.tlsOptions?.ca ? { ca: this.tlsOptions.ca } : {}),
         rejectUnauthorized: this.options.rejectUnauthorized ?? true,
       });
-      const fail = (code: 'CONNECT_FAILED' | 'CONNECT_TIMEOUT', reason: string, cause?: unknown): void => {
+      opening = ws;
+      // Details (URL, OpenSSL errors) go to the log; the failure's reason phrase is fixed.
+      const fail = (code: 'CONNECT_FAILED' | 'CONNECT_TIMEOUT', detail: string, cause?: unknown): void => {
         ws.removeAllListeners();
         ws.on('error', () => undefined);
         ws.terminate();
-        resolve(failure(code, code === 'CONNECT_TIMEOUT' ? 408 : 503, reason, cause));
+        this.guard.release(slot);
+        if (cause !== undefined && isFdExhausted(cause)) this.guard.fdExhausted('connect', cause);
+        this.note('connect-failed', url, 'warn', 'outgoing connection failed', { destination: url, code, detail });
+        resolve(failure(code, code === 'CONNECT_TIMEOUT' ? 408 : 503, detail, cause));
       };
       ws.once('open', () => {
         ws.removeAllListeners();
@@ -265,7 +338,7 @@ export class WsLeg extends BaseLeg {
         if (!this.accepting) return fail('CONNECT_FAILED', 'leg closed while connecting');
         const remote: Source = { transport: this.transport, address: destination.address, port: destination.port, family: destination.family };
         const localPort = (ws as unknown as { _socket?: { localPort?: number } })._socket?.localPort ?? 0;
-        resolve(this.adopt(ws, remote, 'outbound', localPort));
+        resolve(this.adopt(ws, remote, 'outbound', localPort, slot));
       });
       ws.once('error', (error: Error) => {
         const timedOut = /timed out/i.test(error.message);
