@@ -5,12 +5,13 @@ import { canonicalAddress, hostPort, ipFamily } from '../address.js';
 import type { Destination } from '../destination.js';
 import { LegStartError } from '../errors.js';
 import { BaseLeg, failure } from '../leg.js';
-import type { BaseLegOptions, LegConnection, SendFailure, SendResult, Source } from '../leg.js';
+import type { BaseLegOptions, FlowLegOptions, LegConnection, SendFailure, SendResult, Source } from '../leg.js';
 import { ConnectionTable } from './connection-table.js';
+import { FlowPin } from './flow-pins.js';
 
 /** Options shared by the TCP and TLS legs. */
-export interface StreamLegOptions extends BaseLegOptions {
-  /** Close a connection with no traffic for this long (default 120 000 ms; 0 = never). */
+export interface StreamLegOptions extends BaseLegOptions, FlowLegOptions {
+  /** Close a connection with no traffic for this long (default 120 000 ms; 0 = never; a registered flow stays, see `keepRegisteredFlows`). */
   idleTimeoutMs?: number;
   /** Most open connections, inbound plus outbound (default 1024). Extra inbound ones are refused. */
   maxConnections?: number;
@@ -31,6 +32,8 @@ let nextConnectionId = 0;
 export class StreamConnection implements LegConnection {
   readonly id = `c${++nextConnectionId}`;
   readonly framer: StreamFramer;
+  /** Set by the leg: keeps a registered flow open while idle. */
+  pin: FlowPin | undefined;
   private ended = false;
   constructor(
     readonly transport: LegConnection['transport'],
@@ -44,6 +47,9 @@ export class StreamConnection implements LegConnection {
   }
   get closed(): boolean {
     return this.ended || this.socket.destroyed || !this.socket.writable;
+  }
+  keepOpenUntil(epochMs: number): void {
+    this.pin?.keepOpenUntil(epochMs);
   }
   close(): void {
     if (this.ended) return;
@@ -75,6 +81,7 @@ export abstract class StreamLeg extends BaseLeg {
   protected readonly maxBufferedBytes: number;
   protected readonly connectTimeoutMs: number;
   protected readonly maxHeaderSize: number;
+  protected readonly keepRegisteredFlows: boolean;
 
   constructor(options: StreamLegOptions, defaultListenPort: number) {
     super(options, defaultListenPort);
@@ -83,11 +90,17 @@ export abstract class StreamLeg extends BaseLeg {
     this.maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.maxHeaderSize = options.maxHeaderSize ?? 16 * 1024;
+    this.keepRegisteredFlows = options.keepRegisteredFlows ?? true;
   }
 
   /** Open connections (inbound and outbound). */
   get connections(): readonly LegConnection[] {
     return this.table.connections();
+  }
+
+  /** The open connection to or from this peer, newest first (RFC 5626 §5.3: a registered flow). */
+  connectionTo(address: string, port: number): LegConnection | undefined {
+    return this.table.toPeer(address, port);
   }
 
   /** Create the listening server; call `accept(socket)` for every established connection. */
@@ -132,17 +145,25 @@ export abstract class StreamLeg extends BaseLeg {
       direction,
       { maxMessageSize: this.maxMessageSize, maxHeaderSize: this.maxHeaderSize },
     );
+    connection.pin = new FlowPin(this.keepRegisteredFlows);
     this.table.add(connection);
     socket.setNoDelay(true);
     if (this.idleTimeoutMs > 0) {
-      socket.setTimeout(this.idleTimeoutMs, () => {
+      // Node registers the callback with once(): a re-armed timer needs it again.
+      const onIdle = (): void => {
+        // A registered flow stays while its binding lives (RFC 5626 §5.2); re-arm instead.
+        if (connection.pin?.held === true) return void socket.setTimeout(this.idleTimeoutMs, onIdle);
         this.publishError('idle-timeout', new Error('connection idle'), remote, connection);
         connection.close();
-      });
+      };
+      socket.setTimeout(this.idleTimeoutMs, onIdle);
     }
     socket.on('data', (chunk: Buffer) => this.onData(connection, chunk));
     socket.on('error', (error) => this.publishError('connection-error', error, remote, connection));
-    socket.on('close', () => this.table.remove(connection));
+    socket.on('close', () => {
+      this.table.remove(connection);
+      this.onConnectionClose?.(connection);
+    });
     return connection;
   }
 

@@ -14,11 +14,12 @@ import { canonicalAddress, hostPort, ipFamily, isWildcard } from '../address.js'
 import type { Destination } from '../destination.js';
 import { LegOptionsError, LegStartError } from '../errors.js';
 import { BaseLeg, failure } from '../leg.js';
-import type { BaseLegOptions, LegConnection, SendOptions, SendResult, Source } from '../leg.js';
+import type { BaseLegOptions, FlowLegOptions, LegConnection, SendOptions, SendResult, Source } from '../leg.js';
 import { ConnectionTable } from '../stream/connection-table.js';
+import { FlowPin } from '../stream/flow-pins.js';
 
 /** Options of {@link WsLeg}. */
-export interface WsLegOptions extends BaseLegOptions {
+export interface WsLegOptions extends BaseLegOptions, FlowLegOptions {
   /** WebSocket over TLS (`wss`, transport `WSS` in Via). Needs certFile and keyFile. Default false. */
   secure?: boolean;
   certFile?: string;
@@ -31,7 +32,7 @@ export interface WsLegOptions extends BaseLegOptions {
   allowedOrigins?: readonly string[];
   /** Only accept handshakes on this request path (default: any path). Outgoing connections use it too (default `/`). */
   path?: string;
-  /** Close a connection with no traffic for this long (default 120 000 ms; 0 = never). */
+  /** Close a connection with no traffic for this long (default 120 000 ms; 0 = never; a registered flow stays, see `keepRegisteredFlows`). */
   idleTimeoutMs?: number;
   /** Most open connections (default 1024). */
   maxConnections?: number;
@@ -48,6 +49,8 @@ let nextId = 0;
 export class WsConnection implements LegConnection {
   readonly id = `w${++nextId}`;
   idleTimer: NodeJS.Timeout | undefined;
+  /** Set by the leg: keeps a registered flow open while idle. */
+  pin: FlowPin | undefined;
   constructor(
     readonly transport: 'ws' | 'wss',
     readonly socket: WebSocket,
@@ -57,6 +60,9 @@ export class WsConnection implements LegConnection {
   ) {}
   get closed(): boolean {
     return this.socket.readyState !== WebSocket.OPEN;
+  }
+  keepOpenUntil(epochMs: number): void {
+    this.pin?.keepOpenUntil(epochMs);
   }
   close(): void {
     if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) {
@@ -100,6 +106,11 @@ export class WsLeg extends BaseLeg {
   /** Open connections. */
   get connections(): readonly LegConnection[] {
     return this.table.connections();
+  }
+
+  /** The open connection to or from this peer, newest first (RFC 7118 §5, RFC 5626 §5.3: a registered flow). */
+  connectionTo(address: string, port: number): LegConnection | undefined {
+    return this.table.toPeer(address, port);
   }
 
   /** wss: re-read certificate and key files for new connections (throws and keeps the old ones on error). */
@@ -169,10 +180,13 @@ export class WsLeg extends BaseLeg {
 
   private adopt(ws: WebSocket, remote: Source, direction: 'inbound' | 'outbound', localPort: number): WsConnection {
     const connection = new WsConnection(this.transport, ws, remote, { address: this.address, port: localPort }, direction);
+    connection.pin = new FlowPin(this.options.keepRegisteredFlows ?? true);
     this.table.add(connection);
     const idle = this.options.idleTimeoutMs ?? 120_000;
     if (idle > 0) {
       connection.idleTimer = setTimeout(() => {
+        // A registered flow stays while its binding lives (RFC 5626 §5.2); re-arm instead.
+        if (connection.pin?.held === true) return void connection.idleTimer?.refresh();
         this.publishError('idle-timeout', new Error('connection idle'), remote, connection);
         connection.close();
       }, idle);
@@ -189,6 +203,7 @@ export class WsLeg extends BaseLeg {
     ws.on('close', () => {
       clearTimeout(connection.idleTimer);
       this.table.remove(connection);
+      this.onConnectionClose?.(connection);
     });
     return connection;
   }
