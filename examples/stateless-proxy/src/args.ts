@@ -35,6 +35,11 @@ export const USAGE = `usage: sipway-proxy [options]
   --rate-limit N[/S]      at most N requests per source address per S seconds (default 1),
                           then 503 with Retry-After; off by default
   --rate-limit-allow CIDR never rate-limited (repeatable)
+  --idle-timeout S        close a tcp, tls, ws or wss connection idle for S seconds
+                          (default 120; 0 = never); a registered client's connection
+                          stays open while its binding lives (RFC 5626)
+  --close-idle-flows      close idle connections even when a client registered over
+                          them (then it cannot be called once they close)
   --admin host:port       admin HTTP listener: /metrics, /health, /bindings (off by default)
   --log-level L           fatal, error, warn, info (default), debug, trace, silent
   --config FILE           YAML file with the same keys and per-leg settings; flags win
@@ -67,6 +72,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         'nonce-secret': { type: 'string' },
         'rate-limit': { type: 'string' },
         'rate-limit-allow': { type: 'string', multiple: true },
+        'idle-timeout': { type: 'string' },
+        'close-idle-flows': { type: 'boolean' },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -103,6 +110,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       nonceSecret: v['nonce-secret'],
       rateLimit: v['rate-limit'],
       rateLimitAllow: v['rate-limit-allow'],
+      idleTimeout: v['idle-timeout'],
+      closeIdleFlows: v['close-idle-flows'],
     },
   };
 }

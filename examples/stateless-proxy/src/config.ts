@@ -31,6 +31,9 @@ export interface LegConfig extends LegSpec {
   wsPath?: string | undefined;
   /** UDP legs: kernel receive buffer in bytes (SO_RCVBUF, capped by net.core.rmem_max). */
   receiveBuffer?: number | undefined;
+  /** tcp/tls/ws/wss legs: idle close in ms (0 = never) and whether registered flows stay open. */
+  idleTimeoutMs?: number | undefined;
+  keepRegisteredFlows?: boolean | undefined;
 }
 
 /**
@@ -69,6 +72,9 @@ export interface ProxyConfig {
   admin?: { host: string; port: number } | undefined;
 }
 
+/** Default idle close of connection-oriented legs, seconds (the legs' own default). */
+export const DEFAULT_IDLE_TIMEOUT_S = 120;
+
 /** Settings as given on the command line or at the top of the file (all optional). */
 export interface ConfigInput {
   legs?: Array<string | LegInput> | undefined;
@@ -87,6 +93,9 @@ export interface ConfigInput {
   nonceSecret?: string | undefined;
   rateLimit?: string | undefined;
   rateLimitAllow?: string[] | undefined;
+  /** Seconds, as text (flag) or number (file). */
+  idleTimeout?: string | number | undefined;
+  closeIdleFlows?: boolean | undefined;
 }
 
 /** One leg of the file. */
@@ -119,6 +128,8 @@ const TOP_KEYS: Record<string, keyof ConfigInput> = {
   'nonce-secret': 'nonceSecret',
   'rate-limit': 'rateLimit',
   'rate-limit-allow': 'rateLimitAllow',
+  'idle-timeout': 'idleTimeout',
+  'close-idle-flows': 'closeIdleFlows',
 };
 const LEG_KEYS: Record<string, keyof LegInput> = {
   leg: 'leg',
@@ -206,7 +217,11 @@ export function configFromObject(doc: unknown, where = 'config'): ConfigInput {
         break;
       }
       case 'registrar':
-        out.registrar = bool(where, k, v);
+      case 'closeIdleFlows':
+        out[name] = bool(where, k, v);
+        break;
+      case 'idleTimeout':
+        out.idleTimeout = typeof v === 'number' ? v : str(where, k, v);
         break;
       case 'domain':
       case 'authUser':
@@ -262,6 +277,7 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): ProxyConfi
   const legInputs: Array<string | LegInput> = g.legs ?? ['udp:127.0.0.1:5060', 'tcp:127.0.0.1:5060'];
   const globalDomains = g.domain ?? ['*'];
   const globalRegistrar = g.registrar ?? defaultSetup;
+  const idleTimeoutMs = idleTimeout(g.idleTimeout);
   const seen = new Set<string>();
   const legs = legInputs.map((input, i): LegConfig => {
     const li: LegInput = typeof input === 'string' ? { leg: input } : input;
@@ -280,6 +296,7 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): ProxyConfi
       throw invalid(w, 'ws-path applies to ws and wss legs only');
     }
     if (li.receiveBuffer !== undefined && spec.transport !== 'udp') throw invalid(w, 'receive-buffer applies to udp legs only');
+    const streamLeg = spec.transport !== 'udp';
     return {
       ...spec,
       host: li.host,
@@ -290,6 +307,8 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): ProxyConfi
       tlsKey: spec.transport === 'tls' || spec.transport === 'wss' ? tlsKey : undefined,
       wsPath: li.wsPath,
       receiveBuffer: spec.transport === 'udp' ? (li.receiveBuffer ?? DEFAULT_UDP_RECEIVE_BUFFER) : undefined,
+      idleTimeoutMs: streamLeg ? idleTimeoutMs * 1000 : undefined,
+      keepRegisteredFlows: streamLeg ? g.closeIdleFlows !== true : undefined,
     };
   });
   const domains = [...new Set(legs.flatMap((l) => l.domains.map((d) => d.toLowerCase())))];
@@ -308,6 +327,16 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): ProxyConfi
     rateLimit: rateLimitConfig(g),
     admin: g.admin === undefined ? undefined : adminAddress(g.admin),
   };
+}
+
+/** `--idle-timeout`: whole seconds, 0 (never) up to a day. */
+function idleTimeout(v: string | number | undefined): number {
+  if (v === undefined) return DEFAULT_IDLE_TIMEOUT_S;
+  const text = String(v).trim();
+  if (!/^\d{1,6}$/.test(text) || Number(text) > 86_400) {
+    throw invalid('configuration', `idle-timeout "${text}": expected whole seconds from 0 (never) to 86400`);
+  }
+  return Number(text);
 }
 
 /** `memory`, `file:PATH[?flushIntervalMs=N]` or `redis://host:port/db` (`rediss://` for TLS). */

@@ -7,6 +7,11 @@ import type { LegConfig } from './config.js';
  */
 export async function createLeg(config: LegConfig, logger: LegLogger): Promise<Leg> {
   const base = { address: config.address, port: config.port, host: config.host, logger };
+  // Connection-oriented legs: the idle close, and registered flows kept open (RFC 5626 §5.2).
+  const flows = {
+    ...(config.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: config.idleTimeoutMs }),
+    ...(config.keepRegisteredFlows === undefined ? {} : { keepRegisteredFlows: config.keepRegisteredFlows }),
+  };
   switch (config.transport) {
     case 'udp': {
       const { UdpLeg } = await import('@sipway/sip-leg/udp');
@@ -14,17 +19,18 @@ export async function createLeg(config: LegConfig, logger: LegLogger): Promise<L
     }
     case 'tcp': {
       const { TcpLeg } = await import('@sipway/sip-leg/tcp');
-      return new TcpLeg(base);
+      return new TcpLeg({ ...base, ...flows });
     }
     case 'tls': {
       const { TlsLeg } = await import('@sipway/sip-leg/tls');
-      return new TlsLeg({ ...base, certFile: config.tlsCert!, keyFile: config.tlsKey! });
+      return new TlsLeg({ ...base, ...flows, certFile: config.tlsCert!, keyFile: config.tlsKey! });
     }
     case 'ws':
     case 'wss': {
       const { WsLeg } = await import('@sipway/sip-leg/ws');
       return new WsLeg({
         ...base,
+        ...flows,
         secure: config.transport === 'wss',
         ...(config.transport === 'wss' ? { certFile: config.tlsCert!, keyFile: config.tlsKey! } : {}),
         ...(config.wsPath === undefined ? {} : { path: config.wsPath }),
