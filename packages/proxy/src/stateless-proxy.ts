@@ -538,11 +538,6 @@ export class StatelessProxy implements Receiver {
     if (uri !== undefined) {
       const maddr = typeof uri.params.maddr === 'string' && isIP(uri.params.maddr.replace(/^\[|\]$/g, '')) !== 0 ? uri.params.maddr.replace(/^\[|\]$/g, '') : undefined;
       const host = maddr ?? uri.host;
-      // RFC 6761 §6.4, RFC 7118 §5: a `.invalid` host is never resolved; without a known flow it is unreachable.
-      const lower = host.toLowerCase();
-      if (lower.endsWith('.invalid') || lower.endsWith('.invalid.') || lower === 'invalid') {
-        return { ok: false, status: 480, reason: 'Temporarily Unavailable', detail: `${uriText} names a .invalid host and no flow to it is known` };
-      }
       const family = isIP(host);
       if (family !== 0) {
         const param = typeof uri.params.transport === 'string' ? uri.params.transport.toLowerCase() : undefined;
@@ -556,7 +551,8 @@ export class StatelessProxy implements Receiver {
     const transports = [...new Set(legs.map((leg) => leg.transport))];
     try {
       const r = await this.#resolver.resolve(uriText, { transports });
-      if (!r.ok) return { ok: false, status: r.status, reason: r.reason, detail: `resolving ${uriText} failed` };
+      // SipResolver answers a `.invalid` name (RFC 6761 §6.4) with 480 at once, and says so in its detail.
+      if (!r.ok) return { ok: false, status: r.status, reason: r.reason, detail: 'detail' in r && typeof r.detail === 'string' ? r.detail : `resolving ${uriText} failed` };
       return { ok: true, destinations: r.destinations };
     } catch (error) {
       return { ok: false, status: 503, reason: 'Service Unavailable', detail: `resolving ${uriText} failed: ${String(error)}` };
