@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { adminGet } from '@sipway/test-peers';
-import { cleanup, find, freePort, headerValues, sipp, startLine, startProxy, until } from './helpers.js';
+import { bracket, cleanup, find, freePort, headerValues, sipp, startLine, startProxy, until } from './helpers.js';
 import type { ProxyProcess } from './helpers.js';
 
 const closers: Array<() => void> = [];
@@ -64,8 +64,8 @@ class WsClient extends RawClient {
     super(contact);
     ws.on('message', (data) => this.take(data.toString()));
   }
-  static async open(port: number, contact: string): Promise<WsClient> {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/`, 'sip');
+  static async open(port: number, contact: string, host = '127.0.0.1'): Promise<WsClient> {
+    const ws = new WebSocket(`ws://${bracket(host)}:${port}/`, 'sip');
     closers.push(() => ws.terminate());
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
@@ -95,8 +95,8 @@ class TcpClient extends RawClient {
     socket.on('close', () => (this.closed = true));
     socket.on('error', () => undefined);
   }
-  static async open(port: number, contact: string): Promise<TcpClient> {
-    const socket = connect({ host: '127.0.0.1', port });
+  static async open(port: number, contact: string, host = '127.0.0.1'): Promise<TcpClient> {
+    const socket = connect({ host, port });
     closers.push(() => socket.destroy());
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());
@@ -158,24 +158,31 @@ function recordRoutes(text: string): string[] {
   return headerValues(text, 'Record-Route').flatMap((v) => v.split(/,\s*(?=<)/));
 }
 
-const TOKEN_RR = (port: number, transport: string) => new RegExp(`^<sip:[A-Za-z0-9_-]{20,}@127\\.0\\.0\\.1:${port};transport=${transport};lr>$`);
+const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const TOKEN_RR = (port: number, transport: string, host = '127.0.0.1') =>
+  new RegExp(`^<sip:[A-Za-z0-9_-]{20,}@${esc(bracket(host))}:${port};transport=${transport};lr>$`);
+const FAMILIES = [
+  { name: 'IPv4', host: '127.0.0.1' },
+  { name: 'IPv6', host: '::1' },
+];
 
-describe('a WebSocket client with a .invalid Contact (RFC 7118 §5, RFC 5626 §5.3)', () => {
+describe.each(FAMILIES)('a WebSocket client with a .invalid Contact, called ($name)', ({ host }) => {
   it('is called from UDP: INVITE, ACK and BYE reach it over its WebSocket, and the 200 to BYE goes back', async () => {
-    const proxy = await startProxy(['--leg', 'udp:127.0.0.1:0', '--leg', 'ws:127.0.0.1:0', '--registrar', '--domain', 'example.com', '--log-level', 'debug'], 2);
+    const h = bracket(host);
+    const proxy = await startProxy(['--leg', `udp:${h}:0`, '--leg', `ws:${h}:0`, '--registrar', '--domain', 'example.com', '--log-level', 'debug'], 2);
     const wsPort = leg(proxy, 'ws');
     const contact = '<sip:k3l7a9@df7jal23ls0d.invalid;transport=ws>';
-    const client = await WsClient.open(wsPort, contact);
+    const client = await WsClient.open(wsPort, contact, host);
     client.send(register('wsuser', contact, 'SIP/2.0/WS df7jal23ls0d.invalid', 'ws-reg-1'));
     expect(startLine(await client.waitFor(/^SIP\/2\.0 /, '200 to REGISTER'))).toBe('SIP/2.0 200 OK');
 
     const uac = await sipp({
       scenario: 'uac-call.xml',
-      remote: `127.0.0.1:${leg(proxy, 'udp')}`,
-      local: '127.0.0.1',
-      port: await freePort(),
+      remote: `${h}:${leg(proxy, 'udp')}`,
+      local: host,
+      port: await freePort(host),
       transport: 'udp',
-      keys: { user: 'wsuser', domain: 'example.com', contact_host: '127.0.0.1' },
+      keys: { user: 'wsuser', domain: 'example.com', contact_host: h },
     }).done;
     expect(uac.code, uac.errors + uac.output.slice(-1500)).toBe(0);
 
@@ -184,14 +191,17 @@ describe('a WebSocket client with a .invalid Contact (RFC 7118 §5, RFC 5626 §5
     // Our ws-side Record-Route carries the flow token; the UDP side's does not.
     const rr = recordRoutes(invite);
     expect(rr).toHaveLength(2);
-    expect(rr[0]).toMatch(TOKEN_RR(wsPort, 'ws'));
-    expect(rr[1]).toBe(`<sip:127.0.0.1:${leg(proxy, 'udp')};lr>`);
+    expect(rr[0]).toMatch(TOKEN_RR(wsPort, 'ws', host));
+    expect(rr[1]).toBe(`<sip:${h}:${leg(proxy, 'udp')};lr>`);
     expect(startLine(await client.waitFor(/^ACK /, 'ACK over ws'))).toBe('ACK sip:k3l7a9@df7jal23ls0d.invalid;transport=ws SIP/2.0');
     expect(startLine(await client.waitFor(/^BYE /, 'BYE over ws'))).toBe('BYE sip:k3l7a9@df7jal23ls0d.invalid;transport=ws SIP/2.0');
     expect(find(uac.received, /^SIP\/2\.0 200/).length).toBeGreaterThanOrEqual(2);
     neverResolvedInvalid(proxy);
     expect(await proxy.stop()).toBe(0);
   });
+});
+
+describe('a WebSocket client with a .invalid Contact, calling and refused (RFC 7118 §5, RFC 5626 §5.3)', () => {
 
   for (const hangsUp of ['caller', 'callee'] as const) {
     it(`calls a sipp UAS on UDP; the ${hangsUp} hangs up`, async () => {
@@ -282,18 +292,19 @@ describe('a WebSocket client with a .invalid Contact (RFC 7118 §5, RFC 5626 §5
   });
 });
 
-describe('a TCP client registered with ;ob (RFC 5626) whose Contact port is closed', () => {
+describe.each(FAMILIES)('a TCP client registered with ;ob (RFC 5626) whose Contact port is closed ($name)', ({ host }) => {
   it('outlives the idle timeout while registered, and the INVITE, ACK and BYE reuse its connection', async () => {
+    const h = bracket(host);
     const proxy = await startProxy(
-      ['--leg', 'udp:127.0.0.1:0', '--leg', 'tcp:127.0.0.1:0', '--registrar', '--domain', 'example.com', '--idle-timeout', '1', '--log-level', 'debug'],
+      ['--leg', `udp:${h}:0`, '--leg', `tcp:${h}:0`, '--registrar', '--domain', 'example.com', '--idle-timeout', '1', '--log-level', 'debug'],
       2,
     );
     const tcpPort = leg(proxy, 'tcp');
-    const closedPort = await freePort();
-    const contact = `<sip:tcpob@127.0.0.1:${closedPort};transport=tcp;ob>`;
-    const client = await TcpClient.open(tcpPort, contact);
+    const closedPort = await freePort(host);
+    const contact = `<sip:tcpob@${h}:${closedPort};transport=tcp;ob>`;
+    const client = await TcpClient.open(tcpPort, contact, host);
     client.send(
-      register('tcpob', `${contact};reg-id=1;+sip.instance="<urn:uuid:00000000-0000-1000-8000-000a95a0e128>"`, `SIP/2.0/TCP 127.0.0.1:${closedPort}`, 'tcp-reg-1', [
+      register('tcpob', `${contact};reg-id=1;+sip.instance="<urn:uuid:00000000-0000-1000-8000-000a95a0e128>"`, `SIP/2.0/TCP ${h}:${closedPort}`, 'tcp-reg-1', [
         'Supported: outbound',
       ]),
     );
@@ -302,7 +313,7 @@ describe('a TCP client registered with ;ob (RFC 5626) whose Contact port is clos
     expect(headerValues(ok, 'Require')).toEqual(['outbound']);
 
     // A connection that registered nothing is closed after the 1 s idle timeout …
-    const idle = await TcpClient.open(tcpPort, '<sip:idle@127.0.0.1>');
+    const idle = await TcpClient.open(tcpPort, '<sip:idle@127.0.0.1>', host);
     const started = Date.now();
     await until(() => idle.closed, 10_000, 'idle connection closed');
     const idleClosedAfter = Date.now() - started;
@@ -313,19 +324,19 @@ describe('a TCP client registered with ;ob (RFC 5626) whose Contact port is clos
 
     const uac = await sipp({
       scenario: 'uac-call.xml',
-      remote: `127.0.0.1:${leg(proxy, 'udp')}`,
-      local: '127.0.0.1',
-      port: await freePort(),
+      remote: `${h}:${leg(proxy, 'udp')}`,
+      local: host,
+      port: await freePort(host),
       transport: 'udp',
-      keys: { user: 'tcpob', domain: 'example.com', contact_host: '127.0.0.1' },
+      keys: { user: 'tcpob', domain: 'example.com', contact_host: h },
     }).done;
     expect(uac.code, uac.errors + uac.output.slice(-1500)).toBe(0);
     const invite = await client.waitFor(/^INVITE /, 'INVITE over the registration connection');
-    expect(startLine(invite)).toBe(`INVITE sip:tcpob@127.0.0.1:${closedPort};transport=tcp;ob SIP/2.0`);
-    expect(recordRoutes(invite)[0]).toMatch(TOKEN_RR(tcpPort, 'tcp'));
+    expect(startLine(invite)).toBe(`INVITE sip:tcpob@${h}:${closedPort};transport=tcp;ob SIP/2.0`);
+    expect(recordRoutes(invite)[0]).toMatch(TOKEN_RR(tcpPort, 'tcp', host));
     await client.waitFor(/^ACK /, 'ACK over the registration connection');
     await client.waitFor(/^BYE /, 'BYE over the registration connection');
-    expect(proxy.output()).not.toMatch(new RegExp(`connect to 127\\.0\\.0\\.1:${closedPort}`));
+    expect(proxy.output()).not.toMatch(new RegExp(`connect to ${esc(h)}:${closedPort}`));
     expect(await proxy.stop()).toBe(0);
   });
 });
