@@ -40,6 +40,8 @@ export const USAGE = `usage: sipway-proxy [options]
                           stays open while its binding lives (RFC 5626)
   --close-idle-flows      close idle connections even when a client registered over
                           them (then it cannot be called once they close)
+  --flow-timer S          Flow-Timer (seconds) in the 200 to RFC 5626 outbound REGISTERs:
+                          how often clients send their CRLF keep-alive (default: not sent)
   --admin host:port       admin HTTP listener: /metrics, /health, /bindings (off by default)
   --log-level L           fatal, error, warn, info (default), debug, trace, silent
   --config FILE           YAML file with the same keys and per-leg settings; flags win
@@ -74,6 +76,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         'rate-limit-allow': { type: 'string', multiple: true },
         'idle-timeout': { type: 'string' },
         'close-idle-flows': { type: 'boolean' },
+        'flow-timer': { type: 'string' },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -112,6 +115,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       rateLimitAllow: v['rate-limit-allow'],
       idleTimeout: v['idle-timeout'],
       closeIdleFlows: v['close-idle-flows'],
+      flowTimer: v['flow-timer'],
     },
   };
 }

@@ -70,6 +70,8 @@ export interface ProxyConfig {
   rateLimit?: { points: number; duration: number; allow: string[] } | undefined;
   /** Admin HTTP listener: /metrics, /health, /bindings. */
   admin?: { host: string; port: number } | undefined;
+  /** Seconds in Flow-Timer of the registrar's 200 to outbound REGISTERs (RFC 5626 §4.4.1). */
+  flowTimer?: number | undefined;
 }
 
 /** Default idle close of connection-oriented legs, seconds (the legs' own default). */
@@ -96,6 +98,8 @@ export interface ConfigInput {
   /** Seconds, as text (flag) or number (file). */
   idleTimeout?: string | number | undefined;
   closeIdleFlows?: boolean | undefined;
+  /** Seconds, as text (flag) or number (file). */
+  flowTimer?: string | number | undefined;
 }
 
 /** One leg of the file. */
@@ -130,6 +134,7 @@ const TOP_KEYS: Record<string, keyof ConfigInput> = {
   'rate-limit-allow': 'rateLimitAllow',
   'idle-timeout': 'idleTimeout',
   'close-idle-flows': 'closeIdleFlows',
+  'flow-timer': 'flowTimer',
 };
 const LEG_KEYS: Record<string, keyof LegInput> = {
   leg: 'leg',
@@ -221,7 +226,8 @@ export function configFromObject(doc: unknown, where = 'config'): ConfigInput {
         out[name] = bool(where, k, v);
         break;
       case 'idleTimeout':
-        out.idleTimeout = typeof v === 'number' ? v : str(where, k, v);
+      case 'flowTimer':
+        out[name] = typeof v === 'number' ? v : str(where, k, v);
         break;
       case 'domain':
       case 'authUser':
@@ -326,6 +332,7 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): ProxyConfi
     auth: authConfig(g, domains),
     rateLimit: rateLimitConfig(g),
     admin: g.admin === undefined ? undefined : adminAddress(g.admin),
+    flowTimer: flowTimer(g.flowTimer, legs),
   };
 }
 
@@ -336,6 +343,17 @@ function idleTimeout(v: string | number | undefined): number {
   if (!/^\d{1,6}$/.test(text) || Number(text) > 86_400) {
     throw invalid('configuration', `idle-timeout "${text}": expected whole seconds from 0 (never) to 86400`);
   }
+  return Number(text);
+}
+
+/** `--flow-timer`: whole seconds from 1 to 86400, for a registrar on a connection leg. */
+function flowTimer(v: string | number | undefined, legs: readonly LegConfig[]): number | undefined {
+  if (v === undefined) return undefined;
+  const text = String(v).trim();
+  if (!/^\d{1,6}$/.test(text) || Number(text) < 1 || Number(text) > 86_400) {
+    throw invalid('configuration', `flow-timer "${text}": expected whole seconds from 1 to 86400`);
+  }
+  if (!legs.some((l) => l.registrar)) throw invalid('configuration', 'flow-timer is the registrar\'s: give --registrar (or registrar: true on a leg)');
   return Number(text);
 }
 

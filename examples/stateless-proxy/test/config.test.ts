@@ -85,6 +85,16 @@ describe('resolveConfig', () => {
     expect(() => configFromObject({ 'close-idle-flows': 'yes' })).toThrow(/close-idle-flows must be true or false/);
   });
 
+  it('--flow-timer: whole seconds from 1 to 86400 for a registrar', () => {
+    expect(resolveConfig({}, parseCliArgs(['--flow-timer', '30']).flags).flowTimer).toBe(30);
+    expect(resolveConfig(configFromObject({ 'flow-timer': 25 }), {}).flowTimer).toBe(25);
+    expect(resolveConfig({}, {}).flowTimer).toBeUndefined();
+    for (const bad of ['0', '2.5', 'x', '86401']) {
+      expect(() => resolveConfig({}, parseCliArgs(['--flow-timer', bad]).flags)).toThrow(/flow-timer .*whole seconds from 1 to 86400/);
+    }
+    expect(() => resolveConfig({}, parseCliArgs(['--leg', 'tcp:127.0.0.1:0', '--flow-timer', '30']).flags)).toThrow(/flow-timer is the registrar's/);
+  });
+
   it('every flag has a file key of the same name', () => {
     const doc = {
       legs: ['udp:127.0.0.1:0'], registrar: true, domain: ['x.example'], proxy: 'p.example', 'contact-key': 'k', 'tls-cert': 'c', 'tls-key': 'k', 'log-level': 'error',

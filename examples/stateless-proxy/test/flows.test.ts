@@ -296,7 +296,7 @@ describe.each(FAMILIES)('a TCP client registered with ;ob (RFC 5626) whose Conta
   it('outlives the idle timeout while registered, and the INVITE, ACK and BYE reuse its connection', async () => {
     const h = bracket(host);
     const proxy = await startProxy(
-      ['--leg', `udp:${h}:0`, '--leg', `tcp:${h}:0`, '--registrar', '--domain', 'example.com', '--idle-timeout', '1', '--log-level', 'debug'],
+      ['--leg', `udp:${h}:0`, '--leg', `tcp:${h}:0`, '--registrar', '--domain', 'example.com', '--idle-timeout', '1', '--flow-timer', '30', '--log-level', 'debug'],
       2,
     );
     const tcpPort = leg(proxy, 'tcp');
@@ -311,6 +311,7 @@ describe.each(FAMILIES)('a TCP client registered with ;ob (RFC 5626) whose Conta
     const ok = await client.waitFor(/^SIP\/2\.0 /, '200 to REGISTER');
     expect(startLine(ok)).toBe('SIP/2.0 200 OK');
     expect(headerValues(ok, 'Require')).toEqual(['outbound']);
+    expect(headerValues(ok, 'Flow-Timer')).toEqual(['30']);
 
     // A connection that registered nothing is closed after the 1 s idle timeout …
     const idle = await TcpClient.open(tcpPort, '<sip:idle@127.0.0.1>', host);
