@@ -47,6 +47,13 @@ export const USAGE = `usage: sipway-proxy [options]
   --handshake-timeout-ms MS
                           TLS handshake / WebSocket upgrade deadline after the
                           accept (default 10000; 0 = none)
+  --idle-timeout S        close a tcp, tls, ws or wss connection idle for S seconds
+                          (default 120; 0 = never); a registered client's connection
+                          stays open while its binding lives (RFC 5626)
+  --close-idle-flows      close idle connections even when a client registered over
+                          them (then it cannot be called once they close)
+  --flow-timer S          Flow-Timer (seconds) in the 200 to RFC 5626 outbound REGISTERs:
+                          how often clients send their CRLF keep-alive (default: not sent)
   --admin host:port       admin HTTP listener: /metrics, /health, /bindings (off by default)
   --log-level L           fatal, error, warn, info (default), debug, trace, silent
   --config FILE           YAML file with the same keys and per-leg settings; flags win
@@ -84,6 +91,9 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         'source-prefix-v6': { type: 'string' },
         'message-timeout-ms': { type: 'string' },
         'handshake-timeout-ms': { type: 'string' },
+        'idle-timeout': { type: 'string' },
+        'close-idle-flows': { type: 'boolean' },
+        'flow-timer': { type: 'string' },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -125,6 +135,9 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       sourcePrefixV6: v['source-prefix-v6'],
       messageTimeoutMs: v['message-timeout-ms'],
       handshakeTimeoutMs: v['handshake-timeout-ms'],
+      idleTimeout: v['idle-timeout'],
+      closeIdleFlows: v['close-idle-flows'],
+      flowTimer: v['flow-timer'],
     },
   };
 }

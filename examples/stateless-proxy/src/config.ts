@@ -33,6 +33,9 @@ export interface LegConfig extends LegSpec {
   wsPath?: string | undefined;
   /** UDP legs: kernel receive buffer in bytes (SO_RCVBUF, capped by net.core.rmem_max). */
   receiveBuffer?: number | undefined;
+  /** tcp/tls/ws/wss legs: idle close in ms (0 = never) and whether registered flows stay open. */
+  idleTimeoutMs?: number | undefined;
+  keepRegisteredFlows?: boolean | undefined;
 }
 
 /**
@@ -71,7 +74,12 @@ export interface ProxyConfig {
   admin?: { host: string; port: number } | undefined;
   /** Limits and deadlines of the stream legs (connection-limits.ts). */
   connections: ConnectionLimitsConfig;
+  /** Seconds in Flow-Timer of the registrar's 200 to outbound REGISTERs (RFC 5626 §4.4.1). */
+  flowTimer?: number | undefined;
 }
+
+/** Default idle close of connection-oriented legs, seconds (the legs' own default). */
+export const DEFAULT_IDLE_TIMEOUT_S = 120;
 
 /** Settings as given on the command line or at the top of the file (all optional). */
 export interface ConfigInput extends ConnectionLimitsInput {
@@ -91,6 +99,11 @@ export interface ConfigInput extends ConnectionLimitsInput {
   nonceSecret?: string | undefined;
   rateLimit?: string | undefined;
   rateLimitAllow?: string[] | undefined;
+  /** Seconds, as text (flag) or number (file). */
+  idleTimeout?: string | number | undefined;
+  closeIdleFlows?: boolean | undefined;
+  /** Seconds, as text (flag) or number (file). */
+  flowTimer?: string | number | undefined;
 }
 
 /** One leg of the file. */
@@ -124,6 +137,9 @@ const TOP_KEYS: Record<string, keyof ConfigInput> = {
   'rate-limit': 'rateLimit',
   'rate-limit-allow': 'rateLimitAllow',
   ...CONNECTION_KEYS,
+  'idle-timeout': 'idleTimeout',
+  'close-idle-flows': 'closeIdleFlows',
+  'flow-timer': 'flowTimer',
 };
 const LEG_KEYS: Record<string, keyof LegInput> = {
   leg: 'leg',
@@ -211,7 +227,12 @@ export function configFromObject(doc: unknown, where = 'config'): ConfigInput {
         break;
       }
       case 'registrar':
-        out.registrar = bool(where, k, v);
+      case 'closeIdleFlows':
+        out[name] = bool(where, k, v);
+        break;
+      case 'idleTimeout':
+      case 'flowTimer':
+        out[name] = typeof v === 'number' ? v : str(where, k, v);
         break;
       case 'domain':
       case 'authUser':
@@ -267,6 +288,7 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): ProxyConfi
   const legInputs: Array<string | LegInput> = g.legs ?? ['udp:127.0.0.1:5060', 'tcp:127.0.0.1:5060'];
   const globalDomains = g.domain ?? ['*'];
   const globalRegistrar = g.registrar ?? defaultSetup;
+  const idleTimeoutMs = idleTimeout(g.idleTimeout);
   const seen = new Set<string>();
   const legs = legInputs.map((input, i): LegConfig => {
     const li: LegInput = typeof input === 'string' ? { leg: input } : input;
@@ -285,6 +307,7 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): ProxyConfi
       throw invalid(w, 'ws-path applies to ws and wss legs only');
     }
     if (li.receiveBuffer !== undefined && spec.transport !== 'udp') throw invalid(w, 'receive-buffer applies to udp legs only');
+    const streamLeg = spec.transport !== 'udp';
     return {
       ...spec,
       host: li.host,
@@ -295,6 +318,8 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): ProxyConfi
       tlsKey: spec.transport === 'tls' || spec.transport === 'wss' ? tlsKey : undefined,
       wsPath: li.wsPath,
       receiveBuffer: spec.transport === 'udp' ? (li.receiveBuffer ?? DEFAULT_UDP_RECEIVE_BUFFER) : undefined,
+      idleTimeoutMs: streamLeg ? idleTimeoutMs * 1000 : undefined,
+      keepRegisteredFlows: streamLeg ? g.closeIdleFlows !== true : undefined,
     };
   });
   const domains = [...new Set(legs.flatMap((l) => l.domains.map((d) => d.toLowerCase())))];
@@ -313,7 +338,29 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): ProxyConfi
     rateLimit: rateLimitConfig(g),
     admin: g.admin === undefined ? undefined : adminAddress(g.admin),
     connections: connectionLimits(g),
+    flowTimer: flowTimer(g.flowTimer, legs),
   };
+}
+
+/** `--idle-timeout`: whole seconds, 0 (never) up to a day. */
+function idleTimeout(v: string | number | undefined): number {
+  if (v === undefined) return DEFAULT_IDLE_TIMEOUT_S;
+  const text = String(v).trim();
+  if (!/^\d{1,6}$/.test(text) || Number(text) > 86_400) {
+    throw invalid('configuration', `idle-timeout "${text}": expected whole seconds from 0 (never) to 86400`);
+  }
+  return Number(text);
+}
+
+/** `--flow-timer`: whole seconds from 1 to 86400, for a registrar on a connection leg. */
+function flowTimer(v: string | number | undefined, legs: readonly LegConfig[]): number | undefined {
+  if (v === undefined) return undefined;
+  const text = String(v).trim();
+  if (!/^\d{1,6}$/.test(text) || Number(text) < 1 || Number(text) > 86_400) {
+    throw invalid('configuration', `flow-timer "${text}": expected whole seconds from 1 to 86400`);
+  }
+  if (!legs.some((l) => l.registrar)) throw invalid('configuration', 'flow-timer is the registrar\'s: give --registrar (or registrar: true on a leg)');
+  return Number(text);
 }
 
 /** `memory`, `file:PATH[?flushIntervalMs=N]` or `redis://host:port/db` (`rediss://` for TLS). */

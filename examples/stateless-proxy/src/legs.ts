@@ -9,7 +9,12 @@ import type { ConnectionLimitsConfig } from './connection-limits.js';
  */
 export async function createLeg(config: LegConfig, logger: LegLogger, limits: ConnectionLimitsConfig = CONNECTION_DEFAULTS): Promise<Leg> {
   const base = { address: config.address, port: config.port, host: config.host, logger };
-  const stream = { ...base, ...streamLegOptions(limits, config.transport) };
+  // Connection-oriented legs: the idle close, and registered flows kept open (RFC 5626 §5.2).
+  const flows = {
+    ...(config.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: config.idleTimeoutMs }),
+    ...(config.keepRegisteredFlows === undefined ? {} : { keepRegisteredFlows: config.keepRegisteredFlows }),
+  };
+  const stream = { ...base, ...streamLegOptions(limits, config.transport), ...flows };
   switch (config.transport) {
     case 'udp': {
       const { UdpLeg } = await import('@sipway/sip-leg/udp');

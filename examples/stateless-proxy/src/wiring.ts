@@ -99,7 +99,13 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
     const registrarDomains = [...new Set(config.legs.filter((l) => l.registrar).flatMap((l) => l.domains))];
     const registrar =
       store !== undefined
-        ? new Registrar({ dispatcher, domains: registrarDomains, store, logger: adapt(logger.child({ component: 'registrar' })) })
+        ? new Registrar({
+            dispatcher,
+            domains: registrarDomains,
+            store,
+            ...(config.flowTimer === undefined ? {} : { flowTimer: config.flowTimer }),
+            logger: adapt(logger.child({ component: 'registrar' })),
+          })
         : undefined;
     if (registrar !== undefined) cleanups.push(() => registrar.close());
     const proxy = new StatelessProxy({

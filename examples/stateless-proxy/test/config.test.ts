@@ -71,6 +71,30 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig(configFromObject({ legs: [{ leg: 'tcp:127.0.0.1:0', 'receive-buffer': 65536 }] }), {})).toThrow(/udp legs only/);
   });
 
+  it('--idle-timeout and --close-idle-flows apply to the connection legs only; the file keys match the flags', () => {
+    const d = resolveConfig(configFromObject({ legs: ['udp:127.0.0.1:0', 'tcp:127.0.0.1:0', 'ws:127.0.0.1:0'] }), {});
+    expect(d.legs.map((l) => [l.idleTimeoutMs, l.keepRegisteredFlows])).toEqual([[undefined, undefined], [120_000, true], [120_000, true]]);
+    const flags = parseCliArgs(['--leg', 'udp:127.0.0.1:0', '--leg', 'tls:127.0.0.1:0', '--tls-cert', 'c', '--tls-key', 'k', '--idle-timeout', '0', '--close-idle-flows']).flags;
+    expect(flags).toMatchObject({ idleTimeout: '0', closeIdleFlows: true });
+    expect(configFromObject({ 'idle-timeout': 0, 'close-idle-flows': true })).toEqual({ idleTimeout: 0, closeIdleFlows: true });
+    const c = resolveConfig({}, flags);
+    expect(c.legs.map((l) => [l.idleTimeoutMs, l.keepRegisteredFlows])).toEqual([[undefined, undefined], [0, false]]);
+    for (const bad of ['1.5', '-1', 'soon', '86401']) {
+      expect(() => resolveConfig({}, parseCliArgs([`--idle-timeout=${bad}`]).flags)).toThrow(/idle-timeout .*whole seconds from 0 \(never\) to 86400/);
+    }
+    expect(() => configFromObject({ 'close-idle-flows': 'yes' })).toThrow(/close-idle-flows must be true or false/);
+  });
+
+  it('--flow-timer: whole seconds from 1 to 86400 for a registrar', () => {
+    expect(resolveConfig({}, parseCliArgs(['--flow-timer', '30']).flags).flowTimer).toBe(30);
+    expect(resolveConfig(configFromObject({ 'flow-timer': 25 }), {}).flowTimer).toBe(25);
+    expect(resolveConfig({}, {}).flowTimer).toBeUndefined();
+    for (const bad of ['0', '2.5', 'x', '86401']) {
+      expect(() => resolveConfig({}, parseCliArgs(['--flow-timer', bad]).flags)).toThrow(/flow-timer .*whole seconds from 1 to 86400/);
+    }
+    expect(() => resolveConfig({}, parseCliArgs(['--leg', 'tcp:127.0.0.1:0', '--flow-timer', '30']).flags)).toThrow(/flow-timer is the registrar's/);
+  });
+
   it('every flag has a file key of the same name', () => {
     const doc = {
       legs: ['udp:127.0.0.1:0'], registrar: true, domain: ['x.example'], proxy: 'p.example', 'contact-key': 'k', 'tls-cert': 'c', 'tls-key': 'k', 'log-level': 'error',

@@ -19,6 +19,8 @@ export interface Binding {
    * contact cannot be reached by itself: a WebSocket client's `.invalid` host (RFC 7118 §5).
    */
   source?: { transport: string; address: string; port: number };
+  /** Contact header parameters recorded at registration (`reg-id`, `+sip.instance`: RFC 5626 outbound). */
+  params?: Readonly<Record<string, string | null>>;
 }
 
 /**

@@ -72,5 +72,10 @@ export interface StatelessProxyOptions {
   netSipUaHeaders?: boolean;
   /** Extra destinations never to send to (besides broadcast and multicast, always refused). */
   forbiddenDestination?: (address: string) => boolean;
+  /**
+   * HMAC key of the flow tokens put in Record-Route (RFC 5626 §5.2), ≥ 16 bytes. Default: random
+   * per process, which is right: flows are connections of this process and end with it.
+   */
+  flowKey?: Uint8Array;
   logger?: ProxyLogger;
 }

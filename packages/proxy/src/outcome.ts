@@ -19,6 +19,8 @@ export type ProxyRefusalCode =
   | 'no-via'
   | 'answered-options'
   | 'own-ack'
+  | 'flow-failed'
+  | 'forged-flow-token'
   | 'closed'
   | 'internal-error';
 

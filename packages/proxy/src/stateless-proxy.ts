@@ -14,6 +14,8 @@ import { type ProxyContactRewriter, rewriteContacts, splitScheme, userPart } fro
 import { dropChannel, forwardChannel, replyChannel } from './diagnostics.js';
 import { ProxyError } from './errors.js';
 import { isBroadcastOrMulticast } from './forbidden-address.js';
+import { type Flow, FlowTokens } from './flow-token.js';
+import { type FlowTarget, arrivedOn, bindingFlow, incomingFlow, openFlow } from './flows.js';
 import { branchBaseOf } from './md5.js';
 import { type LocationService, bestBinding, bindingUri, canonicalAor } from './location.js';
 import type { ProxyLogger, StatelessProxyOptions } from './options.js';
@@ -23,7 +25,7 @@ import { canonicalHost, legAt, legHasHost, legNamedBy, sipUri } from './own-legs
 const OPTION_NAMES = new Set([
   'dispatcher', 'domains', 'openRelay', 'location', 'resolver', 'contactRewriter', 'contactKey', 'contactCodec',
   'forceRewrite', 'silentDrop', 'maxForwardsCap', 'netSipMaxForwards', 'recordRoute', 'branchFormula', 'supported',
-  'answerOptions', 'selectLeg', 'forbiddenDestination', 'netSipUaHeaders', 'logger',
+  'answerOptions', 'selectLeg', 'forbiddenDestination', 'netSipUaHeaders', 'flowKey', 'logger',
 ]);
 const TRANSPORTS = new Set<Transport>(['udp', 'tcp', 'tls', 'ws', 'wss']);
 
@@ -93,6 +95,7 @@ export class StatelessProxy implements Receiver {
   readonly #supported: Set<string>;
   readonly #answerOptions: boolean;
   readonly #logger: ProxyLogger | undefined;
+  readonly #flows: FlowTokens;
   #closed = false;
 
   constructor(options: StatelessProxyOptions) {
@@ -107,6 +110,7 @@ export class StatelessProxy implements Receiver {
       throw invalid('domains must be a list of domain names');
     }
     if (options.location !== undefined && typeof options.location.lookup !== 'function') throw invalid('location must have lookup(aor)');
+    if (options.flowKey !== undefined && (!(options.flowKey instanceof Uint8Array) || options.flowKey.length < 16)) throw invalid('flowKey must be at least 16 bytes');
     this.#options = options;
     this.#dispatcher = options.dispatcher;
     const domains = (options.domains ?? []).map((d) => canonicalHost(d.trim().replace(/\.$/, '')));
@@ -125,6 +129,7 @@ export class StatelessProxy implements Receiver {
     this.#supported = new Set((options.supported ?? []).map((t) => t.toLowerCase()));
     this.#answerOptions = options.answerOptions ?? true;
     this.#logger = options.logger;
+    this.#flows = new FlowTokens(options.flowKey);
   }
 
   /** The contact rewriter in use (the default one is made on first use). */
@@ -294,10 +299,17 @@ export class StatelessProxy implements Receiver {
     }
     // §16.4: remove the top Route entries that name us (two with double Record-Route, RFC 5658).
     const ownRoutes: Leg[] = [];
+    // RFC 5626 §5.3: flow tokens in our own Route entries, with the leg each one names.
+    let routeFlows: Array<{ leg: Leg; flow: Flow }> | undefined;
     while (routes.length > 0) {
       const uri = sipUri(routes[0]!.uri);
       const leg = uri === undefined ? undefined : legNamedBy(uri, legs);
       if (leg === undefined) break;
+      if (uri!.user !== undefined) {
+        const read = this.#flows.decode(uri!.user, leg);
+        if (read.kind === 'forged') return this.#refuse(request, info, 403, 'Forbidden', 'forged-flow-token', 'flow token in Route does not verify');
+        if (read.kind === 'flow') (routeFlows ??= []).push({ leg, flow: read.flow });
+      }
       request.removeHeaderValue('route', 0);
       ownRoutes.push(leg);
       routes = request.routes;
@@ -347,8 +359,20 @@ export class StatelessProxy implements Receiver {
 
     // §16.5 / §16.6 steps 6–7: the target and next hop.
     let nextHop: string | undefined;
-    let flow: Destination | undefined;
+    let flow: FlowTarget | undefined;
+    let sourceDestination: Destination | undefined;
     routes = request.routes;
+    if (routes.length === 0 && routeFlows !== undefined) {
+      // RFC 5626 §5.3: the last token of ours that is not the sender's own flow names where the
+      // request goes: down that connection (never to DNS), or 430 when a required flow is gone.
+      const named = routeFlows.filter((r) => !arrivedOn(r.flow, r.leg, info)).pop();
+      if (named !== undefined) {
+        flow = openFlow(legs, named.leg.transport, named.flow, named.leg);
+        if (flow === undefined && named.flow.required) {
+          return this.#refuse(request, info, 430, 'Flow Failed', 'flow-failed', `flow ${named.flow.address}:${named.flow.port} on ${named.leg.transport} is gone`);
+        }
+      }
+    }
     if (routes.length > 0) {
       const first = routes[0]!;
       const firstUri = sipUri(first.uri);
@@ -372,30 +396,32 @@ export class StatelessProxy implements Receiver {
           // A failing store is a temporary condition of ours (RFC 3261 §21.5.4), not the callee's.
           return this.#refuse(request, info, 503, 'Service Unavailable', 'location-failed', `lookup of ${aor} failed: ${String(error)}`);
         }
-        const best = bestBinding(bindings);
+        // RFC 5626 §5.2: a binding reachable only over a connection that closed is skipped.
+        const flows = bindings.map((b) => bindingFlow(b, legs));
+        const live = bindings.filter((_, i) => flows[i]!.kind !== 'dead');
+        const best = bestBinding(live);
         if (best !== undefined) {
           request.uri = bindingUri(best.contact);
           const path = best.path ?? [];
           for (let i = path.length - 1; i >= 0; i--) request.insertHeader('Route', path[i]!);
           nextHop = path.length > 0 ? bindingUri(path[0]!) : request.uri;
-          // RFC 7118 §5: a WebSocket client registers a made-up `.invalid` host; it can only be
+          // RFC 7118 §5, RFC 5626 §5.3: a WebSocket, `.invalid`, outbound or NATed client is
           // reached over the connection it registered on, which the binding's source names.
-          const contactHost = sipUri(request.uri)?.host.toLowerCase();
-          if (path.length === 0 && best.source !== undefined && contactHost !== undefined && contactHost.endsWith('.invalid')) {
-            const { transport, address, port } = best.source;
-            if (TRANSPORTS.has(transport as Transport) && isIP(address) !== 0) {
-              flow = { transport: transport as Transport, address: canonicalHost(address), port, family: isIP(address) === 6 ? 6 : 4 };
+          const reach = flows[bindings.indexOf(best)]!;
+          if (reach.kind === 'flow') flow = reach.target;
+          else if (reach.kind === 'source') sourceDestination = reach.destination;
+        } else if (bindings.length > 0 || this.#serves(target.host)) {
+          // Bindings that all need a flow which closed: the user exists, it is just not reachable now.
+          let known = bindings.length > 0;
+          if (!known) {
+            try {
+              known = (await this.#location.knows?.(aor)) ?? false;
+            } catch {
+              // Cannot tell: 404 is still true of the bindings.
             }
           }
-        } else if (this.#serves(target.host)) {
-          let known = false;
-          try {
-            known = (await this.#location.knows?.(aor)) ?? false;
-          } catch {
-            // Cannot tell: 404 is still true of the bindings.
-          }
           return known
-            ? this.#refuse(request, info, 480, 'Temporarily Unavailable', 'temporarily-unavailable', `${aor} has no binding`)
+            ? this.#refuse(request, info, 480, 'Temporarily Unavailable', 'temporarily-unavailable', `${aor} has no reachable binding`)
             : this.#refuse(request, info, 404, 'Not Found', 'not-found', `${aor} is unknown`);
         }
       }
@@ -403,7 +429,8 @@ export class StatelessProxy implements Receiver {
     nextHop ??= request.uri;
 
     // Destinations (RFC 3263) and the outgoing leg.
-    const found = flow !== undefined ? { ok: true as const, destinations: [flow] } : await this.#destinations(nextHop, legs);
+    const direct = flow?.destination ?? sourceDestination;
+    const found = direct !== undefined ? { ok: true as const, destinations: [direct] } : await this.#destinations(nextHop, legs);
     if (!found.ok) return this.#refuse(request, info, found.status, found.reason, found.status === 404 ? 'not-found' : 'no-route', found.detail);
     const destinations = [...found.destinations.filter((d) => d.transport === inLeg.transport), ...found.destinations.filter((d) => d.transport !== inLeg.transport)];
     let outLeg: Leg | undefined;
@@ -414,7 +441,7 @@ export class StatelessProxy implements Receiver {
         forbiddenSeen = true;
         continue;
       }
-      const leg = this.#pickLeg(d, forcedLeg, request, info);
+      const leg = flow !== undefined ? flow.leg : this.#pickLeg(d, forcedLeg, request, info);
       if (leg !== undefined) {
         outLeg = leg;
         destination = d;
@@ -439,11 +466,15 @@ export class StatelessProxy implements Receiver {
     else request.appendHeader('Max-Forwards', String(newMf));
     if (twoLegs || this.#forceRewrite) rewriteContacts(request, this.contactRewriter, inLeg, outLeg);
     const recordRoute = this.#recordRoute && request.method !== 'REGISTER';
+    // RFC 5626 §5.3: a caller reachable only over its connection gets that flow's token in our
+    // Record-Route, so requests back to it come down the same connection.
+    const callerFlow = recordRoute && toTag === undefined ? incomingFlow(request, info) : undefined;
+    const calleeFlow = flow?.flow;
     let inserted = 0;
     if (twoLegs) {
       // RFC 5658: one Record-Route per leg, and (Net::SIP) a Via of the incoming leg, so the
       // response finds its way back to this leg without state.
-      if (recordRoute) request.insertHeader('Record-Route', inLeg.recordRoute);
+      if (recordRoute) request.insertHeader('Record-Route', this.#recordRouteOf(inLeg, callerFlow));
       request.insertHeader('Via', inLeg.via(this.#branch(inLeg, request, loop)));
       inserted++;
     }
@@ -451,11 +482,19 @@ export class StatelessProxy implements Receiver {
     if (this.#formula === 'netsip' && request.via.some((v) => v.branch?.startsWith(branch) === true)) {
       return this.#refuse(request, info, 482, 'Loop Detected', 'loop-detected', 'same branch already in a Via', { removeVias: inserted });
     }
-    if (recordRoute) request.insertHeader('Record-Route', outLeg.recordRoute);
+    if (recordRoute) {
+      // One leg and two flows (client to client): one entry per flow, as RFC 5658 does per leg.
+      if (!twoLegs && callerFlow !== undefined && calleeFlow !== undefined) request.insertHeader('Record-Route', this.#recordRouteOf(outLeg, callerFlow));
+      request.insertHeader('Record-Route', this.#recordRouteOf(outLeg, calleeFlow ?? (twoLegs ? undefined : callerFlow)));
+    }
     request.insertHeader('Via', outLeg.via(branch));
     inserted++;
     if (this.#options.netSipUaHeaders === true) addNetSipUaHeaders(request, outLeg);
-    const result = await this.#dispatcher.deliver(request, { destination, leg: outLeg });
+    // A flow is used as it is, never dialled: checked again here, in the same tick as the send.
+    if (flow !== undefined && flow.connection.closed) {
+      return this.#refuse(request, info, flow.flow.required ? 430 : 503, flow.flow.required ? 'Flow Failed' : 'Service Unavailable', 'flow-failed', 'the flow closed', { removeVias: inserted });
+    }
+    const result = await this.#dispatcher.deliver(request, flow === undefined ? { destination, leg: outLeg } : { destination, leg: outLeg, connection: flow.connection });
     if (!result.ok) {
       // §16.9: a transport error counts as a 503 (408 for a connect timeout) from that target.
       // The reason phrase is the leg's fixed one; what failed (OpenSSL text, addresses) stays in `detail`.
@@ -463,6 +502,11 @@ export class StatelessProxy implements Receiver {
     }
     this.#forwarded(request, info, result.leg, result.destination);
     return { ok: true, message: request, leg: result.leg, destination: result.destination, connection: result.connection };
+  }
+
+  /** Our Record-Route for `leg`, with the token of `flow` as its user part when given (RFC 5626 §5.3). */
+  #recordRouteOf(leg: Leg, flow: Flow | undefined): string {
+    return flow === undefined ? leg.recordRoute : this.#flows.recordRoute(leg, flow);
   }
 
   #branch(leg: Leg, request: SipRequest, loop: string): string {
@@ -508,7 +552,8 @@ export class StatelessProxy implements Receiver {
     const transports = [...new Set(legs.map((leg) => leg.transport))];
     try {
       const r = await this.#resolver.resolve(uriText, { transports });
-      if (!r.ok) return { ok: false, status: r.status, reason: r.reason, detail: `resolving ${uriText} failed` };
+      // SipResolver answers a `.invalid` name (RFC 6761 §6.4) with 480 at once, and says so in its detail.
+      if (!r.ok) return { ok: false, status: r.status, reason: r.reason, detail: 'detail' in r && typeof r.detail === 'string' ? r.detail : `resolving ${uriText} failed` };
       return { ok: true, destinations: r.destinations };
     } catch (error) {
       return { ok: false, status: 503, reason: 'Service Unavailable', detail: `resolving ${uriText} failed: ${String(error)}` };

@@ -138,6 +138,16 @@ function sameContact(a: string, b: string): boolean {
 }
 
 /**
+ * RFC 5626 §6: a REGISTER with the `+sip.instance` and `reg-id` of a binding replaces that
+ * binding (the client re-registered over a new flow, usually with a new Contact).
+ */
+function sameFlowIdentity(a: Binding['params'], b: Binding['params']): boolean {
+  const instance = a?.['+sip.instance'];
+  const regId = a?.['reg-id'];
+  return instance !== undefined && regId !== undefined && instance === b?.['+sip.instance'] && regId === b?.['reg-id'];
+}
+
+/**
  * The RFC 3261 §10.3 step 7 ordering rule for one existing binding: may this request change it?
  * `stale` aborts the whole request; `retransmission` (same Call-ID and CSeq) leaves the binding
  * as it is and lets the request succeed — a stateless registrar sees UDP retransmissions that
@@ -182,7 +192,7 @@ export function applyRegister(
   }
   const next = current.slice();
   for (const u of intent.updates) {
-    const at = next.findIndex((b) => sameContact(b.contact, u.contact));
+    const at = next.findIndex((b) => sameContact(b.contact, u.contact) || sameFlowIdentity(b.params, u.params));
     if (at !== -1) {
       const o = ordering(next[at] as Binding, callId, cseq);
       if (o === 'stale') return stale();

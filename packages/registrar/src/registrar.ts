@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createResponse, formatNameAddr, isSipUri, sipUriEquals } from '@sipway/sip-message';
 import type { SipMessage, SipRequest } from '@sipway/sip-message';
-import type { Dispatcher, ReceiveInfo, Receiver } from '@sipway/sip-leg';
+import { isConnectionTransport, reachableOnlyByFlow } from '@sipway/sip-leg';
+import type { Dispatcher, LegConnection, ReceiveInfo, Receiver } from '@sipway/sip-leg';
 import { toAor } from './aor.js';
 import { liveBindings } from './binding.js';
 import type { Binding, BindingSource, LocationRecord } from './binding.js';
@@ -23,8 +24,11 @@ export interface RegistrarLogger {
 
 /** Options of {@link Registrar}. */
 export interface RegistrarOptions {
-  /** Sends the responses (back the way the REGISTER came, RFC 3261 §18.2.2). */
-  dispatcher: Pick<Dispatcher, 'deliver'>;
+  /**
+   * Sends the responses (back the way the REGISTER came, RFC 3261 §18.2.2). A `Dispatcher` also
+   * tells when connections close, for `dropClosedFlows`.
+   */
+  dispatcher: Pick<Dispatcher, 'deliver'> & Partial<Pick<Dispatcher, 'onConnectionClose'>>;
   /**
    * Served domains: `example.com` (exact), `*.example.com` (subdomains, dot boundary), `*` (any).
    * Required: a registrar for every domain must be asked for with `['*']`.
@@ -51,6 +55,19 @@ export interface RegistrarOptions {
   retryAfter?: number;
   /** Option tags accepted in Require (RFC 3261 §8.2.2.3). Default none. */
   supported?: readonly string[];
+  /**
+   * When the connection a binding can only be reached over closes (a WebSocket client, a
+   * `.invalid` host, an RFC 5626 outbound `ob`/`reg-id` contact), remove that binding at once
+   * instead of keeping it until it expires (RFC 5626 §5.2). Needs a dispatcher with
+   * `onConnectionClose`. Default true.
+   */
+  dropClosedFlows?: boolean;
+  /**
+   * Seconds sent in `Flow-Timer` (RFC 5626 §4.4.1, §6) in the 200 to an outbound REGISTER
+   * (`reg-id` and `+sip.instance`): how often the client should send its CRLF keep-alive.
+   * Default: not sent (clients then use 95–120 s on TCP, which the legs' idle close allows).
+   */
+  flowTimer?: number;
   /** Clock in epoch milliseconds (tests inject one). Default `Date.now`. */
   clock?: () => number;
   logger?: RegistrarLogger;
@@ -78,7 +95,7 @@ function positiveInteger(name: string, value: number, allowZero = false): number
 export class Registrar implements Receiver {
   /** The store the bindings live in. */
   readonly store: LocationStore;
-  readonly #dispatcher: Pick<Dispatcher, 'deliver'>;
+  readonly #dispatcher: RegistrarOptions['dispatcher'];
   readonly #serves: DomainMatcher;
   readonly #policy: RegisterPolicy;
   readonly #rememberMs: number;
@@ -89,6 +106,10 @@ export class Registrar implements Receiver {
   readonly #timer: NodeJS.Timeout | undefined;
   /** The tail of each AOR's queue: REGISTERs for one AOR run one at a time in this process. */
   readonly #queues = new Map<string, Promise<void>>();
+  /** AORs with a binding reachable only over a flow, by flow (`transport|address|port`), for RFC 5626 §5.2. */
+  readonly #flowAors = new Map<string, Set<string>>();
+  readonly #unsubscribe: (() => void) | undefined;
+  readonly #flowTimer: number | undefined;
   #sweeping = false;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -119,6 +140,11 @@ export class Registrar implements Receiver {
     this.#logger = options.logger;
     this.#ownsStore = options.store === undefined;
     this.store = options.store ?? new MemoryLocationStore();
+    if (options.flowTimer !== undefined) positiveInteger('flowTimer', options.flowTimer);
+    this.#flowTimer = options.flowTimer;
+    if ((options.dropClosedFlows ?? true) && typeof options.dispatcher.onConnectionClose === 'function') {
+      this.#unsubscribe = options.dispatcher.onConnectionClose((connection) => this.#flowClosed(connection));
+    }
     if (sweep > 0) {
       this.#timer = setInterval(() => void this.#sweep(), sweep);
       // The sweep alone must not keep a process alive.
@@ -211,6 +237,8 @@ export class Registrar implements Receiver {
   close(): Promise<void> {
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#unsubscribe?.();
+    this.#flowAors.clear();
     this.#closing ??= this.#ownsStore ? this.store.close() : Promise.resolve();
     return this.#closing;
   }
@@ -254,7 +282,82 @@ export class Registrar implements Receiver {
     const source = { transport: info.source.transport, address: info.source.address, port: info.source.port };
     const outcome = await this.#decide(intent, source);
     if (outcome.kind === 'reply') return this.#answer(request, info, outcome, intent.aor);
-    return this.#ok(request, info, intent.aor, outcome.bindings, outcome.now);
+    if (intent.kind !== 'query') this.#trackFlow(intent.aor, outcome.bindings, source, info.connection);
+    return this.#ok(request, info, intent.aor, outcome.bindings, outcome.now, this.#outboundHeaders(request, intent));
+  }
+
+  /**
+   * The connection a REGISTER came on stays open while a binding registered over it lives
+   * (RFC 5626 §4.4, §5.2: the idle close of the leg must not cut a registered client), and is
+   * remembered when a binding can only be reached over it, to drop that binding when it closes.
+   */
+  #trackFlow(aor: string, bindings: readonly Binding[], source: BindingSource, connection: LegConnection | undefined): void {
+    if (connection === undefined || !isConnectionTransport(source.transport)) return;
+    const key = flowKey(source);
+    let until = 0;
+    let flowOnly = false;
+    for (const b of bindings) {
+      if (b.source === undefined || flowKey(b.source) !== key) continue;
+      until = Math.max(until, b.expires);
+      flowOnly ||= reachableOnlyByFlow(b.contact, b.source.transport, b.params);
+    }
+    connection.keepOpenUntil?.(until);
+    if (!flowOnly || connection.closed) return;
+    let aors = this.#flowAors.get(key);
+    if (aors === undefined) this.#flowAors.set(key, (aors = new Set()));
+    aors.add(aor);
+  }
+
+  /** RFC 5626 §6: an outbound registration is answered with `Require: outbound` (and Flow-Timer when configured). */
+  #outboundHeaders(request: SipRequest, intent: Exclude<RegisterIntent, RegisterReply>): Array<[string, string]> {
+    if (intent.kind !== 'update' || !intent.updates.some((u) => u.params?.['reg-id'] !== undefined && u.params['+sip.instance'] !== undefined)) return [];
+    const supported = request.getHeaders('supported').some((v) => v.split(',').some((t) => t.trim().toLowerCase() === 'outbound'));
+    if (!supported) return [];
+    const headers: Array<[string, string]> = [['Require', 'outbound']];
+    if (this.#flowTimer !== undefined) headers.push(['Flow-Timer', String(this.#flowTimer)]);
+    return headers;
+  }
+
+  /** RFC 5626 §5.2: the flow closed, so the bindings reachable only over it go now. */
+  #flowClosed(connection: LegConnection): void {
+    if (this.#closed) return;
+    const key = flowKey(connection.remote);
+    const aors = this.#flowAors.get(key);
+    if (aors === undefined) return;
+    this.#flowAors.delete(key);
+    for (const aor of aors) {
+      const previous = this.#queues.get(aor) ?? Promise.resolve();
+      const run = previous.then(() => this.#dropFlow(aor, key));
+      const tail = run.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.#queues.set(aor, tail);
+      void tail.then(() => {
+        if (this.#queues.get(aor) === tail) this.#queues.delete(aor);
+      });
+    }
+  }
+
+  async #dropFlow(aor: string, key: string): Promise<void> {
+    if (this.#closed) return;
+    try {
+      for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
+        const record = await this.store.lookup(aor);
+        if (record === undefined) return;
+        const kept = record.bindings.filter(
+          (b) => b.source === undefined || flowKey(b.source) !== key || !reachableOnlyByFlow(b.contact, b.source.transport, b.params),
+        );
+        if (kept.length === record.bindings.length) return;
+        const saved = await this.store.save(aor, kept, { expectedVersion: record.version, expiresAt: record.expiresAt });
+        if (saved.ok) {
+          this.#logger?.debug?.('flow closed: bindings removed', { aor, flow: key, removed: record.bindings.length - kept.length });
+          return;
+        }
+      }
+    } catch (error) {
+      this.#logger?.warn?.('could not remove the bindings of a closed flow', { aor, flow: key, error: String(error) });
+    }
   }
 
   /** Reads, merges and saves (retrying on conflicts); store failures become a 503 here, sending stays outside. */
@@ -288,8 +391,8 @@ export class Registrar implements Receiver {
   }
 
   /** The 200 of RFC 3261 §10.3 step 8: every current binding with its remaining expiry, and a Date. */
-  #ok(request: SipRequest, info: ReceiveInfo, aor: string, bindings: readonly Binding[], now: number): Promise<void> {
-    const headers: Array<[string, string]> = [];
+  #ok(request: SipRequest, info: ReceiveInfo, aor: string, bindings: readonly Binding[], now: number, extra: Array<[string, string]> = []): Promise<void> {
+    const headers: Array<[string, string]> = [...extra];
     for (const b of bindings) {
       const params: Record<string, string | null> = { expires: String(Math.max(1, Math.ceil((b.expires - now) / 1000))) };
       if (b.q !== undefined) params.q = String(b.q);
@@ -318,6 +421,11 @@ export class Registrar implements Receiver {
       this.#logger?.warn?.('could not send the REGISTER response', { aor, status: outcome.status, error: String(error) });
     }
   }
+}
+
+/** The key of a flow: the client's transport address as the leg saw it. */
+function flowKey(source: { transport: string; address: string; port: number }): string {
+  return `${source.transport.toLowerCase()}|${source.address.toLowerCase()}|${source.port}`;
 }
 
 /**

@@ -62,6 +62,7 @@ export class Dispatcher {
   private readonly resolver: DestinationResolver | undefined;
   private readonly logger: LegLogger | undefined;
   private state: 'idle' | 'started' | 'closed' = 'idle';
+  private readonly closeListeners = new Set<(connection: LegConnection, leg: Leg) => void>();
   private closing: Promise<void> | undefined;
 
   constructor(options: DispatcherOptions = {}) {
@@ -91,6 +92,24 @@ export class Dispatcher {
     if (this.legList.includes(leg)) throw new LegOptionsError('leg added twice');
     this.legList.push(leg);
     leg.onReceive = (message, info) => this.dispatch(message, info);
+    leg.onConnectionClose = (connection) => {
+      for (const listener of this.closeListeners) {
+        try {
+          listener(connection, leg);
+        } catch (error) {
+          this.logger?.error?.('connection-close listener threw', { error: String(error) });
+        }
+      }
+    };
+  }
+
+  /**
+   * Call `listener` whenever a connection of a stream or WebSocket leg closes (a registrar drops
+   * the bindings of a flow that closed, RFC 5626 §5.2). Returns a function that unsubscribes.
+   */
+  onConnectionClose(listener: (connection: LegConnection, leg: Leg) => void): () => void {
+    this.closeListeners.add(listener);
+    return () => this.closeListeners.delete(listener);
   }
 
   /** Start every leg; if one fails, the others are closed and the error is thrown. */

@@ -9,3 +9,4 @@ export type { ResponseTarget, ViaParts } from './via.js';
 export { Dispatcher } from './dispatcher.js';
 export type { DeliverFailure, DeliverOptions, DeliverResult, DestinationResolver, DispatcherOptions, Receiver } from './dispatcher.js';
 export * from './resolve/index.js';
+export { isConnectionTransport, reachableOnlyByFlow } from './flow.js';

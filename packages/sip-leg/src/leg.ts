@@ -32,6 +32,12 @@ export interface LegConnection {
   readonly closed: boolean;
   /** Close gracefully (end after pending writes). */
   close(): void;
+  /**
+   * Keep this connection open while idle until `epochMs` (a registrar calls it for the
+   * connection a REGISTER came on, until the binding expires: RFC 5626 §4.4, §5.2). A later
+   * call replaces the time; 0 unpins. Legs built with `keepRegisteredFlows: false` ignore it.
+   */
+  keepOpenUntil?(epochMs: number): void;
 }
 
 /** What the receive callback gets besides the message. */
@@ -121,6 +127,13 @@ export interface Leg {
   readonly state: LegState;
   /** Receive callback (set by the dispatcher). */
   onReceive: ReceiveHandler | undefined;
+  /** Connection-closed callback of stream and WebSocket legs (set by the dispatcher). */
+  onConnectionClose?: ((connection: LegConnection) => void) | undefined;
+  /**
+   * Stream and WebSocket legs: the open connection to or from this peer (newest first), if any.
+   * A proxy uses it to reach a client over the connection it registered on (RFC 5626 §5.3).
+   */
+  connectionTo?(address: string, port: number): LegConnection | undefined;
   /** A Via value for this leg with the given branch (default: a fresh one). */
   via(branch?: string): string;
   /** A branch unique in space and time under `branchBase` (RFC 3261 §8.1.1.7). */
@@ -156,12 +169,22 @@ export interface BaseLegOptions {
   logger?: LegLogger;
 }
 
+/** Options of the connection-oriented legs (TCP, TLS, WS, WSS) about registered flows. */
+export interface FlowLegOptions {
+  /**
+   * Honour {@link LegConnection.keepOpenUntil}: a connection a client registered over is not
+   * closed for idleness while its binding lives (RFC 5626 §4.4, §5.2). Default true.
+   */
+  keepRegisteredFlows?: boolean;
+}
+
 let nextLegId = 0;
 
 /** Shared lifecycle, identity and receive path. Transports implement the `protected` hooks. */
 export abstract class BaseLeg implements Leg {
   abstract readonly transport: Transport;
   onReceive: ReceiveHandler | undefined;
+  onConnectionClose: ((connection: LegConnection) => void) | undefined;
   protected readonly logger: LegLogger | undefined;
   protected readonly maxMessageSize: number;
   protected readonly answerBadRequests: boolean;

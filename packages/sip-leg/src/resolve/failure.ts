@@ -16,7 +16,12 @@ export type ResolveFailureCode =
   /** A configured next hop (domain2proxy, outbound proxy) does not exist in DNS. 503: our fault, not the callee's. */
   | 'NEXT_HOP_NOT_FOUND'
   /** DNS could not answer (timeout, SERVFAIL, refused). 503: RFC 3261 §16.9 and §21.5.4, a temporary condition. */
-  | 'DNS_FAILURE';
+  | 'DNS_FAILURE'
+  /**
+   * A `.invalid` name (RFC 6761 §6.4), never asked of DNS: a WebSocket client's made-up Contact
+   * host (RFC 7118 §5), reachable only over its own connection. 480: RFC 3261 §21.4.18.
+   */
+  | 'INVALID_NAME';
 
 /** A resolution that found no destination: the SIP status and reason to answer, and why. */
 export interface ResolveFailure {
@@ -35,6 +40,7 @@ const STATUS: Record<ResolveFailureCode, [number, string]> = {
   NOT_FOUND: [404, 'Not Found'],
   NEXT_HOP_NOT_FOUND: [503, 'Service Unavailable'],
   DNS_FAILURE: [503, 'Service Unavailable'],
+  INVALID_NAME: [480, 'Temporarily Unavailable'],
 };
 
 export function failure(code: ResolveFailureCode, detail: string): ResolveFailure {

@@ -217,6 +217,10 @@ export class SipResolver {
     }
 
     const name = normalizeName(target);
+    // RFC 6761 §6.4: resolvers return a negative answer for `.invalid` at once, never asking DNS.
+    if (name === 'invalid' || name.endsWith('.invalid')) {
+      return failure('INVALID_NAME', `${name} is a .invalid name (RFC 6761 §6.4): reachable only over a known flow`);
+    }
     const trace: Trace = { failures: [] };
 
     if (uri.port !== undefined) {

@@ -5,14 +5,15 @@ import { canonicalAddress, hostPort, ipFamily } from '../address.js';
 import type { Destination } from '../destination.js';
 import { LegStartError } from '../errors.js';
 import { BaseLeg, failure } from '../leg.js';
-import type { BaseLegOptions, LegConnection, SendFailure, SendResult, Source } from '../leg.js';
+import type { BaseLegOptions, FlowLegOptions, LegConnection, SendFailure, SendResult, Source } from '../leg.js';
 import { ConnectionTable } from './connection-table.js';
 import type { Slot } from './connection-limiter.js';
 import { isFdExhausted, SocketGuard } from './socket-guard.js';
+import { FlowPin } from './flow-pins.js';
 
 /** Options shared by the TCP and TLS legs. */
-export interface StreamLegOptions extends BaseLegOptions {
-  /** Close a connection with no traffic for this long (default 120 000 ms; 0 = never). */
+export interface StreamLegOptions extends BaseLegOptions, FlowLegOptions {
+  /** Close a connection with no traffic for this long (default 120 000 ms; 0 = never; a registered flow stays, see `keepRegisteredFlows`). */
   idleTimeoutMs?: number;
   /**
    * Most open connections, inbound (from the TCP accept, TLS handshakes included) plus outbound
@@ -53,6 +54,8 @@ export class StreamConnection implements LegConnection {
   readonly framer: StreamFramer;
   /** Message deadline (RFC 3261 §18.3 framing under a time bound). */
   messageTimer: NodeJS.Timeout | undefined;
+  /** Set by the leg: keeps a registered flow open while idle. */
+  pin: FlowPin | undefined;
   private ended = false;
   constructor(
     readonly transport: LegConnection['transport'],
@@ -66,6 +69,9 @@ export class StreamConnection implements LegConnection {
   }
   get closed(): boolean {
     return this.ended || this.socket.destroyed || !this.socket.writable;
+  }
+  keepOpenUntil(epochMs: number): void {
+    this.pin?.keepOpenUntil(epochMs);
   }
   close(): void {
     if (this.ended) return;
@@ -101,6 +107,7 @@ export abstract class StreamLeg extends BaseLeg {
   protected readonly handshakeTimeoutMs: number;
   /** Connection admission: limits, handshake deadline, out-of-descriptor recovery. */
   protected readonly guard: SocketGuard;
+  protected readonly keepRegisteredFlows: boolean;
 
   constructor(options: StreamLegOptions, defaultListenPort: number) {
     super(options, defaultListenPort);
@@ -111,6 +118,7 @@ export abstract class StreamLeg extends BaseLeg {
     this.maxHeaderSize = options.maxHeaderSize ?? 16 * 1024;
     this.messageTimeoutMs = options.messageTimeoutMs ?? 20_000;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
+    this.keepRegisteredFlows = options.keepRegisteredFlows ?? true;
     this.guard = new SocketGuard({
       maxConnections: this.maxConnections,
       maxConnectionsPerSource: options.maxConnectionsPerSource ?? 32,
@@ -128,8 +136,10 @@ export abstract class StreamLeg extends BaseLeg {
    * May this connection be closed to make room for a new one, or to free descriptors? Every
    * idle connection may, by default; a subclass or a flow keeper can protect some.
    */
-  protected evictable(_connection: LegConnection): boolean {
-    return true;
+  protected evictable(connection: LegConnection): boolean {
+    // A registered flow is the only way to reach its client (RFC 5626 §5.2): a stranger filling
+    // the slots must not push it out.
+    return (connection as { pin?: FlowPin }).pin?.held !== true;
   }
 
   /** Sockets counted against the limits (inbound in any stage, outbound, connects in progress). */
@@ -140,6 +150,11 @@ export abstract class StreamLeg extends BaseLeg {
   /** Open connections (inbound and outbound). */
   get connections(): readonly LegConnection[] {
     return this.table.connections();
+  }
+
+  /** The open connection to or from this peer, newest first (RFC 5626 §5.3: a registered flow). */
+  connectionTo(address: string, port: number): LegConnection | undefined {
+    return this.table.toPeer(address, port);
   }
 
   /** Create the listening server; call `accept(socket)` for every established connection. */
@@ -192,14 +207,19 @@ export abstract class StreamLeg extends BaseLeg {
       direction,
       { maxMessageSize: this.maxMessageSize, maxHeaderSize: this.maxHeaderSize },
     );
+    connection.pin = new FlowPin(this.keepRegisteredFlows);
     this.table.add(connection);
     this.guard.opened(slot, connection);
     socket.setNoDelay(true);
     if (this.idleTimeoutMs > 0) {
-      socket.setTimeout(this.idleTimeoutMs, () => {
+      // Node registers the callback with once(): a re-armed timer needs it again.
+      const onIdle = (): void => {
+        // A registered flow stays while its binding lives (RFC 5626 §5.2); re-arm instead.
+        if (connection.pin?.held === true) return void socket.setTimeout(this.idleTimeoutMs, onIdle);
         this.publishError('idle-timeout', new Error('connection idle'), remote, connection);
         connection.close();
-      });
+      };
+      socket.setTimeout(this.idleTimeoutMs, onIdle);
     }
     socket.on('data', (chunk: Buffer) => {
       slot.lastActivity = Date.now();
@@ -210,6 +230,7 @@ export abstract class StreamLeg extends BaseLeg {
       clearTimeout(connection.messageTimer);
       this.guard.release(slot);
       this.table.remove(connection);
+      this.onConnectionClose?.(connection);
     });
     return connection;
   }

@@ -14,14 +14,15 @@ import { canonicalAddress, hostPort, ipFamily, isWildcard } from '../address.js'
 import type { Destination } from '../destination.js';
 import { LegOptionsError, LegStartError } from '../errors.js';
 import { BaseLeg, failure } from '../leg.js';
-import type { BaseLegOptions, LegConnection, SendOptions, SendResult, Source } from '../leg.js';
+import type { BaseLegOptions, FlowLegOptions, LegConnection, SendOptions, SendResult, Source } from '../leg.js';
 import { ConnectionTable } from '../stream/connection-table.js';
 import type { Slot } from '../stream/connection-limiter.js';
 import { isFdExhausted, SocketGuard } from '../stream/socket-guard.js';
 import type { Socket } from 'node:net';
+import { FlowPin } from '../stream/flow-pins.js';
 
 /** Options of {@link WsLeg}. */
-export interface WsLegOptions extends BaseLegOptions {
+export interface WsLegOptions extends BaseLegOptions, FlowLegOptions {
   /** WebSocket over TLS (`wss`, transport `WSS` in Via). Needs certFile and keyFile. Default false. */
   secure?: boolean;
   certFile?: string;
@@ -34,7 +35,7 @@ export interface WsLegOptions extends BaseLegOptions {
   allowedOrigins?: readonly string[];
   /** Only accept handshakes on this request path (default: any path). Outgoing connections use it too (default `/`). */
   path?: string;
-  /** Close a connection with no traffic for this long (default 120 000 ms; 0 = never). */
+  /** Close a connection with no traffic for this long (default 120 000 ms; 0 = never; a registered flow stays, see `keepRegisteredFlows`). */
   idleTimeoutMs?: number;
   /**
    * Most open sockets (default 1024), counted from the TCP accept: a connection still in its TLS
@@ -63,6 +64,8 @@ let nextId = 0;
 export class WsConnection implements LegConnection {
   readonly id = `w${++nextId}`;
   idleTimer: NodeJS.Timeout | undefined;
+  /** Set by the leg: keeps a registered flow open while idle. */
+  pin: FlowPin | undefined;
   constructor(
     readonly transport: 'ws' | 'wss',
     readonly socket: WebSocket,
@@ -72,6 +75,9 @@ export class WsConnection implements LegConnection {
   ) {}
   get closed(): boolean {
     return this.socket.readyState !== WebSocket.OPEN;
+  }
+  keepOpenUntil(epochMs: number): void {
+    this.pin?.keepOpenUntil(epochMs);
   }
   close(): void {
     if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) {
@@ -132,8 +138,10 @@ export class WsLeg extends BaseLeg {
   }
 
   /** May this connection be closed to make room or free descriptors? Every idle one may, by default. */
-  protected evictable(_connection: LegConnection): boolean {
-    return true;
+  protected evictable(connection: LegConnection): boolean {
+    // A registered flow is the only way to reach its client (RFC 5626 §5.2): a stranger filling
+    // the slots must not push it out.
+    return (connection as { pin?: FlowPin }).pin?.held !== true;
   }
 
   /** Sockets counted against the limits (before and after the upgrade, outbound too). */
@@ -144,6 +152,11 @@ export class WsLeg extends BaseLeg {
   /** Open connections. */
   get connections(): readonly LegConnection[] {
     return this.table.connections();
+  }
+
+  /** The open connection to or from this peer, newest first (RFC 7118 §5, RFC 5626 §5.3: a registered flow). */
+  connectionTo(address: string, port: number): LegConnection | undefined {
+    return this.table.toPeer(address, port);
   }
 
   /** wss: re-read certificate and key files for new connections (throws and keeps the old ones on error). */
@@ -228,11 +241,14 @@ export class WsLeg extends BaseLeg {
 
   private adopt(ws: WebSocket, remote: Source, direction: 'inbound' | 'outbound', localPort: number, slot: Slot): WsConnection {
     const connection = new WsConnection(this.transport, ws, remote, { address: this.address, port: localPort }, direction);
+    connection.pin = new FlowPin(this.options.keepRegisteredFlows ?? true);
     this.table.add(connection);
     this.guard.opened(slot, connection);
     const idle = this.options.idleTimeoutMs ?? 120_000;
     if (idle > 0) {
       connection.idleTimer = setTimeout(() => {
+        // A registered flow stays while its binding lives (RFC 5626 §5.2); re-arm instead.
+        if (connection.pin?.held === true) return void connection.idleTimer?.refresh();
         this.publishError('idle-timeout', new Error('connection idle'), remote, connection);
         connection.close();
       }, idle);
@@ -255,6 +271,7 @@ export class WsLeg extends BaseLeg {
       clearTimeout(connection.idleTimer);
       this.guard.release(slot);
       this.table.remove(connection);
+      this.onConnectionClose?.(connection);
     });
     return connection;
   }
