@@ -1,6 +1,7 @@
+import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '@sipway/test-peers';
-import { cleanup, startProxy } from './helpers.js';
+import { MAIN, cleanup, startProxy } from './helpers.js';
 import type { ProxyProcess } from './helpers.js';
 import { RtpEndpoint, SipPeer, audioSdp, bracket, calleeDialog, closePeers, confirmAsCaller, mediaOf, newCall, socketCount } from './media-peers.js';
 import type { Dialog, Msg } from './media-peers.js';
@@ -41,12 +42,12 @@ interface Setup {
   baseSockets: number;
 }
 
-async function setup(net: Net, extra: string[] = []): Promise<Setup> {
+async function setup(net: Net, extra: string[] = [], media = `builtin:${portRange()}`): Promise<Setup> {
   const proxy = await startProxy(
     [
       '--leg', `udp:${bracket(net.inside)}:0`,
       '--leg', `${net.outsideTransport}:${bracket(net.outside)}:0`,
-      '--domain', '*', '--media', `builtin:${portRange()}`, '--log-level', 'warn', ...extra,
+      '--domain', '*', '--media', media, '--log-level', 'warn', ...extra,
     ],
     2,
   );
@@ -133,5 +134,168 @@ describe.each(NETS)('calls across two legs with the built-in relay ($name)', (ne
     await new Promise((r) => setTimeout(r, 200));
     expect(calleeRtp.got.length).toBe(before);
     expect(await s.proxy.stop()).toBe(0);
+  });
+});
+
+const V4 = NETS[0]!;
+const V4_TCP = NETS[1]!;
+
+describe('media life cycle through the example proxy (IPv4, UDP inside, UDP or TCP outside)', () => {
+  it('CANCEL of a ringing call closes its relay sockets', async () => {
+    const s = await setup(V4_TCP);
+    const callerRtp = await RtpEndpoint.open(V4_TCP.caller);
+    const target = `sip:bob@${V4_TCP.callee}:${s.callee.port};transport=tcp`;
+    const d = newCall(s.caller, target);
+    const branch = 'z9hG4bKcancelme1';
+    await s.caller.send(d.request('INVITE', { sdp: audioSdp(V4_TCP.caller, callerRtp.port), branch }));
+    const invite = await s.callee.wait((m) => m.method === 'INVITE', 'INVITE');
+    await s.callee.reply(invite, 180, 'Ringing', { toTag: 'ring' });
+    await s.caller.wait((m) => m.status === 180, '180');
+    expect(socketCount(s.proxy.child.pid!)).toBe(s.baseSockets + 4);
+    // CANCEL: same branch, CSeq number and Request-URI as the INVITE (RFC 3261 §9.1).
+    await s.caller.send(d.request('CANCEL', { branch, cseq: d.cseq }));
+    const cancel = await s.callee.wait((m) => m.method === 'CANCEL', 'CANCEL at the callee');
+    await s.callee.reply(cancel, 200, 'OK');
+    await s.callee.reply(invite, 487, 'Request Terminated', { toTag: 'ring' });
+    await s.caller.wait((m) => m.status === 487, '487 at the caller');
+    await until(() => socketCount(s.proxy.child.pid!) === s.baseSockets, 5000, 'the relay sockets to close after CANCEL');
+    expect(await s.proxy.stop()).toBe(0);
+  });
+
+  it('a busy callee (486) closes the relay sockets too', async () => {
+    const s = await setup(V4);
+    const callerRtp = await RtpEndpoint.open(V4.caller);
+    const d = newCall(s.caller, `sip:bob@${V4.callee}:${s.callee.port}`, [`<sip:${s.outsideLeg.address}:${s.outsideLeg.port};lr>`]);
+    await s.caller.send(d.request('INVITE', { sdp: audioSdp(V4.caller, callerRtp.port) }));
+    const invite = await s.callee.wait((m) => m.method === 'INVITE', 'INVITE');
+    expect(socketCount(s.proxy.child.pid!)).toBe(s.baseSockets + 4);
+    await s.callee.reply(invite, 486, 'Busy Here', { toTag: 'busy' });
+    await s.caller.wait((m) => m.status === 486, '486 at the caller');
+    await until(() => socketCount(s.proxy.child.pid!) === s.baseSockets, 5000, 'the relay sockets to close after 486');
+    expect(await s.proxy.stop()).toBe(0);
+  });
+
+  it('an idle call expires (--media-timeout) and its sockets close without a BYE', async () => {
+    const s = await setup(V4, ['--media-timeout', '1']);
+    const callerRtp = await RtpEndpoint.open(V4.caller);
+    const calleeRtp = await RtpEndpoint.open(V4.callee);
+    const c = await call(s, V4, audioSdp(V4.caller, callerRtp.port), () => audioSdp(V4.callee, calleeRtp.port));
+    await callerRtp.stream(mediaOf(c.answerAtCaller), 10);
+    await until(() => calleeRtp.got.length >= 9, 3000, 'packets before the expiry');
+    const started = Date.now();
+    await until(() => socketCount(s.proxy.child.pid!) === s.baseSockets, 8000, 'the idle call to expire');
+    // Not before the timeout (1 s) has passed since the last packet.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+    expect(await s.proxy.stop()).toBe(0);
+  });
+
+  it('re-INVITE moves the media and the relay follows; hold (0.0.0.0) stops it; the sockets stay the same', async () => {
+    const s = await setup(V4);
+    const callerRtp = await RtpEndpoint.open(V4.caller);
+    const calleeRtp = await RtpEndpoint.open(V4.callee);
+    const c = await call(s, V4, audioSdp(V4.caller, callerRtp.port), () => audioSdp(V4.callee, calleeRtp.port));
+    const towardCallee = mediaOf(c.offerAtCallee);
+    const towardCaller = mediaOf(c.answerAtCaller);
+
+    // The caller moves its media to another port (re-INVITE, RFC 3261 §14).
+    const moved = await RtpEndpoint.open(V4.caller);
+    const mark = s.callee.received.length;
+    await s.caller.send(c.caller.request('INVITE', { sdp: audioSdp(V4.caller, moved.port, { version: 2 }) }));
+    const reinvite = await s.callee.wait((m) => m.method === 'INVITE', 're-INVITE', 10_000, mark);
+    expect(mediaOf(reinvite.body)).toEqual(towardCallee);
+    await s.callee.reply(reinvite, 200, 'OK', { sdp: audioSdp(V4.callee, calleeRtp.port, { version: 2 }) });
+    const ok = await s.caller.wait((m) => m.status === 200 && m.header('cseq') === `${c.caller.cseq} INVITE`, '200 to the re-INVITE');
+    expect(mediaOf(ok.body)).toEqual(towardCaller);
+    await s.caller.send(c.caller.request('ACK', { cseq: c.caller.cseq }));
+    await moved.stream(towardCaller, 3);
+    await calleeRtp.stream(towardCallee, 100);
+    await until(() => moved.got.length >= 95, 3000, 'media at the new port');
+    expect(callerRtp.got).toHaveLength(0);
+    expect(socketCount(s.proxy.child.pid!)).toBe(s.baseSockets + 4);
+
+    // Hold from the callee: c=0.0.0.0 a=sendonly (RFC 3264 §8.4) — nothing reaches it.
+    const holdMark = s.caller.received.length;
+    await s.callee.send(c.callee.request('INVITE', { sdp: audioSdp(V4.callee, calleeRtp.port, { version: 3, cAddress: '0.0.0.0', direction: 'sendonly' }) }));
+    const holdInvite = await s.caller.wait((m) => m.method === 'INVITE', 'hold re-INVITE', 10_000, holdMark);
+    expect(holdInvite.body).toContain('c=IN IP4 0.0.0.0\r\n');
+    await s.caller.reply(holdInvite, 200, 'OK', { sdp: audioSdp(V4.caller, moved.port, { version: 3, direction: 'recvonly' }) });
+    await s.callee.wait((m) => m.status === 200 && m.header('cseq') === `${c.callee.cseq} INVITE`, '200 to the hold');
+    await s.callee.send(c.callee.request('ACK', { cseq: c.callee.cseq }));
+    const before = calleeRtp.got.length;
+    await moved.stream(towardCaller, 25);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(calleeRtp.got.length).toBe(before);
+    await hangUp(s, c.callee, s.caller);
+    await until(() => socketCount(s.proxy.child.pid!) === s.baseSockets, 5000, 'sockets closed after the callee’s BYE');
+    expect(await s.proxy.stop()).toBe(0);
+  });
+
+  it('latching: a phone whose SDP names a private address it does not send from still gets its media', async () => {
+    const s = await setup(V4);
+    const callerRtp = await RtpEndpoint.open(V4.caller);
+    const calleeRtp = await RtpEndpoint.open(V4.callee);
+    // Behind a NAT: the SDP says 10.20.30.40:4000, the packets come from 127.0.0.3:<port>.
+    const c = await call(s, V4, audioSdp('10.20.30.40', 4000), () => audioSdp(V4.callee, calleeRtp.port));
+    const towardCaller = mediaOf(c.answerAtCaller);
+    const towardCallee = mediaOf(c.offerAtCallee);
+    await callerRtp.stream(towardCaller, 1);
+    await until(() => calleeRtp.got.length === 1, 3000, 'the first packet');
+    await Promise.all([callerRtp.stream(towardCaller, 99), calleeRtp.stream(towardCallee, 100)]);
+    await until(() => callerRtp.got.length >= 100, 3000, 'all packets').catch(() => undefined);
+    expect(fromRelay(callerRtp, towardCaller)).toBeGreaterThanOrEqual(95);
+    expect(fromRelay(calleeRtp, towardCallee)).toBeGreaterThanOrEqual(95);
+    expect(await s.proxy.stop()).toBe(0);
+  });
+
+  it('a relay that cannot take the call (no ports left) answers the INVITE 503 and the proxy goes on', async () => {
+    const min = 40000 + 2 * Math.floor(Math.random() * 10000);
+    // One RTP/RTCP pair per address: one call (a pair on each side's address).
+    const s = await setup(V4, [], `builtin:${min}-${min + 1}`);
+    const rtp = await RtpEndpoint.open(V4.caller);
+    const first = await call(s, V4, audioSdp(V4.caller, rtp.port), () => audioSdp(V4.callee, 4000));
+    const d = newCall(s.caller, `sip:bob@${V4.callee}:${s.callee.port}`, [`<sip:${s.outsideLeg.address}:${s.outsideLeg.port};lr>`]);
+    const mark = s.callee.received.length;
+    await s.caller.send(d.request('INVITE', { sdp: audioSdp(V4.caller, rtp.port) }));
+    const refused = await s.caller.wait((m) => m.status === 503 && m.header('call-id') === d.callId, '503').catch((e: unknown) => {
+      throw new Error(`${String(e)}\n${s.proxy.output()}\n${s.caller.received.map((m) => m.start).join('\n')}`);
+    });
+    expect(refused.start).toBe('SIP/2.0 503 Service Unavailable');
+    expect(s.callee.received.slice(mark).some((m) => m.method === 'INVITE')).toBe(false);
+    expect(s.proxy.logs().some((l) => l.msg === 'media relay failed' && l.code === 'MEDIA_NO_PORTS')).toBe(true);
+    // Once the first call ends, the next one gets media again.
+    await hangUp(s, first.caller, s.callee);
+    await until(() => socketCount(s.proxy.child.pid!) === s.baseSockets, 5000, 'sockets closed');
+    const again = await call(s, V4, audioSdp(V4.caller, rtp.port), () => audioSdp(V4.callee, 4000));
+    expect(mediaOf(again.offerAtCallee).address).toBe(s.outsideLeg.address);
+    expect(await s.proxy.stop()).toBe(0);
+  });
+});
+
+describe('--media flags', () => {
+  function run(args: string[]): Promise<{ code: number | null; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stderr });
+      });
+    });
+  }
+
+  it.each([
+    [['--media', 'relay'], /media "relay": expected builtin, builtin:PORTMIN-PORTMAX or rtpengine:HOST:PORT/],
+    [['--media', 'builtin:2000-1000'], /expected builtin:PORTMIN-PORTMAX with 1024 ≤ PORTMIN < PORTMAX ≤ 65535/],
+    [['--media', 'builtin:30001-30002'], /holds no RTP\/RTCP pair/],
+    [['--media', 'rtpengine:localhost'], /expected rtpengine:HOST:PORT/],
+    [['--media-timeout', '5'], /media-timeout needs media/],
+    [['--media', 'builtin', '--media-timeout', 'soon'], /media-timeout "soon": expected seconds/],
+    [['--media', 'builtin', '--leg', 'udp:0.0.0.0:0'], /needs every leg bound to a specific address/],
+  ])('%j exits 2 with a clear message', async (args, message) => {
+    const r = await run(['--leg', 'udp:127.0.0.1:0', ...args]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
   });
 });
