@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { until } from '@sipway/test-peers';
+import { freePort, until } from '@sipway/test-peers';
 import { MAIN, cleanup, startProxy } from './helpers.js';
 import type { ProxyProcess } from './helpers.js';
 import { RtpEndpoint, SipPeer, audioSdp, bracket, calleeDialog, closePeers, confirmAsCaller, mediaOf, newCall, socketCount } from './media-peers.js';
@@ -70,9 +72,11 @@ interface Call {
  * INVITE with an offer from the caller (through the outside leg: a preloaded Route for UDP, the
  * transport for TCP), 180, 200 with the answer, ACK.
  */
-async function call(s: Setup, net: Net, offer: string, answer: (invite: Msg) => string): Promise<Call> {
+type Ends = Pick<Setup, 'caller' | 'callee' | 'outsideLeg'> & { noRoute?: boolean };
+
+async function call(s: Ends, net: Net, offer: string, answer: (invite: Msg) => string): Promise<Call> {
   const target = `sip:bob@${bracket(net.callee)}:${s.callee.port}${net.outsideTransport === 'tcp' ? ';transport=tcp' : ''}`;
-  const route = net.outsideTransport === 'udp' ? [`<sip:${bracket(s.outsideLeg.address)}:${s.outsideLeg.port};lr>`] : [];
+  const route = net.outsideTransport === 'udp' && s.noRoute !== true ? [`<sip:${bracket(s.outsideLeg.address)}:${s.outsideLeg.port};lr>`] : [];
   const d = newCall(s.caller, target, route);
   const mark = s.callee.received.length;
   await s.caller.send(d.request('INVITE', { sdp: offer }));
@@ -88,7 +92,7 @@ async function call(s: Setup, net: Net, offer: string, answer: (invite: Msg) => 
   return { caller: d, callee: calleeDialog(s.callee, invite, calleeTag), offerAtCallee: invite.body, answerAtCaller: ok.body };
 }
 
-async function hangUp(s: Setup, from: Dialog, to: SipPeer): Promise<void> {
+async function hangUp(from: Dialog, to: SipPeer): Promise<void> {
   const mark = to.received.length;
   await from.peer.send(from.request('BYE'));
   const bye = await to.wait((m) => m.method === 'BYE', 'BYE', 10_000, mark);
@@ -126,7 +130,7 @@ describe.each(NETS)('calls across two legs with the built-in relay ($name)', (ne
     expect(fromRelay(callerRtp, towardCaller)).toBeGreaterThanOrEqual(95);
     expect(calleeRtp.got.every((p) => p.from.address === s.outsideLeg.address)).toBe(true);
 
-    await hangUp(s, c.caller, s.callee);
+    await hangUp(c.caller, s.callee);
     await until(() => socketCount(s.proxy.child.pid!) === s.baseSockets, 5000, 'the relay sockets to close');
     // After BYE nothing is relayed any more.
     const before = calleeRtp.got.length;
@@ -225,7 +229,7 @@ describe('media life cycle through the example proxy (IPv4, UDP inside, UDP or T
     await moved.stream(towardCaller, 25);
     await new Promise((r) => setTimeout(r, 200));
     expect(calleeRtp.got.length).toBe(before);
-    await hangUp(s, c.callee, s.caller);
+    await hangUp(c.callee, s.caller);
     await until(() => socketCount(s.proxy.child.pid!) === s.baseSockets, 5000, 'sockets closed after the callee’s BYE');
     expect(await s.proxy.stop()).toBe(0);
   });
@@ -234,8 +238,9 @@ describe('media life cycle through the example proxy (IPv4, UDP inside, UDP or T
     const s = await setup(V4);
     const callerRtp = await RtpEndpoint.open(V4.caller);
     const calleeRtp = await RtpEndpoint.open(V4.callee);
-    // Behind a NAT: the SDP says 10.20.30.40:4000, the packets come from 127.0.0.3:<port>.
-    const c = await call(s, V4, audioSdp('10.20.30.40', 4000), () => audioSdp(V4.callee, calleeRtp.port));
+    // Behind a NAT: the SDP names 127.0.0.5:4000 (where nothing listens; a loopback address so no
+    // test packet leaves the box), the packets come from 127.0.0.3:<port>.
+    const c = await call(s, V4, audioSdp('127.0.0.5', 4000), () => audioSdp(V4.callee, calleeRtp.port));
     const towardCaller = mediaOf(c.answerAtCaller);
     const towardCallee = mediaOf(c.offerAtCallee);
     await callerRtp.stream(towardCaller, 1);
@@ -263,7 +268,7 @@ describe('media life cycle through the example proxy (IPv4, UDP inside, UDP or T
     expect(s.callee.received.slice(mark).some((m) => m.method === 'INVITE')).toBe(false);
     expect(s.proxy.logs().some((l) => l.msg === 'media relay failed' && l.code === 'MEDIA_NO_PORTS')).toBe(true);
     // Once the first call ends, the next one gets media again.
-    await hangUp(s, first.caller, s.callee);
+    await hangUp(first.caller, s.callee);
     await until(() => socketCount(s.proxy.child.pid!) === s.baseSockets, 5000, 'sockets closed');
     const again = await call(s, V4, audioSdp(V4.caller, rtp.port), () => audioSdp(V4.callee, 4000));
     expect(mediaOf(again.offerAtCallee).address).toBe(s.outsideLeg.address);
@@ -297,5 +302,94 @@ describe('--media flags', () => {
     const r = await run(['--leg', 'udp:127.0.0.1:0', ...args]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
+  });
+});
+
+const NETSIP = '/usr/share/doc/libnet-sip-perl/examples/bin/stateless_proxy.pl';
+
+/** True while something holds UDP `port` on `address`. */
+function udpBound(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createSocket('udp4');
+    sock.once('error', () => resolve(true));
+    sock.bind(port, address, () => sock.close(() => resolve(false)));
+  });
+}
+
+/**
+ * Net::SIP's `stateless_proxy.pl --nathelper` with the same two legs; the callee's address is
+ * the outside leg's domain (Net::SIP routes by domain2leg, not by a preloaded Route).
+ */
+async function netSip(net: Net): Promise<Ends & { stop(): void }> {
+  if (!existsSync(NETSIP)) throw new Error(`${NETSIP} missing: apt-get install libnet-sip-perl`);
+  const inside = await freePort(net.inside);
+  const outside = await freePort(net.outside);
+  const outsideLeg = { address: net.outside, port: outside };
+  const caller = await SipPeer.start('udp', net.caller, { host: net.inside, port: inside });
+  const callee = await SipPeer.start('udp', net.callee, { host: net.outside, port: outside });
+  const child = spawn(
+    'perl',
+    [NETSIP, ...(process.env.NETSIP_DEBUG ? ['-d', '50'] : []), '--nathelper', '--leg', `${net.inside}:${inside}`, '--leg', `${net.outside}:${outside}`, '--domain', net.callee, '--domain', `${net.callee}:${callee.port}`],
+    { stdio: ['ignore', process.env.NETSIP_DEBUG ? 'inherit' : 'ignore', process.env.NETSIP_DEBUG ? 'inherit' : 'ignore'] },
+  );
+  const stop = () => child.kill('SIGKILL');
+  netSipStops.push(stop);
+  await until(async () => (await udpBound(net.inside, inside)) && (await udpBound(net.outside, outside)), 10_000, 'stateless_proxy.pl to bind');
+  return { caller, callee, outsideLeg, noRoute: true, stop };
+}
+
+const netSipStops: Array<() => void> = [];
+afterEach(() => {
+  for (const stop of netSipStops.splice(0)) stop();
+});
+
+/** What a media test sees of one call: where the SDPs point and how many packets made it, from where. */
+async function mediaOutcome(s: Ends, insideAddress: string, opts: { callerSdpAddress?: string } = {}) {
+  const callerRtp = await RtpEndpoint.open(V4.caller);
+  const calleeRtp = await RtpEndpoint.open(V4.callee);
+  const c = await call(s, V4, audioSdp(opts.callerSdpAddress ?? V4.caller, opts.callerSdpAddress === undefined ? callerRtp.port : 4000), () => audioSdp(V4.callee, calleeRtp.port));
+  const towardCallee = mediaOf(c.offerAtCallee);
+  const towardCaller = mediaOf(c.answerAtCaller);
+  // The caller speaks first (as a NAT'd phone must, for latching), then both at 20 ms.
+  await callerRtp.stream(towardCaller, 1);
+  await until(() => calleeRtp.got.length === 1, 5000, 'the first packet at the callee');
+  await Promise.all([callerRtp.stream(towardCaller, 99), calleeRtp.stream(towardCallee, 100)]);
+  await until(() => calleeRtp.got.length >= 100 && callerRtp.got.length >= 100, 3000, 'every packet').catch(() => undefined);
+  await hangUp(c.caller, s.callee);
+  return {
+    offerPointsAt: towardCallee.address === s.outsideLeg.address ? 'outside leg' : towardCallee.address,
+    answerPointsAt: towardCaller.address === insideAddress ? 'inside leg' : towardCaller.address,
+    atCallee: { fromRelay: fromRelay(calleeRtp, towardCallee) >= 95, all: calleeRtp.got.length >= 95 },
+    atCaller: { fromRelay: fromRelay(callerRtp, towardCaller) >= 95, all: callerRtp.got.length >= 95 },
+  };
+}
+
+describe("the same call through Net::SIP's stateless_proxy.pl --nathelper and through sipway --media builtin", () => {
+  it('gives the same media outcome: SDPs at the legs, 100 packets each way relayed from the leg addresses', async () => {
+    const n = await netSip(V4);
+    const viaNetSip = await mediaOutcome(n, V4.inside);
+    n.stop();
+    const s = await setup(V4);
+    const viaSipway = await mediaOutcome(s, V4.inside);
+    expect(viaNetSip).toEqual({
+      offerPointsAt: 'outside leg',
+      answerPointsAt: 'inside leg',
+      atCallee: { fromRelay: true, all: true },
+      atCaller: { fromRelay: true, all: true },
+    });
+    expect(viaSipway).toEqual(viaNetSip);
+    expect(await s.proxy.stop()).toBe(0);
+  });
+
+  it('latches the same way: a phone whose SDP names an address it does not send from gets its media at its real address', async () => {
+    const n = await netSip(V4);
+    const viaNetSip = await mediaOutcome(n, V4.inside, { callerSdpAddress: '127.0.0.5' });
+    n.stop();
+    const s = await setup(V4);
+    const viaSipway = await mediaOutcome(s, V4.inside, { callerSdpAddress: '127.0.0.5' });
+    // NATHelper's forward_data learns the peer from its first packet and sends there from then on.
+    expect(viaNetSip.atCaller).toEqual({ fromRelay: true, all: true });
+    expect(viaSipway).toEqual(viaNetSip);
+    expect(await s.proxy.stop()).toBe(0);
   });
 });
