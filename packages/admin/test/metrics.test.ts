@@ -243,8 +243,12 @@ describe('createMetrics: media relay events', () => {
         const sdp = (port: number) => `v=0\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0\r\n`;
         const call = { callId: 'm1', fromTag: 'a', toTag: 'b', cseq: 1 };
         const offered = await relay.offer(sdp(a.address().port), call, side('127.0.0.1'), side('127.0.0.2'));
-        const answered = await relay.answer(sdp(b.address().port), call, side('127.0.0.2'), side('127.0.0.1'));
         const toB = Number(/m=audio (\d+)/.exec(offered)![1]);
+        // Before the answer nothing is relayed: a dropped packet.
+        b.send(Buffer.alloc(10), toB, '127.0.0.2');
+        const end = Date.now() + 3000;
+        while (relay.stats().dropped === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+        const answered = await relay.answer(sdp(b.address().port), call, side('127.0.0.2'), side('127.0.0.1'));
         const toA = Number(/m=audio (\d+)/.exec(answered)![1]);
         for (let i = 0; i < 3; i++) a.send(Buffer.alloc(172), toA, '127.0.0.1');
         b.send(Buffer.alloc(172), toB, '127.0.0.2');
@@ -257,8 +261,6 @@ describe('createMetrics: media relay events', () => {
           }
         };
         await scrapeUntil((t) => sample(t, 'sipway_media_packets_total', { relay: 'builtin' }) === 4);
-        // A packet from a second source on a latched port is dropped.
-        b.send(Buffer.alloc(10), toA, '127.0.0.1');
         await scrapeUntil((t) => sample(t, 'sipway_media_dropped_packets_total', { relay: 'builtin' }) === 1);
         let text = await metrics.text();
         expect(sample(text, 'sipway_media_bytes_total', { relay: 'builtin' })).toBe(4 * 172);
