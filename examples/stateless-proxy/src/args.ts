@@ -54,6 +54,10 @@ export const USAGE = `usage: sipway-proxy [options]
                           them (then it cannot be called once they close)
   --flow-timer S          Flow-Timer (seconds) in the 200 to RFC 5626 outbound REGISTERs:
                           how often clients send their CRLF keep-alive (default: not sent)
+  --media M               relay RTP between the legs: builtin[:PORTMIN-PORTMAX] (in-process,
+                          default ports 30000-39999) or rtpengine:HOST:PORT; off by default
+  --media-timeout S       built-in relay: end a call whose media stopped for S seconds
+                          (default 60)
   --admin host:port       admin HTTP listener: /metrics, /health, /bindings (off by default)
   --log-level L           fatal, error, warn, info (default), debug, trace, silent
   --config FILE           YAML file with the same keys and per-leg settings; flags win
@@ -80,6 +84,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         'log-level': { type: 'string' },
         store: { type: 'string' },
         admin: { type: 'string' },
+        media: { type: 'string' },
+        'media-timeout': { type: 'string' },
         'auth-user': { type: 'string', multiple: true },
         'auth-realm': { type: 'string' },
         'auth-algorithms': { type: 'string' },
@@ -138,6 +144,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       idleTimeout: v['idle-timeout'],
       closeIdleFlows: v['close-idle-flows'],
       flowTimer: v['flow-timer'],
+      media: v.media,
+      mediaTimeout: v['media-timeout'],
     },
   };
 }

@@ -13,6 +13,8 @@ import { formatLeg, parseLegSpec } from './leg-spec.js';
 import { CONNECTION_KEYS, connectionLimits } from './connection-limits.js';
 import type { ConnectionLimitsConfig, ConnectionLimitsInput } from './connection-limits.js';
 import type { LegSpec } from './leg-spec.js';
+import { checkMediaLegs, parseMediaSpec } from './media.js';
+import type { MediaSpec } from './media.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -76,6 +78,8 @@ export interface ProxyConfig {
   connections: ConnectionLimitsConfig;
   /** Seconds in Flow-Timer of the registrar's 200 to outbound REGISTERs (RFC 5626 §4.4.1). */
   flowTimer?: number | undefined;
+  /** RTP relay between the legs (`--media`). */
+  media?: MediaSpec | undefined;
 }
 
 /** Default idle close of connection-oriented legs, seconds (the legs' own default). */
@@ -104,6 +108,8 @@ export interface ConfigInput extends ConnectionLimitsInput {
   closeIdleFlows?: boolean | undefined;
   /** Seconds, as text (flag) or number (file). */
   flowTimer?: string | number | undefined;
+  media?: string | undefined;
+  mediaTimeout?: string | undefined;
 }
 
 /** One leg of the file. */
@@ -140,6 +146,8 @@ const TOP_KEYS: Record<string, keyof ConfigInput> = {
   'idle-timeout': 'idleTimeout',
   'close-idle-flows': 'closeIdleFlows',
   'flow-timer': 'flowTimer',
+  media: 'media',
+  'media-timeout': 'mediaTimeout',
 };
 const LEG_KEYS: Record<string, keyof LegInput> = {
   leg: 'leg',
@@ -327,6 +335,9 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): ProxyConfi
   if (store.kind !== 'memory' && !legs.some((l) => l.registrar)) {
     throw invalid(where, 'store is the registrar\'s: give --registrar (or registrar: true on a leg)');
   }
+  if (g.media === undefined && g.mediaTimeout !== undefined) throw invalid(where, 'media-timeout needs media');
+  const media = g.media === undefined ? undefined : parseMediaSpec(g.media, g.mediaTimeout);
+  if (media !== undefined) checkMediaLegs(legs);
   return {
     legs,
     domains,
@@ -339,6 +350,7 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): ProxyConfi
     admin: g.admin === undefined ? undefined : adminAddress(g.admin),
     connections: connectionLimits(g),
     flowTimer: flowTimer(g.flowTimer, legs),
+    media,
   };
 }
 

@@ -17,6 +17,7 @@ import { isBroadcastOrMulticast } from './forbidden-address.js';
 import { type Flow, FlowTokens } from './flow-token.js';
 import { type FlowTarget, arrivedOn, bindingFlow, incomingFlow, openFlow } from './flows.js';
 import { branchBaseOf } from './md5.js';
+import { MediaFlow } from './media-flow.js';
 import { type LocationService, bestBinding, bindingUri, canonicalAor } from './location.js';
 import type { ProxyLogger, StatelessProxyOptions } from './options.js';
 import type { ProxyOutcome, ProxyRefusalCode, ProxyRefused } from './outcome.js';
@@ -25,7 +26,7 @@ import { canonicalHost, legAt, legHasHost, legNamedBy, sipUri } from './own-legs
 const OPTION_NAMES = new Set([
   'dispatcher', 'domains', 'openRelay', 'location', 'resolver', 'contactRewriter', 'contactKey', 'contactCodec',
   'forceRewrite', 'silentDrop', 'maxForwardsCap', 'netSipMaxForwards', 'recordRoute', 'branchFormula', 'supported',
-  'answerOptions', 'selectLeg', 'forbiddenDestination', 'netSipUaHeaders', 'flowKey', 'logger',
+  'answerOptions', 'selectLeg', 'forbiddenDestination', 'netSipUaHeaders', 'flowKey', 'logger', 'mediaRelay', 'forceMedia',
 ]);
 const TRANSPORTS = new Set<Transport>(['udp', 'tcp', 'tls', 'ws', 'wss']);
 
@@ -96,6 +97,7 @@ export class StatelessProxy implements Receiver {
   readonly #answerOptions: boolean;
   readonly #logger: ProxyLogger | undefined;
   readonly #flows: FlowTokens;
+  readonly #media: MediaFlow | undefined;
   #closed = false;
 
   constructor(options: StatelessProxyOptions) {
@@ -130,6 +132,10 @@ export class StatelessProxy implements Receiver {
     this.#answerOptions = options.answerOptions ?? true;
     this.#logger = options.logger;
     this.#flows = new FlowTokens(options.flowKey);
+    if (options.mediaRelay !== undefined && (typeof options.mediaRelay.offer !== 'function' || typeof options.mediaRelay.answer !== 'function')) {
+      throw invalid('mediaRelay must have offer, answer and delete');
+    }
+    this.#media = options.mediaRelay === undefined ? undefined : new MediaFlow(options.mediaRelay, options.forceMedia ?? false, options.logger);
   }
 
   /** The contact rewriter in use (the default one is made on first use). */
@@ -213,6 +219,11 @@ export class StatelessProxy implements Receiver {
       return this.#drop(response, info, 403, 'Forbidden', 'forbidden-destination', `Via names ${target.destination.address}`);
     }
     if (back !== info.leg || this.#forceRewrite) rewriteContacts(response, this.contactRewriter, info.leg, back);
+    if (this.#media !== undefined) {
+      // Net::SIP drops a message whose media cannot be set up; the callee retransmits its answer.
+      const failed = await this.#media.response(response, info.leg, back);
+      if (failed !== undefined) return this.#drop(response, info, 503, 'Service Unavailable', 'media-failed', failed);
+    }
     if (this.#options.netSipUaHeaders === true) addNetSipUaHeaders(response, back);
     const result = await this.#dispatcher.deliver(response, { leg: back });
     if (!result.ok) return this.#drop(response, info, result.status, result.reason, 'delivery-failed', result.detail);
@@ -489,6 +500,10 @@ export class StatelessProxy implements Receiver {
     }
     request.insertHeader('Via', outLeg.via(branch));
     inserted++;
+    if (this.#media !== undefined) {
+      const failed = await this.#media.request(request, inLeg, outLeg);
+      if (failed !== undefined) return this.#refuse(request, info, 503, 'Service Unavailable', 'media-failed', failed, { removeVias: inserted });
+    }
     if (this.#options.netSipUaHeaders === true) addNetSipUaHeaders(request, outLeg);
     // A flow is used as it is, never dialled: checked again here, in the same tick as the send.
     if (flow !== undefined && flow.connection.closed) {
