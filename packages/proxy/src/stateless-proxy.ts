@@ -14,16 +14,22 @@ import { type ProxyContactRewriter, rewriteContacts, splitScheme, userPart } fro
 import { dropChannel, forwardChannel, replyChannel } from './diagnostics.js';
 import { ProxyError } from './errors.js';
 import { isBroadcastOrMulticast } from './forbidden-address.js';
+import { CidrList } from './address-ranges.js';
+import { DestinationPolicy } from './destination-policy.js';
+import { RECORD_ROUTE_SIGNATURE_PARAM, RecordRouteSigner, recordRouteKey } from './record-route-signature.js';
+import { RecentRelays } from './relay-policy.js';
 import { branchBaseOf } from './md5.js';
 import { type LocationService, bestBinding, bindingUri, canonicalAor } from './location.js';
 import type { ProxyLogger, StatelessProxyOptions } from './options.js';
 import type { ProxyOutcome, ProxyRefusalCode, ProxyRefused } from './outcome.js';
-import { canonicalHost, legAt, legHasHost, legNamedBy, sipUri } from './own-legs.js';
+import { canonicalHost, legAt, legHasHost, legNamedBy, legUri, sipUri } from './own-legs.js';
+import type { SipUri } from '@sipway/sip-message';
 
 const OPTION_NAMES = new Set([
   'dispatcher', 'domains', 'openRelay', 'location', 'resolver', 'contactRewriter', 'contactKey', 'contactCodec',
   'forceRewrite', 'silentDrop', 'maxForwardsCap', 'netSipMaxForwards', 'recordRoute', 'branchFormula', 'supported',
   'answerOptions', 'selectLeg', 'forbiddenDestination', 'netSipUaHeaders', 'logger',
+  'recordRouteKey', 'relayAllow', 'allowDestinations', 'allowPrivate',
 ]);
 const TRANSPORTS = new Set<Transport>(['udp', 'tcp', 'tls', 'ws', 'wss']);
 
@@ -93,6 +99,10 @@ export class StatelessProxy implements Receiver {
   readonly #supported: Set<string>;
   readonly #answerOptions: boolean;
   readonly #logger: ProxyLogger | undefined;
+  readonly #destinationPolicy: DestinationPolicy;
+  readonly #relayAllow: CidrList;
+  readonly #signer: RecordRouteSigner;
+  readonly #recent = new RecentRelays();
   #closed = false;
 
   constructor(options: StatelessProxyOptions) {
@@ -125,6 +135,27 @@ export class StatelessProxy implements Receiver {
     this.#supported = new Set((options.supported ?? []).map((t) => t.toLowerCase()));
     this.#answerOptions = options.answerOptions ?? true;
     this.#logger = options.logger;
+    this.#relayAllow = new CidrList(options.relayAllow ?? [], 'relayAllow');
+    this.#destinationPolicy = new DestinationPolicy({
+      legs: () => this.#dispatcher.legs,
+      allow: options.allowDestinations ?? [],
+      allowPrivate: options.allowPrivate ?? false,
+      forbidden: options.forbiddenDestination,
+    });
+    let rrKey;
+    try {
+      rrKey = recordRouteKey(options.recordRouteKey, options.contactKey);
+    } catch (error) {
+      throw invalid(error instanceof Error ? error.message : String(error));
+    }
+    if (rrKey.source === 'random' && this.#recordRoute) {
+      this.#logger?.warn?.(
+        'no recordRouteKey or contact key configured: Record-Route entries are signed with a random per-process key; ' +
+          'in-dialog requests through another node or after a restart lose that evidence',
+        { option: 'recordRouteKey' },
+      );
+    }
+    this.#signer = new RecordRouteSigner(rrKey.key);
   }
 
   /** The contact rewriter in use (the default one is made on first use). */
@@ -269,9 +300,13 @@ export class StatelessProxy implements Receiver {
     const received = sipUri(receivedUri);
     const toTag = request.to?.tag;
 
+    // Signatures of our own Record-Route entries coming back (Route or strict-router Request-URI).
+    const signatures: string[] = [];
     // §16.4: a strict router put our Record-Route URI into the Request-URI.
     let routes = request.routes;
     if (routes.length > 0 && received !== undefined && received.user === undefined && legNamedBy(received, legs) !== undefined) {
+      const sig = received.params[RECORD_ROUTE_SIGNATURE_PARAM];
+      if (typeof sig === 'string') signatures.push(sig);
       const last = routes[routes.length - 1]!;
       request.uri = last.uri;
       request.removeHeaderValue('route', routes.length - 1);
@@ -298,6 +333,8 @@ export class StatelessProxy implements Receiver {
       const uri = sipUri(routes[0]!.uri);
       const leg = uri === undefined ? undefined : legNamedBy(uri, legs);
       if (leg === undefined) break;
+      const sig = uri!.params[RECORD_ROUTE_SIGNATURE_PARAM];
+      if (typeof sig === 'string') signatures.push(sig);
       request.removeHeaderValue('route', 0);
       ownRoutes.push(leg);
       routes = request.routes;
@@ -334,20 +371,17 @@ export class StatelessProxy implements Receiver {
       }
     }
 
-    // Relaying policy: never an open relay unless told so.
-    const fromUri = request.from === undefined ? undefined : sipUri(request.from.uri);
-    const allowed =
-      this.#openRelay ||
-      this.#wildcard ||
-      restored ||
-      (ownRoutes.length > 0 && toTag !== undefined) ||
-      (received !== undefined && this.#serves(received.host)) ||
-      (fromUri !== undefined && this.#serves(fromUri.host));
-    if (!allowed) return this.#refuse(request, info, 403, 'Forbidden', 'forbidden-relay', 'relaying to a foreign domain is not allowed');
+    // Relay policy: the target is ours to serve, or the request shows it may go elsewhere.
+    // From is never evidence: anyone can write any From.
+    if (!this.#relayAllowed(request, info, receivedUri, restored, signatures, toTag)) {
+      return this.#refuse(request, info, 403, 'Forbidden', 'forbidden-relay', 'relaying to a target this proxy does not serve is not allowed');
+    }
 
     // §16.5 / §16.6 steps 6–7: the target and next hop.
     let nextHop: string | undefined;
     let flow: Destination | undefined;
+    // The target came from a registered binding: the registrar vouches for its address.
+    let fromBinding = false;
     routes = request.routes;
     if (routes.length > 0) {
       const first = routes[0]!;
@@ -363,7 +397,10 @@ export class StatelessProxy implements Receiver {
       // Outside a dialog only; a non-2xx ACK (To tag from the response) carries the INVITE's
       // Request-URI and must follow the INVITE to the same binding (RFC 3261 §17.1.1.3).
       const target = sipUri(request.uri);
-      if (target !== undefined && target.user !== undefined && (this.#wildcard || this.#serves(target.host))) {
+      // §16.4/§19.1.4: a URI is ours by host *and* port and transport; a URI with one of our
+      // addresses and another port names another element on our host and is forwarded as is.
+      const served = target !== undefined && this.#servesUri(target);
+      if (target !== undefined && target.user !== undefined && (served || (this.#wildcard && !this.#isOwnHost(target.host)))) {
         const aor = canonicalAor(target);
         let bindings;
         try {
@@ -374,6 +411,7 @@ export class StatelessProxy implements Receiver {
         }
         const best = bestBinding(bindings);
         if (best !== undefined) {
+          fromBinding = true;
           request.uri = bindingUri(best.contact);
           const path = best.path ?? [];
           for (let i = path.length - 1; i >= 0; i--) request.insertHeader('Route', path[i]!);
@@ -387,7 +425,9 @@ export class StatelessProxy implements Receiver {
               flow = { transport: transport as Transport, address: canonicalHost(address), port, family: isIP(address) === 6 ? 6 : 4 };
             }
           }
-        } else if (this.#serves(target.host)) {
+        } else if (served && request.method !== 'ACK') {
+          // An ACK is never answered: without a binding it goes on its Request-URI (the 2xx ACK
+          // of a dialog whose callee has no binding here, RFC 3261 §17.1.1.3, §13.2.2.4).
           let known = false;
           try {
             known = (await this.#location.knows?.(aor)) ?? false;
@@ -408,10 +448,11 @@ export class StatelessProxy implements Receiver {
     const destinations = [...found.destinations.filter((d) => d.transport === inLeg.transport), ...found.destinations.filter((d) => d.transport !== inLeg.transport)];
     let outLeg: Leg | undefined;
     let destination: Destination | undefined;
-    let forbiddenSeen = false;
+    let forbiddenSeen: string | undefined;
     for (const d of destinations) {
-      if (this.#forbidden(d.address)) {
-        forbiddenSeen = true;
+      const refusal = await this.#destinationRefusal(request, d.address, fromBinding);
+      if (refusal !== undefined) {
+        forbiddenSeen ??= `${d.address} (${refusal})`;
         continue;
       }
       const leg = this.#pickLeg(d, forcedLeg, request, info);
@@ -422,8 +463,8 @@ export class StatelessProxy implements Receiver {
       }
     }
     if (outLeg === undefined || destination === undefined) {
-      return forbiddenSeen
-        ? this.#refuse(request, info, 403, 'Forbidden', 'forbidden-destination', `${nextHop} is a broadcast or multicast address`)
+      return forbiddenSeen !== undefined
+        ? this.#refuse(request, info, 403, 'Forbidden', 'forbidden-destination', `${nextHop}: destination ${forbiddenSeen} is not allowed`)
         : this.#refuse(request, info, 503, 'Service Unavailable', 'no-route', `no leg can reach ${nextHop}`);
     }
     // A destination that is one of our own legs would loop until Max-Forwards runs out (Net::SIP §1.8).
@@ -439,11 +480,15 @@ export class StatelessProxy implements Receiver {
     else request.appendHeader('Max-Forwards', String(newMf));
     if (twoLegs || this.#forceRewrite) rewriteContacts(request, this.contactRewriter, inLeg, outLeg);
     const recordRoute = this.#recordRoute && request.method !== 'REGISTER';
+    // §16.6 step 4: a SIPS Record-Route only for a SIPS request (Request-URI or the top Route
+    // after step 6); a sip: request over TLS gets sip:…;transport=tls (RFC 5630 §3.1.3).
+    const secure = recordRoute && this.#sipsRequest(request);
+    const signature = recordRoute ? this.#signer.sign(request.callId ?? '', request.from?.tag ?? '') : '';
     let inserted = 0;
     if (twoLegs) {
       // RFC 5658: one Record-Route per leg, and (Net::SIP) a Via of the incoming leg, so the
       // response finds its way back to this leg without state.
-      if (recordRoute) request.insertHeader('Record-Route', inLeg.recordRoute);
+      if (recordRoute) request.insertHeader('Record-Route', this.#recordRouteOf(inLeg, secure, signature));
       request.insertHeader('Via', inLeg.via(this.#branch(inLeg, request, loop)));
       inserted++;
     }
@@ -451,7 +496,7 @@ export class StatelessProxy implements Receiver {
     if (this.#formula === 'netsip' && request.via.some((v) => v.branch?.startsWith(branch) === true)) {
       return this.#refuse(request, info, 482, 'Loop Detected', 'loop-detected', 'same branch already in a Via', { removeVias: inserted });
     }
-    if (recordRoute) request.insertHeader('Record-Route', outLeg.recordRoute);
+    if (recordRoute) request.insertHeader('Record-Route', this.#recordRouteOf(outLeg, secure, signature));
     request.insertHeader('Via', outLeg.via(branch));
     inserted++;
     if (this.#options.netSipUaHeaders === true) addNetSipUaHeaders(request, outLeg);
@@ -469,10 +514,90 @@ export class StatelessProxy implements Receiver {
     return this.#formula === 'netsip' ? netSipBranch(base, request) : rfcBranch(base, request, loop);
   }
 
-  /** True for a served domain or one of our legs' addresses and host names. */
-  #serves(host: string): boolean {
-    const h = canonicalHost(host);
-    return this.#domains.has(h) || this.#dispatcher.legs.some((leg) => legHasHost(leg, h));
+  /**
+   * True when the URI is for this proxy to serve: its host is a served domain (domain match,
+   * any port), or it names one of our legs by host, port and transport (RFC 3261 §16.4,
+   * §19.1.4). A URI with a maddr (one naming us was stripped already) goes where maddr says.
+   */
+  #servesUri(uri: SipUri): boolean {
+    if (typeof uri.params.maddr === 'string') return false;
+    return this.#domains.has(canonicalHost(uri.host)) || legNamedBy(uri, this.#dispatcher.legs) !== undefined;
+  }
+
+  /** A host that is one of our legs' names or addresses (any port). */
+  #isOwnHost(host: string): boolean {
+    return this.#dispatcher.legs.some((leg) => legHasHost(leg, host)) || this.#destinationPolicy.isOwnAddress(host);
+  }
+
+  /**
+   * The relay policy. Allowed: everything with `domains: ['*']` or `openRelay`; a target (first
+   * Route left after §16.4, else the Request-URI) this proxy serves; a Request-URI holding one
+   * of our Contact tokens; an in-dialog request on a Record-Route we signed; a sender
+   * authenticated ahead in the chain or on `relayAllow`; and the CANCEL or non-2xx ACK of an
+   * INVITE relayed for one of those senders.
+   */
+  #relayAllowed(request: SipRequest, info: ReceiveInfo, receivedUri: string, restored: boolean, signatures: readonly string[], toTag: string | undefined): boolean {
+    if (this.#wildcard || this.#openRelay || restored) return true;
+    const routes = request.routes;
+    const target = sipUri(routes.length > 0 ? routes[0]!.uri : request.uri);
+    if (target !== undefined && this.#servesUri(target)) return true;
+    if (toTag !== undefined && signatures.length > 0) {
+      const callId = request.callId ?? '';
+      const tags = [request.from?.tag ?? '', toTag];
+      if (signatures.some((sig) => this.#signer.verify(sig, callId, tags))) return true;
+    }
+    if (this.#relayAllow.has(info.source.address)) return true;
+    const method = request.method;
+    if (method === 'CANCEL' || method === 'ACK') {
+      const key = RecentRelays.keyOf(request, receivedUri);
+      return key !== undefined && this.#recent.has(key);
+    }
+    const trusted = info.authenticatedUser !== undefined;
+    if (trusted && method === 'INVITE') {
+      const key = RecentRelays.keyOf(request, receivedUri);
+      if (key !== undefined) this.#recent.add(key);
+    }
+    return trusted;
+  }
+
+  /**
+   * Why a destination address is refused (undefined: allowed). Restricted ranges open when the
+   * target came from a binding or a binding of the To address-of-record names the address (an
+   * in-dialog request to a registered user on such an address).
+   */
+  async #destinationRefusal(request: SipRequest, address: string, fromBinding: boolean): Promise<string | undefined> {
+    const refusal = this.#destinationPolicy.check(address, fromBinding);
+    if (refusal === undefined || refusal === 'broadcast-or-multicast' || refusal === 'forbidden') return refusal;
+    return (await this.#bindingNames(request, address)) ? undefined : refusal;
+  }
+
+  /** True when a binding of the To URI's address-of-record (a served one) has this address. */
+  async #bindingNames(request: SipRequest, address: string): Promise<boolean> {
+    if (this.#location === undefined || request.to === undefined) return false;
+    const to = sipUri(request.to.uri);
+    if (to === undefined || to.user === undefined || !this.#domains.has(canonicalHost(to.host))) return false;
+    let bindings;
+    try {
+      bindings = await this.#location.lookup(canonicalAor(to));
+    } catch {
+      return false;
+    }
+    const want = canonicalHost(address);
+    return bindings.some((b) => {
+      const uri = sipUri(bindingUri(b.contact));
+      return (uri !== undefined && canonicalHost(uri.host) === want) || (b.source !== undefined && canonicalHost(b.source.address) === want);
+    });
+  }
+
+  /** §16.6 step 4: the Request-URI or the next Route is a SIPS URI. */
+  #sipsRequest(request: SipRequest): boolean {
+    if (/^sips:/i.test(request.uri)) return true;
+    const routes = request.routes;
+    return routes.length > 0 && /^sips:/i.test(routes[0]!.uri);
+  }
+
+  #recordRouteOf(leg: Leg, secure: boolean, signature: string): string {
+    return `<${legUri(leg, secure)};lr;${RECORD_ROUTE_SIGNATURE_PARAM}=${signature}>`;
   }
 
   #forbidden(address: string): boolean {
