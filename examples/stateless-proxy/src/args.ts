@@ -17,7 +17,8 @@ export const USAGE = `usage: sipway-proxy [options]
                           IPv6 as [::1]; default: udp and tcp on 127.0.0.1:5060
   --registrar             answer REGISTER for the served domains on every leg
                           (on by default only when no leg and no config file is given)
-  --domain D              serve domain D (repeatable; '*' = any, the default)
+  --domain D              serve domain D, and relay only for D (repeatable); '*' = any
+                          domain, the default: an OPEN RELAY (a warning says so)
   --proxy host[:port]     send every request through this outbound proxy
   --contact-key KEY       key of the Contact rewriter (hex or base64:…, ≥ 16 bytes;
                           default SIPWAY_CONTACT_KEY, else random per process)
@@ -35,6 +36,14 @@ export const USAGE = `usage: sipway-proxy [options]
   --rate-limit N[/S]      at most N requests per source address per S seconds (default 1),
                           then 503 with Retry-After; off by default
   --rate-limit-allow CIDR never rate-limited (repeatable)
+  --relay-allow CIDR      relay requests from these sources to any target (repeatable);
+                          others only reach served domains, registered users and dialogs
+                          recorded here (authenticated users may also call out)
+  --allow-destination CIDR  send to this block even if loopback, link-local, private or
+                          the proxy's own address (repeatable)
+  --allow-private         send to any private address (RFC 1918, fc00::/7)
+  --route-secret KEY      HMAC key of the Record-Route signatures, the same on every proxy
+                          (≥ 16 bytes; default derived from the contact key)
   --admin host:port       admin HTTP listener: /metrics, /health, /bindings (off by default)
   --log-level L           fatal, error, warn, info (default), debug, trace, silent
   --config FILE           YAML file with the same keys and per-leg settings; flags win
@@ -67,6 +76,10 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         'nonce-secret': { type: 'string' },
         'rate-limit': { type: 'string' },
         'rate-limit-allow': { type: 'string', multiple: true },
+        'relay-allow': { type: 'string', multiple: true },
+        'allow-destination': { type: 'string', multiple: true },
+        'allow-private': { type: 'boolean' },
+        'route-secret': { type: 'string' },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -103,6 +116,10 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       nonceSecret: v['nonce-secret'],
       rateLimit: v['rate-limit'],
       rateLimitAllow: v['rate-limit-allow'],
+      relayAllow: v['relay-allow'],
+      allowDestination: v['allow-destination'],
+      allowPrivate: v['allow-private'],
+      routeSecret: v['route-secret'],
     },
   };
 }

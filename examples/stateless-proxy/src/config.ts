@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { parseAdminAddress } from '@sipway/admin';
 import { DIGEST_ALGORITHMS } from '@sipway/auth';
+import { parseContactKey } from '@sipway/contact-rewriter';
+import { parseCidr } from '@sipway/proxy';
 import type { DigestAlgorithm } from '@sipway/auth';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './errors.js';
@@ -67,6 +69,14 @@ export interface ProxyConfig {
   rateLimit?: { points: number; duration: number; allow: string[] } | undefined;
   /** Admin HTTP listener: /metrics, /health, /bindings. */
   admin?: { host: string; port: number } | undefined;
+  /** Key of the Record-Route signatures (`--route-secret`); default derived from the contact key. */
+  routeSecret?: string | undefined;
+  /** Sources whose requests are relayed to any target (`--relay-allow`, CIDR). */
+  relayAllow: string[];
+  /** Destination blocks allowed although loopback, link-local, private or ours (`--allow-destination`). */
+  allowDestinations: string[];
+  /** Allow every private destination (`--allow-private`). */
+  allowPrivate: boolean;
 }
 
 /** Settings as given on the command line or at the top of the file (all optional). */
@@ -87,6 +97,10 @@ export interface ConfigInput {
   nonceSecret?: string | undefined;
   rateLimit?: string | undefined;
   rateLimitAllow?: string[] | undefined;
+  routeSecret?: string | undefined;
+  relayAllow?: string[] | undefined;
+  allowDestination?: string[] | undefined;
+  allowPrivate?: boolean | undefined;
 }
 
 /** One leg of the file. */
@@ -119,6 +133,10 @@ const TOP_KEYS: Record<string, keyof ConfigInput> = {
   'nonce-secret': 'nonceSecret',
   'rate-limit': 'rateLimit',
   'rate-limit-allow': 'rateLimitAllow',
+  'route-secret': 'routeSecret',
+  'relay-allow': 'relayAllow',
+  'allow-destination': 'allowDestination',
+  'allow-private': 'allowPrivate',
 };
 const LEG_KEYS: Record<string, keyof LegInput> = {
   leg: 'leg',
@@ -206,11 +224,14 @@ export function configFromObject(doc: unknown, where = 'config'): ConfigInput {
         break;
       }
       case 'registrar':
-        out.registrar = bool(where, k, v);
+      case 'allowPrivate':
+        out[name] = bool(where, k, v);
         break;
       case 'domain':
       case 'authUser':
       case 'rateLimitAllow':
+      case 'relayAllow':
+      case 'allowDestination':
         out[name] = strList(where, k, v);
         break;
       case 'authAlgorithms':
@@ -307,7 +328,27 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): ProxyConfi
     auth: authConfig(g, domains),
     rateLimit: rateLimitConfig(g),
     admin: g.admin === undefined ? undefined : adminAddress(g.admin),
+    routeSecret: g.routeSecret === undefined ? undefined : routeSecret(g.routeSecret),
+    relayAllow: cidrs('relay-allow', g.relayAllow),
+    allowDestinations: cidrs('allow-destination', g.allowDestination),
+    allowPrivate: g.allowPrivate ?? false,
   };
+}
+
+function cidrs(key: string, list: string[] | undefined): string[] {
+  for (const text of list ?? []) {
+    if (parseCidr(text) === undefined) throw invalid('configuration', `${key} "${text}": expected an IP address or CIDR block (10.0.0.0/8, 2001:db8::/32)`);
+  }
+  return list ?? [];
+}
+
+function routeSecret(text: string): string {
+  try {
+    parseContactKey(text, 'route-secret');
+  } catch (error) {
+    throw invalid('configuration', (error as Error).message);
+  }
+  return text;
 }
 
 /** `memory`, `file:PATH[?flushIntervalMs=N]` or `redis://host:port/db` (`rediss://` for TLS). */
