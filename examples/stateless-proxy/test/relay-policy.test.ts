@@ -11,7 +11,7 @@ import type { Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startRedisServer } from '@sipway/test-peers';
 import type { RedisServer } from '@sipway/test-peers';
-import { cleanup, find, freePort, headerValues, sipp, startLine, startProxy, until } from './helpers.js';
+import { cleanup, find, freePort, headerValues, sipp, startProxy, until } from './helpers.js';
 import { statusOf } from './ops-helpers.js';
 
 let redis: RedisServer | undefined;
