@@ -115,6 +115,8 @@ describe('ACK, CANCEL and other requests for Redis on loopback (forged From and 
   it('with --domain example.com and --auth-user nothing reaches Redis or a byte sink, over UDP and TCP', async () => {
     redis = await startRedisServer();
     const sink = await byteSink();
+    // A service on another loopback address, where no leg listens.
+    const sink5 = await byteSink('127.0.0.5');
     const proxy = await startProxy(['--leg', 'udp:127.0.0.1:0', '--leg', 'tcp:127.0.0.1:0', '--registrar', '--domain', 'example.com', '--log-level', 'warn', ...AUTH_ARGS], 2);
     const udpLeg = proxy.legs.find((l) => l.transport === 'udp')!;
     const tcpLeg = proxy.legs.find((l) => l.transport === 'tcp')!;
@@ -123,8 +125,14 @@ describe('ACK, CANCEL and other requests for Redis on loopback (forged From and 
     const ours = `<sip:127.0.0.1:${udpLeg.port};lr>`;
     const forgedSig = `<sip:127.0.0.1:${udpLeg.port};lr;rrsig=AAAAAAAAAAAAAAAA>`;
     const requests: string[] = [];
-    for (const port of [redis.port, sink.port]) {
-      for (const target of [`sip:x@127.0.0.1:${port};transport=tcp`, `sip:x@127.0.0.1:${port}`, `sip:x@example.com:${port};maddr=127.0.0.1;transport=tcp`]) {
+    const targets = [redis.port, sink.port].flatMap((port) => [
+      `sip:x@127.0.0.1:${port};transport=tcp`,
+      `sip:x@127.0.0.1:${port}`,
+      `sip:x@example.com:${port};maddr=127.0.0.1;transport=tcp`,
+    ]);
+    targets.push(`sip:x@127.0.0.5:${sink5.port};transport=tcp`, `sip:x@127.0.0.5:${sink5.port}`, `sip:x@example.com:${sink5.port};maddr=127.0.0.5`);
+    {
+      for (const target of targets) {
         requests.push(
           attack('ACK', target, { proxyPort: udpLeg.port, local, route: ours }),
           attack('ACK', target, { proxyPort: udpLeg.port, local, route: forgedSig }),
@@ -148,22 +156,25 @@ describe('ACK, CANCEL and other requests for Redis on loopback (forged From and 
     ];
     for (const r of tcpRequests) tcp.send(r);
 
-    // Every request that is not an ACK gets an answer (ACKs are never answered): 403 or a 407 challenge.
+    // Every request that is not an ACK gets an answer (ACKs are never answered): 403 or a 407
+    // challenge. Then an OPTIONS to the proxy itself, answered after all the others, marks the
+    // end. Anything forwarded instead shows up at the sinks first.
     const answered = requests.filter((r) => !r.startsWith('ACK')).length;
-    await until(() => client.inbox.length >= answered, 10_000, `${answered} answers`);
-    await until(() => (tcp.received().match(/^SIP\/2\.0 /gm) ?? []).length >= 2, 10_000, 'TCP answers');
-    const statuses = client.inbox.map(statusOf);
+    const leaked = () => sink.bytes() + sink5.bytes();
+    await until(() => leaked() > 0 || client.inbox.length >= answered, 10_000, `${answered} answers`);
+    await until(() => leaked() > 0 || (tcp.received().match(/^SIP\/2\.0 /gm) ?? []).length >= 2, 10_000, 'TCP answers');
+    client.send(['OPTIONS sip:127.0.0.1:' + udpLeg.port + ' SIP/2.0', `Via: SIP/2.0/UDP ${local};branch=z9hG4bKlast`, 'Max-Forwards: 0', 'From: <sip:a@example.com>;tag=1', 'To: <sip:p@example.com>', 'Call-ID: last', 'CSeq: 1 OPTIONS', 'Content-Length: 0', '', ''].join('\r\n'), udpLeg.port);
+    await until(() => leaked() > 0 || client.inbox.some((m) => m.includes('z9hG4bKlast')), 10_000, 'the last answer');
+    expect(leaked()).toBe(0);
+    expect(await redisCommand(redis.port, 'GET x')).toBe('$-1\r\n');
+    expect(await redisCommand(redis.port, 'DBSIZE')).toBe(':0\r\n');
+    expect(leaked()).toBe(0);
+
+    const statuses = client.inbox.filter((m) => !m.includes('z9hG4bKlast')).map(statusOf);
     expect(statuses.every((s) => s === 403 || s === 407), statuses.join(',')).toBe(true);
     // CANCEL is never challenged: the relay policy itself answers 403.
     expect(client.inbox.filter((m) => /CSeq: 1 CANCEL/.test(m)).map(statusOf).every((s) => s === 403)).toBe(true);
-    // Give the proxy time to (not) forward anything, measured by a request that must pass: an
-    // OPTIONS to the proxy itself, answered by it after all the others.
-    client.send(['OPTIONS sip:127.0.0.1:' + udpLeg.port + ' SIP/2.0', `Via: SIP/2.0/UDP ${local};branch=z9hG4bKlast`, 'Max-Forwards: 0', 'From: <sip:a@example.com>;tag=1', 'To: <sip:p@example.com>', 'Call-ID: last', 'CSeq: 1 OPTIONS', 'Content-Length: 0', '', ''].join('\r\n'), udpLeg.port);
-    await until(() => client.inbox.some((m) => m.includes('z9hG4bKlast')), 10_000, 'the last answer');
-
-    expect(await redisCommand(redis.port, 'GET x')).toBe('$-1\r\n');
-    expect(await redisCommand(redis.port, 'DBSIZE')).toBe(':0\r\n');
-    expect(sink.bytes()).toBe(0);
+    expect(statuses).toHaveLength(answered);
     expect(await proxy.stop()).toBe(0);
   });
 
