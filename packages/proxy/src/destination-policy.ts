@@ -38,6 +38,8 @@ export class DestinationPolicy {
   readonly #allowPrivate: boolean;
   readonly #forbidden: ((address: string) => boolean) | undefined;
   #legKey = '';
+  #lastLegs: readonly Leg[] | undefined;
+  #lastLength = -1;
   #ownAddresses = new Set<string>();
   #openBlocks = new Set<string>();
 
@@ -80,6 +82,10 @@ export class DestinationPolicy {
 
   #refresh(): void {
     const legs = this.#legs();
+    // The leg list rarely changes: compare it by identity first, and only then by content.
+    if (legs === this.#lastLegs && legs.length === this.#lastLength) return;
+    this.#lastLegs = legs;
+    this.#lastLength = legs.length;
     let key = '';
     for (const leg of legs) key += `${leg.address}|${leg.host}|`;
     if (key === this.#legKey) return;
