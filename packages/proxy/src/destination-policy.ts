@@ -9,6 +9,7 @@ import { networkInterfaces } from 'node:os';
 import type { Leg } from '@sipway/sip-leg';
 import { CidrList, plainAddress, specialRange } from './address-ranges.js';
 import { isBroadcastOrMulticast } from './forbidden-address.js';
+import { canonicalHost } from './own-legs.js';
 
 /** Why a destination is refused; undefined when it may be used. */
 export type DestinationRefusal = 'broadcast-or-multicast' | 'forbidden' | 'loopback' | 'link-local' | 'private' | 'own-address';
@@ -59,17 +60,20 @@ export class DestinationPolicy {
     if (isBroadcastOrMulticast(address)) return 'broadcast-or-multicast';
     if (this.#forbidden?.(address) === true) return 'forbidden';
     const a = plainAddress(address);
-    if (a === undefined) return undefined;
-    if (bindingNamed || this.#allow.has(a.address)) return undefined;
+    if (a === undefined || bindingNamed) return undefined;
     this.#refresh();
     const special = specialRange(a.address);
     // A development proxy on loopback reaches its loopback peers, its own address included.
     if (special?.kind === 'loopback' && this.#openBlocks.has(special.name)) return undefined;
-    if (this.#ownAddresses.has(a.address)) return 'own-address';
-    if (special === undefined) return undefined;
-    if (this.#openBlocks.has(special.name)) return undefined;
-    if (special.kind === 'private' && this.#allowPrivate) return undefined;
-    return special.kind;
+    const own = this.#ownAddresses.size > 0 && this.#ownAddresses.has(a.type === 'ipv6' ? canonicalHost(a.address) : a.address);
+    if (!own) {
+      if (special === undefined) return undefined;
+      if (this.#openBlocks.has(special.name)) return undefined;
+      if (special.kind === 'private' && this.#allowPrivate) return undefined;
+    }
+    // Only restricted addresses get here: the allow-list is asked for them alone.
+    if (this.#allow.has(a.address)) return undefined;
+    return own ? 'own-address' : special!.kind;
   }
 
   /** True when the address is one of the proxy's own (a leg's address or IP host, or any local address behind a wildcard leg). */
@@ -77,7 +81,7 @@ export class DestinationPolicy {
     const a = plainAddress(address);
     if (a === undefined) return false;
     this.#refresh();
-    return this.#ownAddresses.has(a.address);
+    return this.#ownAddresses.has(a.type === 'ipv6' ? canonicalHost(a.address) : a.address);
   }
 
   #refresh(): void {
@@ -101,7 +105,7 @@ export class DestinationPolicy {
           wildcard = true;
           continue;
         }
-        own.add(a.address);
+        own.add(a.type === 'ipv6' ? canonicalHost(a.address) : a.address);
         const special = specialRange(a.address);
         if (special !== undefined) open.add(special.name);
       }
@@ -111,7 +115,7 @@ export class DestinationPolicy {
       for (const list of Object.values(networkInterfaces())) {
         for (const i of list ?? []) {
           const a = plainAddress(i.address.replace(/%.*$/, ''));
-          if (a !== undefined) own.add(a.address);
+          if (a !== undefined) own.add(a.type === 'ipv6' ? canonicalHost(a.address) : a.address);
         }
       }
     }

@@ -5,7 +5,8 @@
  * proves nothing (RFC 3261 §16.6 step 4 lets a proxy put any parameter into its Record-Route
  * URI; §16.4 hands it back in the Route).
  */
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, hkdfSync, timingSafeEqual } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { parseContactKey, resolveContactKeys } from '@sipway/contact-rewriter';
 import type { ContactKeyInput } from '@sipway/contact-rewriter';
 
@@ -31,10 +32,11 @@ export function recordRouteKey(recordRouteKeyInput: ContactKeyInput | undefined,
 
 /** Signs and checks Record-Route entries. */
 export class RecordRouteSigner {
-  readonly #key: Buffer;
+  readonly #key: KeyObject;
 
   constructor(key: Buffer) {
-    this.#key = key;
+    // A KeyObject once, instead of key bytes imported on every signature.
+    this.#key = createSecretKey(key);
   }
 
   /** The signature for a dialog: base64url of a truncated HMAC-SHA-256 over Call-ID and tag. */

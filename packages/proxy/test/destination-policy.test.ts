@@ -17,6 +17,12 @@ describe('DestinationPolicy, a proxy on a public address (192.0.2.10, 2001:db8::
     ['::1', 'loopback'],
     ['[::1]', 'loopback'],
     ['0:0:0:0:0:0:0:1', 'loopback'],
+    ['0::1', 'loopback'],
+    ['::0001', 'loopback'],
+    ['FE80::1', 'link-local'],
+    ['febf::1', 'link-local'],
+    ['fdff:ffff::1', 'private'],
+    ['::ffff:10.0.0.1', 'private'],
     ['::ffff:127.0.0.1', 'loopback'],
     ['169.254.169.254', 'link-local'],
     ['fe80::1', 'link-local'],
@@ -37,7 +43,7 @@ describe('DestinationPolicy, a proxy on a public address (192.0.2.10, 2001:db8::
     expect(p.check(address)).toBe(why);
   });
 
-  it.each(['198.51.100.7', '172.32.0.1', '172.15.255.255', '192.0.2.11', '2001:db8::11', '169.255.0.1', 'fec0::1'])('%s (public) is allowed', (address) => {
+  it.each(['198.51.100.7', '172.32.0.1', '172.15.255.255', '192.0.2.11', '2001:db8::11', '169.255.0.1', 'fec0::1', 'fbff::1', '::2', '::1:1', '11.0.0.1', '192.169.0.1'])('%s (public) is allowed', (address) => {
     expect(p.check(address)).toBeUndefined();
   });
 
