@@ -571,11 +571,11 @@ export class StatelessProxy implements Receiver {
     return (await this.#bindingNames(request, address)) ? undefined : refusal;
   }
 
-  /** True when a binding of the To URI's address-of-record (a served one) has this address. */
+  /** True when a binding of the To URI's address-of-record (a served domain, or any with `*`) has this address. */
   async #bindingNames(request: SipRequest, address: string): Promise<boolean> {
     if (this.#location === undefined || request.to === undefined) return false;
     const to = sipUri(request.to.uri);
-    if (to === undefined || to.user === undefined || !this.#domains.has(canonicalHost(to.host))) return false;
+    if (to === undefined || to.user === undefined || !(this.#wildcard || this.#domains.has(canonicalHost(to.host)))) return false;
     let bindings;
     try {
       bindings = await this.#location.lookup(canonicalAor(to));
