@@ -17,7 +17,8 @@ export const USAGE = `usage: sipway-proxy [options]
                           IPv6 as [::1]; default: udp and tcp on 127.0.0.1:5060
   --registrar             answer REGISTER for the served domains on every leg
                           (on by default only when no leg and no config file is given)
-  --domain D              serve domain D (repeatable; '*' = any, the default)
+  --domain D              serve domain D, and relay only for D (repeatable); '*' = any
+                          domain, the default: an OPEN RELAY (a warning says so)
   --proxy host[:port]     send every request through this outbound proxy
   --contact-key KEY       key of the Contact rewriter (hex or base64:…, ≥ 16 bytes;
                           default SIPWAY_CONTACT_KEY, else random per process)
@@ -58,6 +59,14 @@ export const USAGE = `usage: sipway-proxy [options]
                           default ports 30000-39999) or rtpengine:HOST:PORT; off by default
   --media-timeout S       built-in relay: end a call whose media stopped for S seconds
                           (default 60)
+  --relay-allow CIDR      relay requests from these sources to any target (repeatable);
+                          others only reach served domains, registered users and dialogs
+                          recorded here (authenticated users may also call out)
+  --allow-destination CIDR  send to this block even if loopback, link-local, private or
+                          the proxy's own address (repeatable)
+  --allow-private         send to any private address (RFC 1918, fc00::/7)
+  --route-secret KEY      HMAC key of the Record-Route signatures, the same on every proxy
+                          (≥ 16 bytes; default derived from the contact key)
   --admin host:port       admin HTTP listener: /metrics, /health, /bindings (off by default)
   --log-level L           fatal, error, warn, info (default), debug, trace, silent
   --config FILE           YAML file with the same keys and per-leg settings; flags win
@@ -100,6 +109,10 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         'idle-timeout': { type: 'string' },
         'close-idle-flows': { type: 'boolean' },
         'flow-timer': { type: 'string' },
+        'relay-allow': { type: 'string', multiple: true },
+        'allow-destination': { type: 'string', multiple: true },
+        'allow-private': { type: 'boolean' },
+        'route-secret': { type: 'string' },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -146,6 +159,10 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       flowTimer: v['flow-timer'],
       media: v.media,
       mediaTimeout: v['media-timeout'],
+      relayAllow: v['relay-allow'],
+      allowDestination: v['allow-destination'],
+      allowPrivate: v['allow-private'],
+      routeSecret: v['route-secret'],
     },
   };
 }

@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { parseAdminAddress } from '@sipway/admin';
 import { DIGEST_ALGORITHMS } from '@sipway/auth';
+import { parseContactKey } from '@sipway/contact-rewriter';
+import { parseCidr } from '@sipway/proxy';
 import type { DigestAlgorithm } from '@sipway/auth';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './errors.js';
@@ -80,6 +82,14 @@ export interface ProxyConfig {
   flowTimer?: number | undefined;
   /** RTP relay between the legs (`--media`). */
   media?: MediaSpec | undefined;
+  /** Key of the Record-Route signatures (`--route-secret`); default derived from the contact key. */
+  routeSecret?: string | undefined;
+  /** Sources whose requests are relayed to any target (`--relay-allow`, CIDR). */
+  relayAllow: string[];
+  /** Destination blocks allowed although loopback, link-local, private or ours (`--allow-destination`). */
+  allowDestinations: string[];
+  /** Allow every private destination (`--allow-private`). */
+  allowPrivate: boolean;
 }
 
 /** Default idle close of connection-oriented legs, seconds (the legs' own default). */
@@ -110,6 +120,10 @@ export interface ConfigInput extends ConnectionLimitsInput {
   flowTimer?: string | number | undefined;
   media?: string | undefined;
   mediaTimeout?: string | undefined;
+  routeSecret?: string | undefined;
+  relayAllow?: string[] | undefined;
+  allowDestination?: string[] | undefined;
+  allowPrivate?: boolean | undefined;
 }
 
 /** One leg of the file. */
@@ -148,6 +162,10 @@ const TOP_KEYS: Record<string, keyof ConfigInput> = {
   'flow-timer': 'flowTimer',
   media: 'media',
   'media-timeout': 'mediaTimeout',
+  'route-secret': 'routeSecret',
+  'relay-allow': 'relayAllow',
+  'allow-destination': 'allowDestination',
+  'allow-private': 'allowPrivate',
 };
 const LEG_KEYS: Record<string, keyof LegInput> = {
   leg: 'leg',
@@ -236,6 +254,7 @@ export function configFromObject(doc: unknown, where = 'config'): ConfigInput {
       }
       case 'registrar':
       case 'closeIdleFlows':
+      case 'allowPrivate':
         out[name] = bool(where, k, v);
         break;
       case 'idleTimeout':
@@ -245,6 +264,8 @@ export function configFromObject(doc: unknown, where = 'config'): ConfigInput {
       case 'domain':
       case 'authUser':
       case 'rateLimitAllow':
+      case 'relayAllow':
+      case 'allowDestination':
         out[name] = strList(where, k, v);
         break;
       case 'authAlgorithms':
@@ -351,6 +372,10 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): ProxyConfi
     connections: connectionLimits(g),
     flowTimer: flowTimer(g.flowTimer, legs),
     media,
+    routeSecret: g.routeSecret === undefined ? undefined : routeSecret(g.routeSecret),
+    relayAllow: cidrs('relay-allow', g.relayAllow),
+    allowDestinations: cidrs('allow-destination', g.allowDestination),
+    allowPrivate: g.allowPrivate ?? false,
   };
 }
 
@@ -373,6 +398,22 @@ function flowTimer(v: string | number | undefined, legs: readonly LegConfig[]): 
   }
   if (!legs.some((l) => l.registrar)) throw invalid('configuration', 'flow-timer is the registrar\'s: give --registrar (or registrar: true on a leg)');
   return Number(text);
+}
+
+function cidrs(key: string, list: string[] | undefined): string[] {
+  for (const text of list ?? []) {
+    if (parseCidr(text) === undefined) throw invalid('configuration', `${key} "${text}": expected an IP address or CIDR block (10.0.0.0/8, 2001:db8::/32)`);
+  }
+  return list ?? [];
+}
+
+function routeSecret(text: string): string {
+  try {
+    parseContactKey(text, 'route-secret');
+  } catch (error) {
+    throw invalid('configuration', (error as Error).message);
+  }
+  return text;
 }
 
 /** `memory`, `file:PATH[?flushIntervalMs=N]` or `redis://host:port/db` (`rediss://` for TLS). */

@@ -14,7 +14,7 @@ import { describeLeg, startProxy } from './wiring.js';
 import type { RunningProxy } from './wiring.js';
 
 /** Error codes of the packages that mean a bad option rather than a failed start: exit 2. */
-const OPTION_ERRORS = new Set(['LEG_OPTIONS', 'REGISTRAR_INVALID_OPTIONS', 'AUTH_INVALID_OPTIONS', 'ADMIN_INVALID_OPTIONS']);
+const OPTION_ERRORS = new Set(['LEG_OPTIONS', 'REGISTRAR_INVALID_OPTIONS', 'AUTH_INVALID_OPTIONS', 'ADMIN_INVALID_OPTIONS', 'PROXY_INVALID_OPTIONS']);
 
 async function main(argv: readonly string[]): Promise<number> {
   let config;
@@ -63,7 +63,15 @@ async function main(argv: readonly string[]): Promise<number> {
     ready.info({ leg: describeLeg(leg), contact: leg.contact }, `listening on ${describeLeg(leg)}`);
   }
   if (running.admin !== undefined) ready.info({ admin: running.admin.url }, `admin listening on ${running.admin.url}`);
-  if (config.domains.includes('*')) logger.info('serving any domain (--domain *)');
+  if (config.domains.includes('*')) {
+    // Printed whatever the log level: an open relay must never go unnoticed.
+    ready.warn(
+      { domains: config.domains, openRelay: true },
+      'OPEN RELAY: --domain * serves every domain and relays any request from anyone to anywhere ' +
+        '(loopback, link-local, private and own addresses still need a reason); give --domain D to serve and relay only for D',
+    );
+  }
+  if (config.relayAllow.length > 0) logger.info({ relayAllow: config.relayAllow }, 'relaying for these sources to any target');
   if (running.registrar !== undefined) logger.info({ domains: config.domains, store: describeStore(config.store) }, 'registrar on');
   if (config.auth !== undefined) {
     logger.info({ realm: config.auth.realm, users: config.auth.users.size, algorithms: config.auth.algorithms }, 'digest authentication on');

@@ -122,6 +122,10 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
       domains: config.domains,
       ...(registrar === undefined ? {} : { location: registrar as LocationService }),
       ...(config.contactKey === undefined ? {} : { contactKey: config.contactKey }),
+      ...(config.routeSecret === undefined ? {} : { recordRouteKey: config.routeSecret }),
+      relayAllow: config.relayAllow,
+      allowDestinations: config.allowDestinations,
+      allowPrivate: config.allowPrivate,
       logger: adapt(logger.child({ component: 'proxy' })),
     });
     cleanups.push(() => proxy.close());

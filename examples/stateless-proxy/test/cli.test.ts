@@ -38,6 +38,17 @@ describe('the sipway-proxy command', () => {
     expect(await proxy.stop('SIGINT')).toBe(0);
   });
 
+  it("warns of the open relay of --domain '*' (the default) at any log level; --domain D does not", async () => {
+    const open = await startProxy(['--leg', 'udp:127.0.0.1:0', '--log-level', 'silent'], 1);
+    expect(await open.stop()).toBe(0);
+    const warning = open.logs().filter((l) => String(l.msg).startsWith('OPEN RELAY'));
+    expect(warning).toHaveLength(1);
+    expect(warning[0]).toMatchObject({ level: 40, openRelay: true });
+    const closed = await startProxy(['--leg', 'udp:127.0.0.1:0', '--domain', 'example.com', '--log-level', 'info'], 1);
+    expect(await closed.stop()).toBe(0);
+    expect(closed.output()).not.toMatch(/OPEN RELAY/);
+  });
+
   it('is quiet at --log-level warn apart from the listening lines', async () => {
     const proxy = await startProxy(['--leg', 'udp:127.0.0.1:0', '--log-level', 'warn', '--contact-key', 'base64:q83vASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4k='], 1);
     expect(await proxy.stop()).toBe(0);
@@ -58,6 +69,9 @@ describe('the sipway-proxy command', () => {
     [['--auth-user', 'alice:pw'], /authentication needs a realm/],
     [['--rate-limit', 'lots'], /expected N or N\/SECONDS/],
     [['--admin', 'localhost:9060'], /admin: /],
+    [['--relay-allow', '10.0.0.0/40'], /relay-allow "10\.0\.0\.0\/40"/],
+    [['--allow-destination', 'localhost'], /allow-destination "localhost"/],
+    [['--route-secret', 'short'], /route-secret/],
   ])('refuses %j with exit code 2 and a clear message', async (args, message) => {
     const r = await runCli(args);
     expect(r.code).toBe(2);

@@ -100,19 +100,51 @@ describe('resolveConfig', () => {
       legs: ['udp:127.0.0.1:0'], registrar: true, domain: ['x.example'], proxy: 'p.example', 'contact-key': 'k', 'tls-cert': 'c', 'tls-key': 'k', 'log-level': 'error',
       store: 'redis://127.0.0.1:6379/0', admin: '127.0.0.1:9060', 'auth-user': ['alice:pw'], 'auth-realm': 'x.example', 'auth-algorithms': 'MD5,SHA-256',
       'nonce-secret': 's', 'rate-limit': '10/2', 'rate-limit-allow': ['10.0.0.0/8'],
+      'relay-allow': ['192.0.2.0/24'], 'allow-destination': ['10.1.0.0/16'], 'allow-private': true, 'route-secret': 'r',
     };
     expect(configFromObject(doc)).toEqual({
       legs: ['udp:127.0.0.1:0'], registrar: true, domain: ['x.example'], proxy: 'p.example', contactKey: 'k', tlsCert: 'c', tlsKey: 'k', logLevel: 'error',
       store: 'redis://127.0.0.1:6379/0', admin: '127.0.0.1:9060', authUser: ['alice:pw'], authRealm: 'x.example', authAlgorithms: 'MD5,SHA-256',
       nonceSecret: 's', rateLimit: '10/2', rateLimitAllow: ['10.0.0.0/8'],
+      relayAllow: ['192.0.2.0/24'], allowDestination: ['10.1.0.0/16'], allowPrivate: true, routeSecret: 'r',
     });
     // The same keys as flags give the same input.
     const flags = parseCliArgs([
       '--leg', 'udp:127.0.0.1:0', '--registrar', '--domain', 'x.example', '--proxy', 'p.example', '--contact-key', 'k', '--tls-cert', 'c', '--tls-key', 'k', '--log-level', 'error',
       '--store', 'redis://127.0.0.1:6379/0', '--admin', '127.0.0.1:9060', '--auth-user', 'alice:pw', '--auth-realm', 'x.example', '--auth-algorithms', 'MD5,SHA-256',
       '--nonce-secret', 's', '--rate-limit', '10/2', '--rate-limit-allow', '10.0.0.0/8',
+      '--relay-allow', '192.0.2.0/24', '--allow-destination', '10.1.0.0/16', '--allow-private', '--route-secret', 'r',
     ]).flags;
     expect(flags).toEqual(configFromObject(doc));
+  });
+});
+
+describe('relay and destination policy settings', () => {
+  it('defaults: no relay allow-list, no extra destinations, no private ranges, no route secret', () => {
+    expect(resolveConfig({}, {})).toMatchObject({ relayAllow: [], allowDestinations: [], allowPrivate: false, routeSecret: undefined });
+  });
+
+  it('takes CIDR blocks and single addresses, IPv4 and IPv6, and a route secret of 16 bytes or more', () => {
+    const c = resolveConfig({}, parseCliArgs([
+      '--relay-allow', '192.0.2.0/24', '--relay-allow', '2001:db8::1', '--allow-destination', '127.0.0.1', '--allow-destination', 'fd00::/8',
+      '--allow-private', '--route-secret', 'hex:000102030405060708090a0b0c0d0e0f',
+    ]).flags);
+    expect(c).toMatchObject({
+      relayAllow: ['192.0.2.0/24', '2001:db8::1'], allowDestinations: ['127.0.0.1', 'fd00::/8'], allowPrivate: true, routeSecret: 'hex:000102030405060708090a0b0c0d0e0f',
+    });
+  });
+
+  it.each([
+    [['--relay-allow', '10.0.0.0/33'], /relay-allow "10\.0\.0\.0\/33": expected an IP address or CIDR block/],
+    [['--relay-allow', 'example.com'], /relay-allow "example\.com"/],
+    [['--allow-destination', '::1/129'], /allow-destination "::1\/129"/],
+    [['--route-secret', 'hex:0001'], /route-secret/],
+  ])('refuses %j', (args, message) => {
+    expect(() => resolveConfig({}, parseCliArgs(args).flags)).toThrow(message);
+  });
+
+  it('refuses a non-boolean allow-private in the file', () => {
+    expect(() => configFromObject({ 'allow-private': 'yes' })).toThrow(/allow-private must be true or false/);
   });
 });
 

@@ -217,6 +217,11 @@ export function headerValues(message: string, name: string, compact?: string): s
   return out;
 }
 
+/** A Record-Route value without the proxy's `;rrsig=` signature, to compare with fixed text. */
+export function unsigned(value: string): string {
+  return value.replace(/;rrsig=[A-Za-z0-9_-]+/, '');
+}
+
 /** First line of a message. */
 export function startLine(message: string): string {
   return message.split(/\r?\n/)[0] ?? '';

@@ -5,6 +5,7 @@
  */
 import { parseContact, type SipMessage } from '@sipway/sip-message';
 import type { Leg } from '@sipway/sip-leg';
+import { legUri } from './own-legs.js';
 
 /** The part of `ContactRewriter` (from @sipway/contact-rewriter) the proxy uses. */
 export interface ProxyContactRewriter {
@@ -25,9 +26,12 @@ export function userPart(rest: string): string | undefined {
   return at <= 0 ? undefined : rest.slice(0, at);
 }
 
-/** `sip:TOKEN@host:port;transport=…` — the leg's contact with the token as user part. */
-export function tokenUri(token: string, leg: Leg): string {
-  const contact = leg.contact;
+/**
+ * `sip:TOKEN@host:port;transport=…` — the leg's contact with the token as user part; `sips:`
+ * on a TLS leg only when the Contact it replaces was a SIPS URI (RFC 5630 §3.1.3).
+ */
+export function tokenUri(token: string, leg: Leg, secure = false): string {
+  const contact = legUri(leg, secure);
   const colon = contact.indexOf(':');
   return `${contact.slice(0, colon + 1)}${token}@${contact.slice(colon + 1)}`;
 }
@@ -58,7 +62,7 @@ export function rewriteContacts(message: SipMessage, rewriter: ProxyContactRewri
       const back = rewriter.decode(user, legIn, legOut);
       if (back !== undefined) uri = `${parts.scheme}:${back.contact}`;
     }
-    uri ??= tokenUri(rewriter.encode(parts.rest, legIn, legOut), legOut);
+    uri ??= tokenUri(rewriter.encode(parts.rest, legIn, legOut), legOut, parts.scheme === 'sips');
     let value: string;
     if (contact.bracketed) {
       // Find `<uri` itself: a quoted display name may hold a '<' of its own.

@@ -6,6 +6,9 @@ export { canonicalAor, bestBinding, bindingUri, type Binding, type LocationServi
 export { loopHash, netSipBranch, rfcBranch, statelessToTag, type BranchFormula } from './branch.js';
 export { rewriteContacts, type ProxyContactRewriter } from './contacts.js';
 export { isBroadcastOrMulticast } from './forbidden-address.js';
+export { parseCidr, specialRange, type RangeKind } from './address-ranges.js';
+export { DestinationPolicy, type DestinationPolicyOptions, type DestinationRefusal } from './destination-policy.js';
+export { RECORD_ROUTE_SIGNATURE_PARAM, RecordRouteSigner, recordRouteKey, type RecordRouteKeySource } from './record-route-signature.js';
 export { legNamedBy } from './own-legs.js';
 export { PROXY_CHANNELS } from './diagnostics.js';
 export { ProxyError, type ProxyErrorCode } from './errors.js';

@@ -19,12 +19,13 @@ export interface StatelessProxyOptions {
   /** Owns the legs; the proxy delivers through it (never with retransmissions). */
   dispatcher: Dispatcher;
   /**
-   * Domains this proxy serves (case-insensitive). Requests for them are looked up in
-   * `location`; requests for other domains are relayed only when they come from a served
-   * domain (From), belong to a dialog through us, or `openRelay` is set — else 403.
-   * `'*'` serves every domain (Net::SIP's `--domain '*'`): lookups are tried, and a miss
-   * falls through to DNS instead of 404. The legs' own addresses and host names always count
-   * as served. Default: none besides them.
+   * Domains this proxy serves (case-insensitive, any port). Requests for them are looked up in
+   * `location`; other targets are relayed only for a request on a Record-Route this proxy
+   * signed, one carrying our Contact token, an authenticated sender, a `relayAllow` source, or
+   * with `openRelay` — else 403. From is never evidence.
+   * `'*'` serves every domain (Net::SIP's `--domain '*'`): an open relay; lookups are tried,
+   * and a miss falls through to DNS instead of 404. A URI naming one of our legs by host, port
+   * and transport counts as served too (RFC 3261 §19.1.4). Default: none besides them.
    */
   domains?: readonly string[];
   /** Relay requests for any domain from anyone (default false). */
@@ -71,6 +72,22 @@ export interface StatelessProxyOptions {
    * a proxy should not add these (RFC 3261 §16.6); turn on to match Net::SIP byte for byte.
    */
   netSipUaHeaders?: boolean;
+  /**
+   * Key of the HMAC in our Record-Route entries (`;rrsig=`, hex/base64 text or bytes, ≥ 16
+   * bytes), shared by every node of a cluster. Default: derived from the contact key (option or
+   * `SIPWAY_CONTACT_KEY`), else from the per-process random key (a warning is logged).
+   */
+  recordRouteKey?: ContactKeyInput;
+  /** Source addresses (CIDR blocks, IPv4 or IPv6) whose requests are relayed to any target. Default none. */
+  relayAllow?: readonly string[];
+  /**
+   * Destination blocks (CIDR) allowed although loopback, link-local, private or the proxy's own
+   * address. Default none: those are reached only when a leg listens in the block (loopback,
+   * link-local, private) or a binding names the address.
+   */
+  allowDestinations?: readonly string[];
+  /** Allow every private destination (RFC 1918, fc00::/7). Default false. */
+  allowPrivate?: boolean;
   /** Extra destinations never to send to (besides broadcast and multicast, always refused). */
   forbiddenDestination?: (address: string) => boolean;
   /**

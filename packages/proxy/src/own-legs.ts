@@ -93,4 +93,15 @@ export function legAt(destination: { transport: string; address: string; port: n
   return legs.find((leg) => leg.transport === destination.transport && leg.port === destination.port && hostsOf(leg).address === address);
 }
 
+/**
+ * The leg's URI for Record-Route and rewritten Contacts: a TLS leg is `sips:` only for a SIPS
+ * request, else `sip:…;transport=tls` (RFC 3261 §16.6 step 4, RFC 5630 §3.1.3: sips: means
+ * TLS on every hop, which a sip: request over one TLS hop never asked for).
+ */
+export function legUri(leg: Leg, secure: boolean): string {
+  const contact = leg.contact;
+  if (!secure && contact.startsWith('sips:')) return `sip:${contact.slice(5)}`;
+  return contact;
+}
+
 export { canonicalHost };

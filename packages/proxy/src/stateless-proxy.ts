@@ -16,17 +16,23 @@ import { ProxyError } from './errors.js';
 import { isBroadcastOrMulticast } from './forbidden-address.js';
 import { type Flow, FlowTokens } from './flow-token.js';
 import { type FlowTarget, arrivedOn, bindingFlow, incomingFlow, openFlow } from './flows.js';
+import { CidrList } from './address-ranges.js';
+import { DestinationPolicy } from './destination-policy.js';
+import { RECORD_ROUTE_SIGNATURE_PARAM, RecordRouteSigner, recordRouteKey } from './record-route-signature.js';
+import { RecentRelays } from './relay-policy.js';
 import { branchBaseOf } from './md5.js';
 import { MediaFlow } from './media-flow.js';
 import { type LocationService, bestBinding, bindingUri, canonicalAor } from './location.js';
 import type { ProxyLogger, StatelessProxyOptions } from './options.js';
 import type { ProxyOutcome, ProxyRefusalCode, ProxyRefused } from './outcome.js';
-import { canonicalHost, legAt, legHasHost, legNamedBy, sipUri } from './own-legs.js';
+import { canonicalHost, legAt, legHasHost, legNamedBy, legUri, sipUri } from './own-legs.js';
+import type { SipUri } from '@sipway/sip-message';
 
 const OPTION_NAMES = new Set([
   'dispatcher', 'domains', 'openRelay', 'location', 'resolver', 'contactRewriter', 'contactKey', 'contactCodec',
   'forceRewrite', 'silentDrop', 'maxForwardsCap', 'netSipMaxForwards', 'recordRoute', 'branchFormula', 'supported',
   'answerOptions', 'selectLeg', 'forbiddenDestination', 'netSipUaHeaders', 'flowKey', 'logger', 'mediaRelay', 'forceMedia',
+  'recordRouteKey', 'relayAllow', 'allowDestinations', 'allowPrivate',
 ]);
 const TRANSPORTS = new Set<Transport>(['udp', 'tcp', 'tls', 'ws', 'wss']);
 
@@ -98,6 +104,10 @@ export class StatelessProxy implements Receiver {
   readonly #logger: ProxyLogger | undefined;
   readonly #flows: FlowTokens;
   readonly #media: MediaFlow | undefined;
+  readonly #destinationPolicy: DestinationPolicy;
+  readonly #relayAllow: CidrList;
+  readonly #signer: RecordRouteSigner;
+  readonly #recent = new RecentRelays();
   #closed = false;
 
   constructor(options: StatelessProxyOptions) {
@@ -136,6 +146,27 @@ export class StatelessProxy implements Receiver {
       throw invalid('mediaRelay must have offer, answer and delete');
     }
     this.#media = options.mediaRelay === undefined ? undefined : new MediaFlow(options.mediaRelay, options.forceMedia ?? false, options.logger);
+    this.#relayAllow = new CidrList(options.relayAllow ?? [], 'relayAllow');
+    this.#destinationPolicy = new DestinationPolicy({
+      legs: () => this.#dispatcher.legs,
+      allow: options.allowDestinations ?? [],
+      allowPrivate: options.allowPrivate ?? false,
+      forbidden: options.forbiddenDestination,
+    });
+    let rrKey;
+    try {
+      rrKey = recordRouteKey(options.recordRouteKey, options.contactKey);
+    } catch (error) {
+      throw invalid(error instanceof Error ? error.message : String(error));
+    }
+    if (rrKey.source === 'random' && this.#recordRoute) {
+      this.#logger?.warn?.(
+        'no recordRouteKey or contact key configured: Record-Route entries are signed with a random per-process key; ' +
+          'in-dialog requests through another node or after a restart lose that evidence',
+        { option: 'recordRouteKey' },
+      );
+    }
+    this.#signer = new RecordRouteSigner(rrKey.key);
   }
 
   /** The contact rewriter in use (the default one is made on first use). */
@@ -285,9 +316,13 @@ export class StatelessProxy implements Receiver {
     const received = sipUri(receivedUri);
     const toTag = request.to?.tag;
 
+    // Signatures of our own Record-Route entries coming back (Route or strict-router Request-URI).
+    const signatures: string[] = [];
     // §16.4: a strict router put our Record-Route URI into the Request-URI.
     let routes = request.routes;
     if (routes.length > 0 && received !== undefined && received.user === undefined && legNamedBy(received, legs) !== undefined) {
+      const sig = received.params[RECORD_ROUTE_SIGNATURE_PARAM];
+      if (typeof sig === 'string') signatures.push(sig);
       const last = routes[routes.length - 1]!;
       request.uri = last.uri;
       request.removeHeaderValue('route', routes.length - 1);
@@ -321,6 +356,8 @@ export class StatelessProxy implements Receiver {
         if (read.kind === 'forged') return this.#refuse(request, info, 403, 'Forbidden', 'forged-flow-token', 'flow token in Route does not verify');
         if (read.kind === 'flow') (routeFlows ??= []).push({ leg, flow: read.flow });
       }
+      const sig = uri!.params[RECORD_ROUTE_SIGNATURE_PARAM];
+      if (typeof sig === 'string') signatures.push(sig);
       request.removeHeaderValue('route', 0);
       ownRoutes.push(leg);
       routes = request.routes;
@@ -357,21 +394,18 @@ export class StatelessProxy implements Receiver {
       }
     }
 
-    // Relaying policy: never an open relay unless told so.
-    const fromUri = request.from === undefined ? undefined : sipUri(request.from.uri);
-    const allowed =
-      this.#openRelay ||
-      this.#wildcard ||
-      restored ||
-      (ownRoutes.length > 0 && toTag !== undefined) ||
-      (received !== undefined && this.#serves(received.host)) ||
-      (fromUri !== undefined && this.#serves(fromUri.host));
-    if (!allowed) return this.#refuse(request, info, 403, 'Forbidden', 'forbidden-relay', 'relaying to a foreign domain is not allowed');
+    // Relay policy: the target is ours to serve, or the request shows it may go elsewhere.
+    // From is never evidence: anyone can write any From.
+    if (!this.#relayAllowed(request, info, receivedUri, restored, signatures, toTag)) {
+      return this.#refuse(request, info, 403, 'Forbidden', 'forbidden-relay', 'relaying to a target this proxy does not serve is not allowed');
+    }
 
     // §16.5 / §16.6 steps 6–7: the target and next hop.
     let nextHop: string | undefined;
     let flow: FlowTarget | undefined;
     let sourceDestination: Destination | undefined;
+    // The target came from a registered binding: the registrar vouches for its address.
+    let fromBinding = false;
     routes = request.routes;
     if (routes.length === 0 && routeFlows !== undefined) {
       // RFC 5626 §5.3: the last token of ours that is not the sender's own flow names where the
@@ -398,7 +432,10 @@ export class StatelessProxy implements Receiver {
       // Outside a dialog only; a non-2xx ACK (To tag from the response) carries the INVITE's
       // Request-URI and must follow the INVITE to the same binding (RFC 3261 §17.1.1.3).
       const target = sipUri(request.uri);
-      if (target !== undefined && target.user !== undefined && (this.#wildcard || this.#serves(target.host))) {
+      // §16.4/§19.1.4: a URI is ours by host *and* port and transport; a URI with one of our
+      // addresses and another port names another element on our host and is forwarded as is.
+      const served = target !== undefined && this.#servesUri(target);
+      if (target !== undefined && target.user !== undefined && (served || (this.#wildcard && !this.#isOwnHost(target.host)))) {
         const aor = canonicalAor(target);
         let bindings;
         try {
@@ -412,6 +449,7 @@ export class StatelessProxy implements Receiver {
         const live = bindings.filter((_, i) => flows[i]!.kind !== 'dead');
         const best = bestBinding(live);
         if (best !== undefined) {
+          fromBinding = true;
           request.uri = bindingUri(best.contact);
           const path = best.path ?? [];
           for (let i = path.length - 1; i >= 0; i--) request.insertHeader('Route', path[i]!);
@@ -421,7 +459,9 @@ export class StatelessProxy implements Receiver {
           const reach = flows[bindings.indexOf(best)]!;
           if (reach.kind === 'flow') flow = reach.target;
           else if (reach.kind === 'source') sourceDestination = reach.destination;
-        } else if (bindings.length > 0 || this.#serves(target.host)) {
+        } else if ((bindings.length > 0 || served) && request.method !== 'ACK') {
+          // An ACK is never answered: without a binding it goes on its Request-URI (the 2xx ACK
+          // of a dialog whose callee has no binding here, RFC 3261 §17.1.1.3, §13.2.2.4).
           // Bindings that all need a flow which closed: the user exists, it is just not reachable now.
           let known = bindings.length > 0;
           if (!known) {
@@ -446,10 +486,11 @@ export class StatelessProxy implements Receiver {
     const destinations = [...found.destinations.filter((d) => d.transport === inLeg.transport), ...found.destinations.filter((d) => d.transport !== inLeg.transport)];
     let outLeg: Leg | undefined;
     let destination: Destination | undefined;
-    let forbiddenSeen = false;
+    let forbiddenSeen: string | undefined;
     for (const d of destinations) {
-      if (this.#forbidden(d.address)) {
-        forbiddenSeen = true;
+      const refusal = await this.#destinationRefusal(request, d.address, fromBinding);
+      if (refusal !== undefined) {
+        forbiddenSeen ??= `${d.address} (${refusal})`;
         continue;
       }
       const leg = flow !== undefined ? flow.leg : this.#pickLeg(d, forcedLeg, request, info);
@@ -460,8 +501,8 @@ export class StatelessProxy implements Receiver {
       }
     }
     if (outLeg === undefined || destination === undefined) {
-      return forbiddenSeen
-        ? this.#refuse(request, info, 403, 'Forbidden', 'forbidden-destination', `${nextHop} is a broadcast or multicast address`)
+      return forbiddenSeen !== undefined
+        ? this.#refuse(request, info, 403, 'Forbidden', 'forbidden-destination', `${nextHop}: destination ${forbiddenSeen} is not allowed`)
         : this.#refuse(request, info, 503, 'Service Unavailable', 'no-route', `no leg can reach ${nextHop}`);
     }
     // A destination that is one of our own legs would loop until Max-Forwards runs out (Net::SIP §1.8).
@@ -481,11 +522,15 @@ export class StatelessProxy implements Receiver {
     // Record-Route, so requests back to it come down the same connection.
     const callerFlow = recordRoute && toTag === undefined ? incomingFlow(request, info) : undefined;
     const calleeFlow = flow?.flow;
+    // §16.6 step 4: a SIPS Record-Route only for a SIPS request (Request-URI or the top Route
+    // after step 6); a sip: request over TLS gets sip:…;transport=tls (RFC 5630 §3.1.3).
+    const secure = recordRoute && this.#sipsRequest(request);
+    const signature = recordRoute ? this.#signer.sign(request.callId ?? '', request.from?.tag ?? '') : '';
     let inserted = 0;
     if (twoLegs) {
       // RFC 5658: one Record-Route per leg, and (Net::SIP) a Via of the incoming leg, so the
       // response finds its way back to this leg without state.
-      if (recordRoute) request.insertHeader('Record-Route', this.#recordRouteOf(inLeg, callerFlow));
+      if (recordRoute) request.insertHeader('Record-Route', this.#recordRouteOf(inLeg, callerFlow, secure, signature));
       request.insertHeader('Via', inLeg.via(this.#branch(inLeg, request, loop)));
       inserted++;
     }
@@ -495,8 +540,8 @@ export class StatelessProxy implements Receiver {
     }
     if (recordRoute) {
       // One leg and two flows (client to client): one entry per flow, as RFC 5658 does per leg.
-      if (!twoLegs && callerFlow !== undefined && calleeFlow !== undefined) request.insertHeader('Record-Route', this.#recordRouteOf(outLeg, callerFlow));
-      request.insertHeader('Record-Route', this.#recordRouteOf(outLeg, calleeFlow ?? (twoLegs ? undefined : callerFlow)));
+      if (!twoLegs && callerFlow !== undefined && calleeFlow !== undefined) request.insertHeader('Record-Route', this.#recordRouteOf(outLeg, callerFlow, secure, signature));
+      request.insertHeader('Record-Route', this.#recordRouteOf(outLeg, calleeFlow ?? (twoLegs ? undefined : callerFlow), secure, signature));
     }
     request.insertHeader('Via', outLeg.via(branch));
     inserted++;
@@ -520,19 +565,104 @@ export class StatelessProxy implements Receiver {
   }
 
   /** Our Record-Route for `leg`, with the token of `flow` as its user part when given (RFC 5626 §5.3). */
-  #recordRouteOf(leg: Leg, flow: Flow | undefined): string {
-    return flow === undefined ? leg.recordRoute : this.#flows.recordRoute(leg, flow);
-  }
 
   #branch(leg: Leg, request: SipRequest, loop: string): string {
     const base = branchBaseOf(leg);
     return this.#formula === 'netsip' ? netSipBranch(base, request) : rfcBranch(base, request, loop);
   }
 
-  /** True for a served domain or one of our legs' addresses and host names. */
-  #serves(host: string): boolean {
-    const h = canonicalHost(host);
-    return this.#domains.has(h) || this.#dispatcher.legs.some((leg) => legHasHost(leg, h));
+  /**
+   * True when the URI is for this proxy to serve: its host is a served domain (domain match,
+   * any port), or it names one of our legs by host, port and transport (RFC 3261 §16.4,
+   * §19.1.4). A URI with a maddr (one naming us was stripped already) goes where maddr says.
+   */
+  #servesUri(uri: SipUri): boolean {
+    if (typeof uri.params.maddr === 'string') return false;
+    return this.#domains.has(canonicalHost(uri.host)) || legNamedBy(uri, this.#dispatcher.legs) !== undefined;
+  }
+
+  /** A host that is one of our legs' names or addresses (any port). */
+  #isOwnHost(host: string): boolean {
+    return this.#dispatcher.legs.some((leg) => legHasHost(leg, host)) || this.#destinationPolicy.isOwnAddress(host);
+  }
+
+  /**
+   * The relay policy. Allowed: everything with `domains: ['*']` or `openRelay`; a target (first
+   * Route left after §16.4, else the Request-URI) this proxy serves; a Request-URI holding one
+   * of our Contact tokens; an in-dialog request on a Record-Route we signed; a sender
+   * authenticated ahead in the chain or on `relayAllow`; and the CANCEL or non-2xx ACK of an
+   * INVITE relayed for one of those senders.
+   */
+  #relayAllowed(request: SipRequest, info: ReceiveInfo, receivedUri: string, restored: boolean, signatures: readonly string[], toTag: string | undefined): boolean {
+    if (this.#wildcard || this.#openRelay || restored) return true;
+    const routes = request.routes;
+    const target = sipUri(routes.length > 0 ? routes[0]!.uri : request.uri);
+    if (target !== undefined && this.#servesUri(target)) return true;
+    if (toTag !== undefined && signatures.length > 0) {
+      const callId = request.callId ?? '';
+      const tags = [request.from?.tag ?? '', toTag];
+      if (signatures.some((sig) => this.#signer.verify(sig, callId, tags))) return true;
+    }
+    if (this.#relayAllow.has(info.source.address)) return true;
+    const method = request.method;
+    if (method === 'CANCEL' || method === 'ACK') {
+      const key = RecentRelays.keyOf(request, receivedUri);
+      return key !== undefined && this.#recent.has(key);
+    }
+    const trusted = info.authenticatedUser !== undefined;
+    if (trusted && method === 'INVITE') {
+      const key = RecentRelays.keyOf(request, receivedUri);
+      if (key !== undefined) this.#recent.add(key);
+    }
+    return trusted;
+  }
+
+  /**
+   * Why a destination address is refused (undefined: allowed). Restricted ranges open when the
+   * target came from a binding or a binding of the To address-of-record names the address (an
+   * in-dialog request to a registered user on such an address).
+   */
+  async #destinationRefusal(request: SipRequest, address: string, fromBinding: boolean): Promise<string | undefined> {
+    const refusal = this.#destinationPolicy.check(address, fromBinding);
+    if (refusal === undefined || refusal === 'broadcast-or-multicast' || refusal === 'forbidden') return refusal;
+    return (await this.#bindingNames(request, address)) ? undefined : refusal;
+  }
+
+  /** True when a binding of the To URI's address-of-record (a served domain, or any with `*`) has this address. */
+  async #bindingNames(request: SipRequest, address: string): Promise<boolean> {
+    if (this.#location === undefined || request.to === undefined) return false;
+    const to = sipUri(request.to.uri);
+    if (to === undefined || to.user === undefined || !(this.#wildcard || this.#domains.has(canonicalHost(to.host)))) return false;
+    let bindings;
+    try {
+      bindings = await this.#location.lookup(canonicalAor(to));
+    } catch {
+      return false;
+    }
+    const want = canonicalHost(address);
+    return bindings.some((b) => {
+      const uri = sipUri(bindingUri(b.contact));
+      return (uri !== undefined && canonicalHost(uri.host) === want) || (b.source !== undefined && canonicalHost(b.source.address) === want);
+    });
+  }
+
+  /** §16.6 step 4: the Request-URI or the next Route is a SIPS URI. */
+  #sipsRequest(request: SipRequest): boolean {
+    if (/^sips:/i.test(request.uri)) return true;
+    const routes = request.routes;
+    return routes.length > 0 && /^sips:/i.test(routes[0]!.uri);
+  }
+
+  /**
+   * Our Record-Route entry for a leg: `sips:` only for a SIPS request (§16.6 step 4), signed for
+   * the relay policy, and carrying the flow token when the next requests must go down a flow
+   * (RFC 5626 §5.3).
+   */
+  #recordRouteOf(leg: Leg, flow: Flow | undefined, secure: boolean, signature: string): string {
+    const uri = legUri(leg, secure);
+    const colon = uri.indexOf(':') + 1;
+    const user = flow === undefined ? '' : `${this.#flows.encode(leg, flow)}@`;
+    return `<${uri.slice(0, colon)}${user}${uri.slice(colon)};lr;${RECORD_ROUTE_SIGNATURE_PARAM}=${signature}>`;
   }
 
   #forbidden(address: string): boolean {

@@ -39,10 +39,11 @@ describe('served domains and relaying', () => {
     expect(far.inbox).toHaveLength(0);
   });
 
-  it('forwards a foreign target for a caller of a served domain (case-insensitive)', async () => {
-    const { far, uac, leg } = await setup({ domains: ['Example.COM'] });
+  it('a From of a served domain is no evidence: a foreign target is still 403', async () => {
+    const { h, uac, far, leg } = await setup({ domains: ['Example.COM'] });
     await uac.send(req('sip:carol@127.0.0.5:17001', 'sip:alice@example.com'), leg);
-    await far.waitFor(0);
+    expect(await h.settled(1)).toMatchObject({ ok: false, status: 403, code: 'forbidden-relay' });
+    expect(far.inbox).toHaveLength(0);
   });
 
   it('forwards anything with openRelay', async () => {
@@ -57,10 +58,11 @@ describe('served domains and relaying', () => {
     await far.waitFor(0);
   });
 
-  it('forwards in-dialog requests that come through our Record-Route', async () => {
-    const { far, uac, leg } = await setup({ domains: ['example.com'] });
+  it('an in-dialog request on an unsigned Route naming us is 403 (signed ones: relay-policy.test.ts)', async () => {
+    const { h, uac, far, leg } = await setup({ domains: ['example.com'] });
     await uac.send(req('sip:carol@127.0.0.5:17001', 'sip:mallory@evil.example', ['Route: <sip:127.0.0.1:15070;lr>'], ';tag=t2'), leg);
-    await far.waitFor(0);
+    expect(await h.settled(1)).toMatchObject({ ok: false, status: 403, code: 'forbidden-relay' });
+    expect(far.inbox).toHaveLength(0);
   });
 
   it('a Route to us is not enough outside a dialog (no To tag)', async () => {
@@ -69,7 +71,7 @@ describe('served domains and relaying', () => {
     expect(await h.settled(1)).toMatchObject({ status: 403 });
   });
 
-  it("the legs' own addresses count as served: a foreign caller may reach them", async () => {
+  it("a URI naming a leg by host and port counts as served: a foreign caller may reach it", async () => {
     const { h, uac, leg } = await setup({ domains: ['example.com'] });
     await uac.send(req('sip:bob@127.0.0.1:15070', 'sip:mallory@evil.example'), leg);
     // Allowed by policy; no location service, so the target is ourselves: a loop, not a 403.

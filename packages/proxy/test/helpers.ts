@@ -112,6 +112,11 @@ export async function harness(legSpecs: LegSpec[], options: Partial<StatelessPro
   };
 }
 
+/** A Record-Route value without our `;rrsig=` signature, to compare with fixed text. */
+export function unsigned(value: string): string {
+  return value.replace(/;rrsig=[A-Za-z0-9_-]+/, '');
+}
+
 /** Build a request text from lines (CRLF added, Content-Length 0 when absent). */
 export function msg(...lines: string[]): string {
   const hasCl = lines.some((l) => /^(content-length|l)\s*:/i.test(l));

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { harness, invite, msg } from './helpers.js';
+import { harness, invite, msg, unsigned } from './helpers.js';
 import type { Harness } from './helpers.js';
 
 // RFC 3261 §16.4 (Route processing), §16.6 (forwarding), §16.11 (stateless branch); the
@@ -27,7 +27,8 @@ describe('single leg, Net::SIP golden behaviours', () => {
     expect(vias).toHaveLength(2);
     expect(vias[0]).toMatch(new RegExp(`^SIP/2.0/UDP 127.0.0.1:15070;branch=${leg.branchBase}[0-9a-f]{32}$`));
     expect(vias[1]).toBe('SIP/2.0/UDP 127.0.0.1:16000;branch=z9hG4bKuac1;rport=16000;received=127.0.0.1');
-    expect(got.getHeaders('record-route')).toEqual(['<sip:127.0.0.1:15070;lr>']);
+    expect(got.getHeaders('record-route').map(unsigned)).toEqual(['<sip:127.0.0.1:15070;lr>']);
+    expect(got.getHeader('record-route')).toMatch(/;rrsig=[A-Za-z0-9_-]{16}>$/);
     expect(got.getHeader('max-forwards')).toBe('69');
     expect(got.getHeader('contact')).toBe('<sip:alice@127.0.0.1:16000>');
     // Via and Record-Route are inserted above everything else (RFC 3261 §16.6 steps 4 and 8).

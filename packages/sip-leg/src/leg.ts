@@ -46,6 +46,11 @@ export interface ReceiveInfo {
   leg: Leg;
   /** The connection it came on (stream transports only). */
   connection?: LegConnection | undefined;
+  /**
+   * The user an authenticator ahead in the receive chain verified this request as (set by
+   * @sipway/auth's DigestAuthenticator); later members, such as the proxy's relay policy, trust it.
+   */
+  authenticatedUser?: string | undefined;
 }
 
 export type ReceiveHandler = (message: SipMessage, info: ReceiveInfo) => void;

@@ -257,6 +257,8 @@ export class DigestAuthenticator {
       }
       if (this.#remove) for (const i of ours.reverse()) message.removeHeaderValue(header, i);
       authenticated.set(message, verdict.username);
+      // Later chain members (the proxy's relay policy) see it on the ReceiveInfo too.
+      info.authenticatedUser = verdict.username;
       if (authorizedChannel.hasSubscribers) {
         authorizedChannel.publish({ request: message, info, username: verdict.username, algorithm: verdict.algorithm } satisfies AuthorizedEvent);
       }
