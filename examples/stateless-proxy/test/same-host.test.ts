@@ -46,6 +46,30 @@ describe.each(['udp', 'tcp'] as const)('a callee on 127.0.0.1 like the proxy (%s
     expect(await proxy.stop()).toBe(0);
   });
 
+  it('over IPv6: a callee on ::1 like the proxy, registered, gets ACK and BYE', async () => {
+    const proxy = await startProxy(['--leg', 'udp:[::1]:0', '--leg', 'tcp:[::1]:0', '--registrar', '--domain', 'example.com', '--log-level', 'warn'], 2);
+    const leg = proxy.legs.find((l) => l.transport === transport)!;
+    const uasPort = await freePort('::1');
+    const uas = sipp({ scenario: 'uas-call.xml', local: '::1', port: uasPort, transport, keys: { user: 'bob', contact_host: '[::1]' } });
+    const reg = await sipp({
+      scenario: 'register.xml', remote: `[::1]:${leg.port}`, local: '::1', port: await freePort('::1'), transport,
+      keys: { user: 'bob', domain: 'example.com', contact_host: '[::1]', contact_port: uasPort },
+    }).done;
+    expect(reg.code, reg.errors).toBe(0);
+    const uac = await sipp({
+      scenario: 'uac-call.xml', remote: `[::1]:${leg.port}`, local: '::1', port: await freePort('::1'), transport,
+      keys: { user: 'bob', domain: 'example.com', contact_host: '[::1]' },
+    }).done;
+    const callee = await uas.done;
+    expect(uac.code, uac.errors + uac.output.slice(-1500)).toBe(0);
+    expect(callee.code, callee.errors + callee.output.slice(-1500)).toBe(0);
+    for (const method of ['ACK', 'BYE']) {
+      const [got] = find(callee.received, new RegExp(`^${method} `));
+      expect(startLine(got!)).toBe(`${method} sip:bob@[::1]:${uasPort};transport=${T} SIP/2.0`);
+    }
+    expect(await proxy.stop()).toBe(0);
+  });
+
   it('called directly at 127.0.0.1:port by an allow-listed caller: the call completes', async () => {
     const proxy = await startProxy(['--leg', 'udp:127.0.0.1:0', '--leg', 'tcp:127.0.0.1:0', '--domain', 'example.com', '--relay-allow', '127.0.0.1/32', '--log-level', 'warn'], 2);
     const leg = proxy.legs.find((l) => l.transport === transport)!;
