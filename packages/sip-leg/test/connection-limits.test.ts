@@ -152,6 +152,25 @@ describe.each(FAMILIES)('stream connection limits over $name', ({ address }) => 
   });
 });
 
+describe('keep-alives and the message deadline', () => {
+  it('lone CRLF keep-alives (held by the framer until the next bytes) start no deadline', async () => {
+    const { leg, inbox } = await tcpLeg('127.0.0.1', { messageTimeoutMs: 300, idleTimeoutMs: 60_000 });
+    const p = await peer('127.0.0.1', leg.port);
+    p.write('\r\n');
+    await sleep(250);
+    p.socket.write('\r');
+    await sleep(100);
+    p.socket.write('\n');
+    await sleep(700);
+    expect(p.closed).toBe(false);
+    p.write(request({ via: 'SIP/2.0/TCP c.invalid;branch=z9hG4bKka', callId: 'after-keepalive' }));
+    expect((await inbox.next()).message.callId).toBe('after-keepalive');
+    // A CRLF followed by the start of a message does start the clock.
+    p.write('\r\nINVITE sip:x SIP/2.0\r\n');
+    await p.waitClosed(5000);
+  });
+});
+
 describe('per-source limits across source addresses', () => {
   it('a second address still connects when the first is at its limit (127.0.0.2 via localAddress)', async () => {
     const { leg, inbox } = await tcpLeg('127.0.0.1', { maxConnectionsPerSource: 2 });

@@ -53,6 +53,8 @@ export class StreamConnection implements LegConnection {
   readonly framer: StreamFramer;
   /** Message deadline (RFC 3261 §18.3 framing under a time bound). */
   messageTimer: NodeJS.Timeout | undefined;
+  /** What the framer holds is only CR/LF (a keep-alive it waits to complete), not a message. */
+  lineEndsPending = false;
   private ended = false;
   constructor(
     readonly transport: LegConnection['transport'],
@@ -239,7 +241,7 @@ export abstract class StreamLeg extends BaseLeg {
       connection.socket.destroy();
       return;
     }
-    this.messageDeadline(connection, completed);
+    this.messageDeadline(connection, completed, chunk);
   }
 
   /**
@@ -247,9 +249,17 @@ export abstract class StreamLeg extends BaseLeg {
    * still incomplete at the deadline closes the connection. A chunk that completed a message and
    * began another starts a new clock.
    */
-  private messageDeadline(connection: StreamConnection, completed: boolean): void {
+  private messageDeadline(connection: StreamConnection, completed: boolean, chunk: Buffer): void {
     if (this.messageTimeoutMs <= 0) return;
-    const partial = connection.framer.bufferedBytes > 0;
+    // A lone CRLF (a keep-alive, RFC 5626 §4.4.1 / RFC 3261 §7.5) stays in the framer until the
+    // next bytes tell a pong from half a ping: it is no message, so it starts no clock.
+    const held = connection.framer.bufferedBytes;
+    let lineEnds = false;
+    if (held > 0 && held <= 3) {
+      lineEnds = held <= chunk.length ? onlyLineEnds(chunk, chunk.length - held) : connection.lineEndsPending && onlyLineEnds(chunk, 0);
+    }
+    connection.lineEndsPending = lineEnds;
+    const partial = held > 0 && !lineEnds;
     if (!partial) {
       clearTimeout(connection.messageTimer);
       connection.messageTimer = undefined;
@@ -397,4 +407,9 @@ export abstract class StreamLeg extends BaseLeg {
     this.server = undefined;
     for (const c of this.table.connections()) c.socket.destroy();
   }
+}
+
+function onlyLineEnds(bytes: Buffer, from: number): boolean {
+  for (let i = from; i < bytes.length; i++) if (bytes[i] !== 13 && bytes[i] !== 10) return false;
+  return true;
 }
