@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { canonicalAddress } from '../address.js';
 import type { LegConnection, Source } from '../leg.js';
-import { ConnectionLimiter } from './connection-limiter.js';
+import { ConnectionLimiter, sourceKey } from './connection-limiter.js';
 import { descriptorsScarce, fdReserve } from './fd-budget.js';
 import type { ConnectionLimits, Slot } from './connection-limiter.js';
 
@@ -84,7 +84,7 @@ export class SocketGuard {
         ? `per-source connection limit ${this.options.maxConnectionsPerSource} reached`
         : `connection limit ${this.options.maxConnections} reached, no idle connection to close`;
       this.options.publish('too-many-connections', new Error(what), source);
-      this.note(admitted, admitted === 'source-limit' ? address : '', 'warn', `connection refused: ${what}`, { source: address });
+      this.note(admitted, admitted === 'source-limit' ? sourceKey(address, this.options.sourcePrefixV6) : '', 'warn', `connection refused: ${what}`, { source: address });
       return undefined;
     }
     this.bySocket.set(raw, admitted);
@@ -94,7 +94,7 @@ export class SocketGuard {
         if (admitted.stage !== 'handshake' || admitted.released) return;
         const error = new Error(`handshake not complete within ${this.options.handshakeTimeoutMs} ms`);
         this.options.publish('handshake-timeout', error, source);
-        this.note('handshake-timeout', address, 'info', 'connection closed: handshake deadline passed', { source: address, deadlineMs: this.options.handshakeTimeoutMs });
+        this.note('handshake-timeout', sourceKey(address, this.options.sourcePrefixV6), 'info', 'connection closed: handshake deadline passed', { source: address, deadlineMs: this.options.handshakeTimeoutMs });
         raw.destroy();
       }, this.options.handshakeTimeoutMs);
       timer.unref();

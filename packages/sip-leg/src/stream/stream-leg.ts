@@ -336,7 +336,9 @@ export abstract class StreamLeg extends BaseLeg {
       const fail = (code: 'CONNECT_FAILED' | 'CONNECT_TIMEOUT', detail: string, error?: unknown): void => {
         this.guard.release(slot);
         if (error !== undefined && isFdExhausted(error)) this.guard.fdExhausted('connect', error);
-        this.note('connect-failed', target, 'warn', 'outgoing connection failed', { destination: target, code, detail });
+        // Per code, not per destination: whoever picks destinations must not pick the number of lines.
+        this.logger?.debug?.('outgoing connection failed', { leg: this.describe(), destination: target, code, detail });
+        this.note('connect-failed', code, 'warn', 'outgoing connection failed', { destination: target, code, detail });
         resolve(failure(code, code === 'CONNECT_TIMEOUT' ? 408 : 503, detail, error));
       };
       let readyEvent: 'connect' | 'secureConnect';
