@@ -44,7 +44,6 @@ export class SocketGuard {
   private readonly bySocket = new WeakMap<Socket, Slot>();
   private readonly timers = new WeakMap<Slot, NodeJS.Timeout>();
   private pausedUntil = 0;
-  private fdEvents = 0;
 
   constructor(private readonly options: SocketGuardOptions) {
     const canEvict = options.canEvict;
@@ -135,7 +134,6 @@ export class SocketGuard {
    * new inbound sockets at once for {@link FD_PAUSE_MS} so the freed ones go to work in progress.
    */
   fdExhausted(where: 'accept' | 'connect', error: unknown, scarce?: { open: number; limit: number }): void {
-    this.fdEvents++;
     const now = Date.now();
     this.pausedUntil = now + FD_PAUSE_MS;
     const toClose = Math.max(1, Math.ceil(this.limiter.size * FD_EVICT_SHARE));
@@ -151,11 +149,6 @@ export class SocketGuard {
       closedIdle: closed,
       ...(scarce === undefined ? { error: String(error) } : scarce),
     });
-  }
-
-  /** Times descriptors ran out since start. */
-  get fdExhaustions(): number {
-    return this.fdEvents;
   }
 
   private note(kind: string, key: string, level: 'info' | 'warn' | 'error', message: string, data: Record<string, unknown>): void {
