@@ -265,8 +265,11 @@ export abstract class StreamLeg extends BaseLeg {
       connection.messageTimer = undefined;
       return;
     }
-    if (connection.messageTimer !== undefined && !completed) return;
-    clearTimeout(connection.messageTimer);
+    if (connection.messageTimer !== undefined) {
+      // A new message began in this chunk: its clock starts now (refresh re-arms the same timer).
+      if (completed) connection.messageTimer.refresh();
+      return;
+    }
     connection.messageTimer = setTimeout(() => {
       connection.messageTimer = undefined;
       if (connection.closed || connection.framer.bufferedBytes === 0) return;
