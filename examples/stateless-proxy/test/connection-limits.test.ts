@@ -1,4 +1,6 @@
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
+import type { Server } from 'node:net';
+import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -274,5 +276,90 @@ describe('running out of file descriptors', () => {
         `${lines.length} log line(s); after the clients left: fds ${after.fds}, RSS ${after.rssKiB} KiB, REGISTER ok`,
     );
     expect(await proxy.stop()).toBe(0);
+  });
+});
+
+describe('running out of descriptors on outgoing connections', () => {
+  it('under ulimit -n 64: the INVITE past the limit gets a plain 503, one EMFILE line, idle connections are closed and later calls go through', async () => {
+    const proxy = await startProxy(
+      ['--leg', 'udp:127.0.0.1:0', '--leg', 'tcp:127.0.0.1:0', '--registrar', '--domain', 'example.com', '--max-connections', '200'],
+      2,
+      10_000,
+      { openFiles: 64 },
+    );
+    const udpPort = proxy.legs.find((l) => l.transport === 'udp')!.port;
+    // 60 callees, each a TCP listener that keeps what the proxy sends.
+    const callees: Array<{ server: Server; port: number; got: string[] }> = [];
+    for (let i = 0; i < 60; i++) {
+      const got: string[] = [];
+      const server = createServer((s) => {
+        s.setEncoding('latin1');
+        s.on('data', (d: string) => got.push(d));
+        s.on('error', () => undefined);
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+      callees.push({ server, port: (server.address() as { port: number }).port, got });
+    }
+    const ua = createSocket('udp4');
+    const answers = new Map<string, string>();
+    ua.on('message', (m) => {
+      const text = m.toString('latin1');
+      const callId = /\r\nCall-ID: *([^\r]+)/i.exec(text)?.[1];
+      if (callId !== undefined && /^SIP\/2\.0 [2-6]/.test(text)) answers.set(callId, text.split('\r\n')[0]!);
+    });
+    await new Promise<void>((r) => ua.bind(0, '127.0.0.1', () => r()));
+    const uaPort = ua.address().port;
+    const sendTo = (lines: string[]) => ua.send(Buffer.from([...lines, '', ''].join('\r\n')), udpPort, '127.0.0.1');
+    try {
+      for (const [i, c] of callees.entries()) {
+        sendTo([
+          'REGISTER sip:example.com SIP/2.0', `Via: SIP/2.0/UDP 127.0.0.1:${uaPort};branch=z9hG4bK-r${i};rport`, 'Max-Forwards: 70',
+          `From: <sip:u${i}@example.com>;tag=r${i}`, `To: <sip:u${i}@example.com>`, `Call-ID: reg${i}@fd`, 'CSeq: 1 REGISTER',
+          `Contact: <sip:u${i}@127.0.0.1:${c.port};transport=tcp>`, 'Expires: 300', 'Content-Length: 0',
+        ]);
+      }
+      await until(() => callees.every((_, i) => answers.get(`reg${i}@fd`) === 'SIP/2.0 200 OK'), 10_000, '60 registrations');
+      const invite = (i: number, n: number) =>
+        sendTo([
+          `INVITE sip:u${i}@example.com SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${uaPort};branch=z9hG4bK-i${i}-${n};rport`, 'Max-Forwards: 70',
+          `From: <sip:caller@example.com>;tag=c${i}${n}`, `To: <sip:u${i}@example.com>`, `Call-ID: inv${i}-${n}@fd`, 'CSeq: 1 INVITE',
+          `Contact: <sip:caller@127.0.0.1:${uaPort}>`, 'Content-Length: 0',
+        ]);
+      for (let i = 0; i < 60; i++) {
+        invite(i, 1);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      // Those beyond the descriptors get a plain 503; the others reached their callee.
+      await until(() => logLines(proxy, /out of file descriptors \(EMFILE\) on connect/).length >= 1, 10_000, 'the EMFILE line');
+      await until(() => callees.filter((c, i) => c.got.length > 0 || answers.has(`inv${i}-1@fd`)).length === 60, 15_000, 'every INVITE delivered or answered');
+      const failed = callees.map((_, i) => i).filter((i) => answers.get(`inv${i}-1@fd`) !== undefined);
+      const reached = callees.filter((c) => c.got.some((d) => d.startsWith('INVITE '))).length;
+      expect(failed.length).toBeGreaterThan(0);
+      expect(failed.every((i) => answers.get(`inv${i}-1@fd`) === 'SIP/2.0 503 Service Unavailable')).toBe(true);
+      expect(proxy.child.exitCode).toBeNull();
+      const line = logLines(proxy, /out of file descriptors \(EMFILE\) on connect/)[0]!;
+      expect(line).toMatchObject({ level: 50, where: 'connect' });
+      expect(logLines(proxy, /out of file descriptors/).length).toBeLessThanOrEqual(2);
+      const atLimit = processFigures(proxy.child.pid!);
+
+      // Once the connections it opened have been idle a second, a failing connect closes some of them:
+      // the call after that goes through.
+      await new Promise((r) => setTimeout(r, 1500));
+      const retry = failed[0]!;
+      let n = 2;
+      await untilAsync(async () => {
+        invite(retry, n++);
+        await new Promise((r) => setTimeout(r, 300));
+        return callees[retry]!.got.some((d) => d.startsWith('INVITE '));
+      }, 15_000, 'a later INVITE to reach the callee that got a 503');
+      console.log(
+        `outgoing EMFILE: ulimit -n 64, ${reached} of 60 INVITEs reached their callee, ${failed.length} got "503 Service Unavailable" ` +
+          `(fds ${atLimit.fds}, RSS ${atLimit.rssKiB} KiB); after 1.5 s idle the retry went through on attempt ${n - 2}`,
+      );
+      expect(await proxy.stop()).toBe(0);
+    } finally {
+      ua.close();
+      for (const c of callees) c.server.close();
+    }
   });
 });

@@ -415,7 +415,7 @@ export class Registrar implements Receiver {
     this.#logger?.debug?.('REGISTER answered', { aor, status: outcome.status });
     try {
       const result = await this.#dispatcher.deliver(response, { incoming: info });
-      if (!result.ok) this.#logger?.warn?.('could not send the REGISTER response', { aor, status: outcome.status, reason: result.reason });
+      if (!result.ok) this.#logger?.warn?.('could not send the REGISTER response', { aor, status: outcome.status, detail: result.detail });
     } catch (error) {
       // A dispatcher closed meanwhile: the client retransmits or times out (§10.2).
       this.#logger?.warn?.('could not send the REGISTER response', { aor, status: outcome.status, error: String(error) });

@@ -9,7 +9,7 @@ import { canonicalAddress, hostPort, ipFamily, isWildcard } from './address.js';
 import type { AddressFamily, Destination, Transport } from './destination.js';
 import { errorChannel, receiveChannel, sendChannel } from './diagnostics.js';
 import { LegClosedError, LegOptionsError, SipLegError } from './errors.js';
-import { LOG_SAMPLE_INTERVAL_MS, LogSampler } from './log-sampler.js';
+import { LOG_SAMPLE_INTERVAL_MS, LogSampler, OVERFLOW_KEY } from './log-sampler.js';
 import { responseTarget, sentProtocolAndBy, stampVia } from './via.js';
 
 /** Where a message came from. Same shape as a {@link Destination}, so a reply can go back to it. */
@@ -451,8 +451,10 @@ export abstract class BaseLeg implements Leg {
   protected note(kind: string, key: string, level: 'info' | 'warn' | 'error', message: string, data: Record<string, unknown>): void {
     const logger = this.logger;
     if (logger === undefined) return;
-    this.sampler ??= new LogSampler((_key, count, sample, first) => {
+    this.sampler ??= new LogSampler((key, count, sample, first) => {
       const { message: text, level: lvl, ...fields } = sample as { message: string; level: 'info' | 'warn' | 'error' } & Record<string, unknown>;
+      // Past the per-interval key budget, many sources share one line: the sample's own is not the point.
+      if (key === OVERFLOW_KEY) fields.source = 'various';
       const line = first ? text : `${text} (${count} more in the last ${LOG_SAMPLE_INTERVAL_MS / 1000} s or less)`;
       const write = logger[lvl] ?? logger.warn;
       write?.call(logger, line, { ...fields, count });

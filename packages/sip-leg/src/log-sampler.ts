@@ -10,9 +10,15 @@ export type SampledLine = (key: string, count: number, sample: Record<string, un
 
 /** Default interval of a sampler: one line per key per 10 s at most (plus the first). */
 export const LOG_SAMPLE_INTERVAL_MS = 10_000;
-/** Keys tracked at once; beyond it (spoofed UDP sources) events go to one overflow key. */
+/** Keys tracked at once; beyond it events go to one overflow key. */
 const MAX_KEYS = 4096;
-const OVERFLOW_KEY = '*';
+/**
+ * New keys (each written at once) per interval; beyond it (spoofed UDP sources, a botnet) events
+ * go to the overflow key, so the lines per interval stay bounded whatever the number of sources.
+ */
+const MAX_NEW_KEYS_PER_INTERVAL = 32;
+/** The key of events beyond the limits: one line for all of them. */
+export const OVERFLOW_KEY = '*';
 
 interface Entry {
   count: number;
@@ -22,6 +28,7 @@ interface Entry {
 export class LogSampler {
   private readonly entries = new Map<string, Entry>();
   private timer: NodeJS.Timeout | undefined;
+  private newKeys = 0;
 
   constructor(
     private readonly write: SampledLine,
@@ -32,11 +39,12 @@ export class LogSampler {
   hit(key: string, sample: Record<string, unknown>): void {
     let k = key;
     let entry = this.entries.get(k);
-    if (entry === undefined && this.entries.size >= MAX_KEYS) {
+    if (entry === undefined && (this.entries.size >= MAX_KEYS || this.newKeys >= MAX_NEW_KEYS_PER_INTERVAL)) {
       k = OVERFLOW_KEY;
       entry = this.entries.get(k);
     }
     if (entry === undefined) {
+      this.newKeys++;
       this.entries.set(k, { count: 0, sample });
       this.write(k, 1, sample, true);
       this.schedule();
@@ -52,6 +60,7 @@ export class LogSampler {
       if (entry.count > 0) this.write(key, entry.count, entry.sample, false);
     }
     this.entries.clear();
+    this.newKeys = 0;
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
   }
@@ -63,6 +72,7 @@ export class LogSampler {
   }
 
   private tick(): void {
+    this.newKeys = 0;
     for (const [key, entry] of this.entries) {
       if (entry.count === 0) {
         // Quiet for a whole interval: the next event is logged at once again.

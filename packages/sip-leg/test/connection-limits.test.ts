@@ -81,6 +81,19 @@ describe('LogSampler', () => {
   });
 });
 
+describe('LogSampler under many sources', () => {
+  it('writes at most 32 first lines per interval; the rest share one overflow line with their count', async () => {
+    const lines: Array<[string, number]> = [];
+    const sampler = new LogSampler((key, count) => void lines.push([key, count]), 100);
+    for (let i = 0; i < 10_000; i++) sampler.hit(`10.0.${i >> 8}.${i & 255}`, {});
+    expect(lines).toHaveLength(33);
+    expect(lines.at(-1)).toEqual(['*', 1]);
+    await waitUntil(() => lines.some(([k, c]) => k === '*' && c > 1), 2000, 'the overflow count');
+    expect(lines.find(([k, c]) => k === '*' && c > 1)![1]).toBe(10_000 - 33);
+    sampler.flush();
+  });
+});
+
 describe.each(FAMILIES)('stream connection limits over $name', ({ address }) => {
   it('refuses connections from one source over maxConnectionsPerSource', async () => {
     const { leg, inbox } = await tcpLeg(address, { maxConnectionsPerSource: 3 });
@@ -149,6 +162,25 @@ describe.each(FAMILIES)('stream connection limits over $name', ({ address }) => 
     expect(took).toBeLessThan(3000);
     expect(events.events.some((e) => e.kind === 'message-timeout' && e.leg === leg)).toBe(true);
     expect(inbox.items).toHaveLength(1);
+  });
+});
+
+describe('keep-alives and the message deadline', () => {
+  it('lone CRLF keep-alives (held by the framer until the next bytes) start no deadline', async () => {
+    const { leg, inbox } = await tcpLeg('127.0.0.1', { messageTimeoutMs: 300, idleTimeoutMs: 60_000 });
+    const p = await peer('127.0.0.1', leg.port);
+    p.write('\r\n');
+    await sleep(250);
+    p.socket.write('\r');
+    await sleep(100);
+    p.socket.write('\n');
+    await sleep(700);
+    expect(p.closed).toBe(false);
+    p.write(request({ via: 'SIP/2.0/TCP c.invalid;branch=z9hG4bKka', callId: 'after-keepalive' }));
+    expect((await inbox.next()).message.callId).toBe('after-keepalive');
+    // A CRLF followed by the start of a message does start the clock.
+    p.write('\r\nINVITE sip:x SIP/2.0\r\n');
+    await p.waitClosed(5000);
   });
 });
 
@@ -245,7 +277,7 @@ describe('fixed reason phrases', () => {
     const result = await leg.send(parseMessage(request({ via: leg.via() })), { transport: 'tls', address: '127.0.0.1', port, family: 4 });
     expect(result).toMatchObject({ ok: false, status: 503, code: 'CONNECT_FAILED', reason: 'Service Unavailable' });
     expect(!result.ok && result.detail).toMatch(/connect to 127\.0\.0\.1:\d+ failed: .+/);
-    const line = logger.lines.find((l) => l.message === 'outgoing connection failed');
+    const line = logger.lines.find((l) => l.message === 'outgoing connection failed' && l.level !== 'debug');
     expect(line?.level).toBe('warn');
     expect(String(line?.data.detail)).toContain(`127.0.0.1:${port}`);
   });

@@ -54,18 +54,6 @@ export class ConnectionLimiter {
     return this.slots.size;
   }
 
-  /** Sockets in handshake stage (TLS handshake, WebSocket upgrade pending). */
-  get handshaking(): number {
-    let n = 0;
-    for (const s of this.slots) if (s.stage === 'handshake') n++;
-    return n;
-  }
-
-  /** Sockets counted for this source address. */
-  countFor(address: string): number {
-    return this.perSource.get(sourceKey(address, this.limits.sourcePrefixV6)) ?? 0;
-  }
-
   /**
    * Admit an inbound socket from `address`. Over the per-source limit it is refused; at the total
    * limit the longest-idle evictable connection (idle ≥ {@link EVICT_MIN_IDLE_MS}) is closed to

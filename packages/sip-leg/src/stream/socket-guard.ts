@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { canonicalAddress } from '../address.js';
 import type { LegConnection, Source } from '../leg.js';
-import { ConnectionLimiter } from './connection-limiter.js';
+import { ConnectionLimiter, sourceKey } from './connection-limiter.js';
 import { descriptorsScarce, fdReserve } from './fd-budget.js';
 import type { ConnectionLimits, Slot } from './connection-limiter.js';
 
@@ -44,7 +44,6 @@ export class SocketGuard {
   private readonly bySocket = new WeakMap<Socket, Slot>();
   private readonly timers = new WeakMap<Slot, NodeJS.Timeout>();
   private pausedUntil = 0;
-  private fdEvents = 0;
 
   constructor(private readonly options: SocketGuardOptions) {
     const canEvict = options.canEvict;
@@ -84,7 +83,7 @@ export class SocketGuard {
         ? `per-source connection limit ${this.options.maxConnectionsPerSource} reached`
         : `connection limit ${this.options.maxConnections} reached, no idle connection to close`;
       this.options.publish('too-many-connections', new Error(what), source);
-      this.note(admitted, admitted === 'source-limit' ? address : '', 'warn', `connection refused: ${what}`, { source: address });
+      this.note(admitted, admitted === 'source-limit' ? sourceKey(address, this.options.sourcePrefixV6) : '', 'warn', `connection refused: ${what}`, { source: address });
       return undefined;
     }
     this.bySocket.set(raw, admitted);
@@ -94,7 +93,7 @@ export class SocketGuard {
         if (admitted.stage !== 'handshake' || admitted.released) return;
         const error = new Error(`handshake not complete within ${this.options.handshakeTimeoutMs} ms`);
         this.options.publish('handshake-timeout', error, source);
-        this.note('handshake-timeout', address, 'info', 'connection closed: handshake deadline passed', { source: address, deadlineMs: this.options.handshakeTimeoutMs });
+        this.note('handshake-timeout', sourceKey(address, this.options.sourcePrefixV6), 'info', 'connection closed: handshake deadline passed', { source: address, deadlineMs: this.options.handshakeTimeoutMs });
         raw.destroy();
       }, this.options.handshakeTimeoutMs);
       timer.unref();
@@ -135,7 +134,6 @@ export class SocketGuard {
    * new inbound sockets at once for {@link FD_PAUSE_MS} so the freed ones go to work in progress.
    */
   fdExhausted(where: 'accept' | 'connect', error: unknown, scarce?: { open: number; limit: number }): void {
-    this.fdEvents++;
     const now = Date.now();
     this.pausedUntil = now + FD_PAUSE_MS;
     const toClose = Math.max(1, Math.ceil(this.limiter.size * FD_EVICT_SHARE));
@@ -151,11 +149,6 @@ export class SocketGuard {
       closedIdle: closed,
       ...(scarce === undefined ? { error: String(error) } : scarce),
     });
-  }
-
-  /** Times descriptors ran out since start. */
-  get fdExhaustions(): number {
-    return this.fdEvents;
   }
 
   private note(kind: string, key: string, level: 'info' | 'warn' | 'error', message: string, data: Record<string, unknown>): void {

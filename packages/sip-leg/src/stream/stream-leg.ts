@@ -56,6 +56,8 @@ export class StreamConnection implements LegConnection {
   messageTimer: NodeJS.Timeout | undefined;
   /** Set by the leg: keeps a registered flow open while idle. */
   pin: FlowPin | undefined;
+  /** What the framer holds is only CR/LF (a keep-alive it waits to complete), not a message. */
+  lineEndsPending = false;
   private ended = false;
   constructor(
     readonly transport: LegConnection['transport'],
@@ -260,7 +262,7 @@ export abstract class StreamLeg extends BaseLeg {
       connection.socket.destroy();
       return;
     }
-    this.messageDeadline(connection, completed);
+    this.messageDeadline(connection, completed, chunk);
   }
 
   /**
@@ -268,16 +270,27 @@ export abstract class StreamLeg extends BaseLeg {
    * still incomplete at the deadline closes the connection. A chunk that completed a message and
    * began another starts a new clock.
    */
-  private messageDeadline(connection: StreamConnection, completed: boolean): void {
+  private messageDeadline(connection: StreamConnection, completed: boolean, chunk: Buffer): void {
     if (this.messageTimeoutMs <= 0) return;
-    const partial = connection.framer.bufferedBytes > 0;
+    // A lone CRLF (a keep-alive, RFC 5626 §4.4.1 / RFC 3261 §7.5) stays in the framer until the
+    // next bytes tell a pong from half a ping: it is no message, so it starts no clock.
+    const held = connection.framer.bufferedBytes;
+    let lineEnds = false;
+    if (held > 0 && held <= 3) {
+      lineEnds = held <= chunk.length ? onlyLineEnds(chunk, chunk.length - held) : connection.lineEndsPending && onlyLineEnds(chunk, 0);
+    }
+    connection.lineEndsPending = lineEnds;
+    const partial = held > 0 && !lineEnds;
     if (!partial) {
       clearTimeout(connection.messageTimer);
       connection.messageTimer = undefined;
       return;
     }
-    if (connection.messageTimer !== undefined && !completed) return;
-    clearTimeout(connection.messageTimer);
+    if (connection.messageTimer !== undefined) {
+      // A new message began in this chunk: its clock starts now (refresh re-arms the same timer).
+      if (completed) connection.messageTimer.refresh();
+      return;
+    }
     connection.messageTimer = setTimeout(() => {
       connection.messageTimer = undefined;
       if (connection.closed || connection.framer.bufferedBytes === 0) return;
@@ -347,7 +360,9 @@ export abstract class StreamLeg extends BaseLeg {
       const fail = (code: 'CONNECT_FAILED' | 'CONNECT_TIMEOUT', detail: string, error?: unknown): void => {
         this.guard.release(slot);
         if (error !== undefined && isFdExhausted(error)) this.guard.fdExhausted('connect', error);
-        this.note('connect-failed', target, 'warn', 'outgoing connection failed', { destination: target, code, detail });
+        // Per code, not per destination: whoever picks destinations must not pick the number of lines.
+        this.logger?.debug?.('outgoing connection failed', { leg: this.describe(), destination: target, code, detail });
+        this.note('connect-failed', code, 'warn', 'outgoing connection failed', { destination: target, code, detail });
         resolve(failure(code, code === 'CONNECT_TIMEOUT' ? 408 : 503, detail, error));
       };
       let readyEvent: 'connect' | 'secureConnect';
@@ -418,4 +433,9 @@ export abstract class StreamLeg extends BaseLeg {
     this.server = undefined;
     for (const c of this.table.connections()) c.socket.destroy();
   }
+}
+
+function onlyLineEnds(bytes: Buffer, from: number): boolean {
+  for (let i = from; i < bytes.length; i++) if (bytes[i] !== 13 && bytes[i] !== 10) return false;
+  return true;
 }

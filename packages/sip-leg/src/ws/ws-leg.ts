@@ -346,7 +346,8 @@ export class WsLeg extends BaseLeg {
         ws.terminate();
         this.guard.release(slot);
         if (cause !== undefined && isFdExhausted(cause)) this.guard.fdExhausted('connect', cause);
-        this.note('connect-failed', url, 'warn', 'outgoing connection failed', { destination: url, code, detail });
+        this.logger?.debug?.('outgoing connection failed', { leg: this.describe(), destination: url, code, detail });
+        this.note('connect-failed', code, 'warn', 'outgoing connection failed', { destination: url, code, detail });
         resolve(failure(code, code === 'CONNECT_TIMEOUT' ? 408 : 503, detail, cause));
       };
       ws.once('open', () => {
