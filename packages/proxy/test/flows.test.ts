@@ -37,7 +37,8 @@ async function setup(bindings: Record<string, Binding[]> = {}) {
   const tcp = new TcpLeg({ address: '127.0.0.1', port: 0, connectTimeoutMs: 500 });
   const dispatcher = new Dispatcher({ legs: [udp, tcp] });
   const location: LocationService = { lookup: (aor) => bindings[aor] ?? [] };
-  const proxy = new StatelessProxy({ dispatcher, domains: ['example.com'], location, flowKey: FLOW_KEY });
+  // The relay policy is tested on its own (relay-policy.test.ts): here the peers are trusted.
+  const proxy = new StatelessProxy({ dispatcher, domains: ['example.com'], location, flowKey: FLOW_KEY, relayAllow: ['127.0.0.0/8'] });
   const outcomes: ProxyOutcome[] = [];
   dispatcher.setReceiver({ receive: (m: SipMessage, info: ReceiveInfo) => proxy.route(m, info).then((o) => outcomes.push(o)) });
   await dispatcher.start();
@@ -180,7 +181,7 @@ describe('location lookup of flow bindings', () => {
       );
     sendUdp(call('bob', 1));
     await until(() => client.got().includes('INVITE sip:bob@127.0.0.1:1;transport=tcp;ob SIP/2.0'), 'INVITE on the open flow');
-    expect(client.got()).toMatch(new RegExp(`Record-Route: <sip:[A-Za-z0-9_-]{20,}@127\\.0\\.0\\.1:${tcp.port};transport=tcp;lr>`));
+    expect(client.got()).toMatch(new RegExp(`Record-Route: <sip:[A-Za-z0-9_-]{20,}@127\\.0\\.0\\.1:${tcp.port};transport=tcp;lr;rrsig=[A-Za-z0-9_-]+>`));
     sendUdp(call('carol', 2));
     await until(() => heard.some((m) => m.startsWith('SIP/2.0 480 ')), '480 for a binding whose flow closed');
     expect(outcomes.find((o) => !o.ok)).toMatchObject({ status: 480, code: 'temporarily-unavailable' });

@@ -67,7 +67,8 @@ async function twoLegs(relay: MediaRelay, extra: Record<string, unknown> = {}) {
       { address: '127.0.0.1', port: 15060, peers: ['127.0.0.1'] },
       { address: '127.0.0.2', port: 15060, peers: ['127.0.0.3'] },
     ],
-    { domains: ['example.com'], mediaRelay: relay, ...extra },
+    // The relay policy is tested on its own (relay-policy.test.ts): here the peers are trusted.
+    { domains: ['example.com'], relayAllow: ['127.0.0.0/8'], mediaRelay: relay, ...extra },
   );
   const uac = await h.peer('127.0.0.1', 16000);
   const uas = await h.peer('127.0.0.3', 17000);
@@ -175,7 +176,7 @@ describe('StatelessProxy with a mediaRelay', () => {
   it('leaves a message alone when it stays on its leg, unless forceMedia', async () => {
     for (const forceMedia of [false, true]) {
       const relay = new RecordingRelay();
-      h = await harness([{ address: '127.0.0.1', port: 15060 }], { domains: ['example.com'], mediaRelay: relay, forceMedia });
+      h = await harness([{ address: '127.0.0.1', port: 15060 }], { domains: ['example.com'], relayAllow: ['127.0.0.0/8'], mediaRelay: relay, forceMedia });
       const uac = await h.peer('127.0.0.1', 16000);
       const uas = await h.peer('127.0.0.3', 17000);
       const offer = SDP('127.0.0.1', 4000);
