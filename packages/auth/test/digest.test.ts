@@ -174,11 +174,24 @@ describe('DigestAuthenticator: refusals', () => {
     expect(s.passed).toHaveLength(2);
   });
 
-  it('does not let a wrong answer spend a nonce count', async () => {
-    const s = await server();
+  it('does not let a wrong answer spend a nonce count (lockout off)', async () => {
+    const s = await server({ lockout: false });
     const { nonce } = await s.challenge();
     expect((await s.send({ cseq: 2, headers: [['Authorization', credentials(register(nonce, { password: 'x' }))]] })).status).toBe(403);
     expect((await s.send({ cseq: 3, headers: [['Authorization', credentials(register(nonce))]] })).status).toBe(200);
+  });
+
+  it('burns a nonce after a wrong answer (lockout on): the next answer on it gets stale=TRUE unchecked, a fresh nonce works', async () => {
+    const s = await server();
+    const { nonce } = await s.challenge();
+    expect((await s.send({ cseq: 2, headers: [['Authorization', credentials(register(nonce, { password: 'x' }))]] })).status).toBe(403);
+    for (const password of ['wonderland', 'y']) {
+      const again = await s.send({ cseq: 3, headers: [['Authorization', credentials(register(nonce, { password }))]] });
+      expect(again.status).toBe(401);
+      expect(challengeParams(again.getHeader('WWW-Authenticate')!)['stale']).toBe('TRUE');
+    }
+    const fresh = await s.challenge();
+    expect((await s.send({ cseq: 4, headers: [['Authorization', credentials(register(fresh.nonce))]] })).status).toBe(200);
   });
 
   it('treats a nonce from another secret as stale when the digest is right, and shares nonces across a cluster secret', async () => {

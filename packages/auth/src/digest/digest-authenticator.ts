@@ -3,9 +3,19 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Dispatcher, ReceiveInfo } from '@sipway/sip-leg';
 import { createResponse, isRequest, sipUriEquals, type SipMessage, type SipRequest } from '@sipway/sip-message';
 import { AuthOptionsError } from '../errors.js';
-import { authFailedChannel, formatAuthFailedLine, type AuthFailedEvent, type AuthFailureReason, type SecurityLog } from '../security-log.js';
+import {
+  authFailedChannel,
+  authLockedChannel,
+  formatAuthFailedLine,
+  formatAuthLockedLine,
+  type AuthFailedEvent,
+  type AuthFailureReason,
+  type AuthLockedEvent,
+  type SecurityLog,
+} from '../security-log.js';
 import { HEX_LENGTH, algorithmOf, computeDigestResponse, computeHa1, type DigestAlgorithm, DIGEST_ALGORITHMS } from './algorithms.js';
 import { formatChallenge, parseCredentials } from './header.js';
+import { Lockout, type LockoutOptions, type LockStart } from './lockout.js';
 import { MemoryNonceCountStore, type NonceCountStore } from './nonce-count-store.js';
 import { NonceSigner, resolveNonceSecret, type NonceSecretSource } from './nonce.js';
 
@@ -65,7 +75,13 @@ export interface DigestAuthenticatorOptions {
   checkUri?: boolean;
   /** Remove our own credentials from an authorized request before the chain goes on (default true, RFC 3261 §20.28). */
   removeCredentials?: boolean;
-  /** Receives one line per refused credential (format in the README, for fail2ban). */
+  /**
+   * Brute-force lock-out (fail2ban style, see the README): failures counted per source address,
+   * per user and per nonce; a locked source or user gets 403 without a password check. On by
+   * default with the defaults of {@link LockoutOptions}; `false` turns it off.
+   */
+  lockout?: LockoutOptions | false;
+  /** Receives one line per refused credential and per lock-out (format in the README, for fail2ban). */
   securityLog?: SecurityLog;
   logger?: AuthLogger;
   /** Milliseconds since the epoch (tests move it). */
@@ -95,7 +111,7 @@ export const authorizedChannel = channel('sipway:auth:authorized');
 const KNOWN_OPTIONS = new Set([
   'dispatcher', 'realm', 'role', 'users', 'ha1', 'lookup', 'algorithms', 'qop', 'allowNoQop', 'nonceSecret', 'nonceTtl',
   'bindNonceToAddress', 'nonceCounts', 'opaque', 'methods', 'filter', 'authorize', 'checkUri', 'removeCredentials',
-  'securityLog', 'logger', 'clock',
+  'lockout', 'securityLog', 'logger', 'clock',
 ]);
 
 const authenticated = new WeakMap<SipRequest, string>();
@@ -110,7 +126,8 @@ type Verdict =
   | { kind: 'fail'; reason: AuthFailureReason; username: string; status: 400 | 403 }
   | { kind: 'stale'; reason: 'stale' | 'replay' | 'bad-nonce'; username: string }
   | { kind: 'unavailable' }
-  | { kind: 'retry' };
+  | { kind: 'locked'; username: string }
+  | { kind: 'retry'; failure?: { reason: AuthFailureReason; username: string } };
 
 const NC = /^[0-9a-fA-F]{8}$/;
 
@@ -143,6 +160,7 @@ export class DigestAuthenticator {
   readonly #authorize: DigestAuthenticatorOptions['authorize'];
   readonly #checkUri: boolean;
   readonly #remove: boolean;
+  readonly #lockout: Lockout | undefined;
   readonly #securityLog: SecurityLog | undefined;
   readonly #logger: AuthLogger | undefined;
   readonly #clock: () => number;
@@ -204,6 +222,7 @@ export class DigestAuthenticator {
     this.#authorize = options.authorize;
     this.#checkUri = options.checkUri ?? true;
     this.#remove = options.removeCredentials ?? true;
+    this.#lockout = options.lockout === false ? undefined : new Lockout(options.lockout ?? {});
     this.#securityLog = options.securityLog;
     this.#logger = options.logger;
     this.#clock = options.clock ?? Date.now;
@@ -244,9 +263,26 @@ export class DigestAuthenticator {
       // Credentials for other realms belong to other hops (RFC 3261 §20.28): not ours to judge.
       if (creds.params.get('realm') !== this.#realm) continue;
       ours.push(i);
-      const v = await this.#verify(creds.params, message, info);
+      const username = creds.params.get('username') ?? '';
+      const nonce = creds.params.get('nonce') ?? '';
+      const refused = this.#lockout?.refuse(info.source.address, this.#userKey(username), nonce, this.#clock());
+      let v: Verdict;
+      if (refused === undefined) v = await this.#verify(creds.params, message, info);
+      // A nonce that took its wrong answers is not checked again: a fresh challenge, stale=TRUE
+      // whatever the answer (so it tells nothing), which a real client follows at once.
+      else if (refused.scope === 'nonce') v = { kind: 'stale', reason: 'bad-nonce', username };
+      else v = { kind: 'locked', username };
+      const failure = v.kind === 'fail' && v.status === 403 ? v : v.kind === 'retry' ? v.failure : undefined;
+      if (failure !== undefined && this.#lockout !== undefined) {
+        const now = this.#clock();
+        for (const lock of this.#lockout.fail(info.source.address, this.#userKey(failure.username), nonce, now)) {
+          this.#locked(message, info, failure.username, lock);
+        }
+      }
+      if (v.kind === 'retry' && v.failure !== undefined) this.#failed(message, info, { ...v.failure, status: proxy ? 407 : 401 });
       if (rank(v) > rank(verdict)) verdict = v;
-      if (v.kind === 'ok') break;
+      // A locked attempt ends the request: no further credentials of it are checked.
+      if (v.kind === 'ok' || v.kind === 'locked') break;
     }
 
     if (verdict.kind === 'ok') {
@@ -255,6 +291,7 @@ export class DigestAuthenticator {
         await this.#answer(message, info, 403);
         return true;
       }
+      this.#lockout?.succeed(info.source.address, this.#userKey(verdict.username), this.#clock());
       if (this.#remove) for (const i of ours.reverse()) message.removeHeaderValue(header, i);
       authenticated.set(message, verdict.username);
       if (authorizedChannel.hasSubscribers) {
@@ -265,6 +302,13 @@ export class DigestAuthenticator {
     if (verdict.kind === 'fail') {
       this.#failed(message, info, verdict);
       await this.#answer(message, info, verdict.status, verdict.status === 400 ? 'Bad Request (Digest credentials)' : undefined);
+      return true;
+    }
+    if (verdict.kind === 'locked') {
+      // Refused without looking at the password (no oracle while locked). 403, not 503: a 503
+      // would send RFC 3263 clients to the next server of the cluster, whose counts are its own.
+      this.#logger?.debug?.('DigestAuthenticator: locked out', { source: info.source.address, username: verdict.username });
+      await this.#answer(message, info, 403, 'Too Many Failed Attempts');
       return true;
     }
     if (verdict.kind === 'unavailable') {
@@ -336,8 +380,11 @@ export class DigestAuthenticator {
     if (!match) {
       // RFC 7616 §3.3: stale only when the digest was right. A wrong answer to a nonce we issued
       // and that is still good means a wrong password: 403. Otherwise challenge afresh.
-      if (nonceOk) return { kind: 'fail', reason: known ? 'bad-password' : 'unknown-user', username, status: 403 };
-      return { kind: 'retry' };
+      // Either way it is a failure that counts: a wrong guess on an expired or made-up nonce
+      // would otherwise be a free oracle (stale=TRUE only for the right password).
+      const reason = known ? 'bad-password' : 'unknown-user';
+      if (nonceOk) return { kind: 'fail', reason, username, status: 403 };
+      return { kind: 'retry', failure: { reason, username } };
     }
     if (!check.valid || (this.#opaque !== undefined && p.get('opaque') !== this.#opaque)) return { kind: 'stale', reason: 'bad-nonce', username };
     if (check.expired) return { kind: 'stale', reason: 'stale', username };
@@ -384,6 +431,20 @@ export class DigestAuthenticator {
     return `da${h.digest('hex').slice(0, 12)}`;
   }
 
+  // Lock-outs count per user name and realm.
+  #userKey(username: string): string {
+    return `${username}\0${this.#realm}`;
+  }
+
+  #locked(request: SipRequest, info: ReceiveInfo, username: string, lock: LockStart): void {
+    if (this.#securityLog === undefined && !authLockedChannel.hasSubscribers) return;
+    const base = { source: info.source.address, port: info.source.port, scope: lock.scope, seconds: lock.seconds, failures: lock.failures, method: request.method, user: username };
+    const line = formatAuthLockedLine(base);
+    const event: AuthLockedEvent = { kind: 'auth-locked', ...base, transport: info.source.transport, realm: this.#realm, line };
+    this.#securityLog?.(line, event);
+    if (authLockedChannel.hasSubscribers) authLockedChannel.publish(event);
+  }
+
   #failed(request: SipRequest, info: ReceiveInfo, f: { reason: AuthFailureReason; username: string; status: number }): void {
     if (this.#securityLog === undefined && !authFailedChannel.hasSubscribers) return;
     const base = { source: info.source.address, port: info.source.port, reason: f.reason, method: request.method, user: f.username };
@@ -398,6 +459,8 @@ export class DigestAuthenticator {
 function rank(v: Verdict): number {
   switch (v.kind) {
     case 'ok':
+      return 5;
+    case 'locked':
       return 4;
     case 'fail':
       return v.status === 403 ? 3 : 2;

@@ -1,0 +1,189 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Dispatcher } from '@sipway/sip-leg';
+import { parseMessage, type SipResponse } from '@sipway/sip-message';
+import { DigestAuthenticator, Lockout, type AuthLockedEvent } from '../src/index.js';
+import { challengeParams, credentials, requestText, setup, until, type DigestArgs, type RequestArgs } from './helpers.js';
+
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+/** A server whose user database counts how often a password is looked at. */
+async function server(options: Parameters<typeof setup>[0] = {}) {
+  let checks = 0;
+  const passwords: Record<string, string> = { alice: 'wonderland', bob: 'builder' };
+  const s = await setup({
+    users: {},
+    lookup: (user) => {
+      checks++;
+      return passwords[user];
+    },
+    ...options,
+  });
+  cleanup.push(() => s.close());
+  const clients = new Map<string, (args: RequestArgs) => Promise<SipResponse>>();
+  /** A client at another address of the in-memory network. */
+  async function from(address: string) {
+    const known = clients.get(address);
+    if (known !== undefined) return known;
+    const leg = s.net.createLeg({ address, port: 5070 });
+    const responses: SipResponse[] = [];
+    leg.onReceive = (m) => {
+      if (!m.isRequest) responses.push(m);
+    };
+    await leg.start();
+    cleanup.push(() => leg.close());
+    const send = async (args: RequestArgs): Promise<SipResponse> => {
+      const message = parseMessage(requestText({ sentBy: `${address}:5070`, ...args }));
+      const branch = message.topVia?.branch;
+      const sent = await leg.send(message, { transport: 'udp', address: '10.0.0.1', port: 5060, family: 4 });
+      if (!sent.ok) throw new Error(sent.reason);
+      await s.net.settle();
+      await until(() => responses.some((r) => r.topVia?.branch === branch));
+      return responses.find((r) => r.topVia?.branch === branch) as SipResponse;
+    };
+    clients.set(address, send);
+    return send;
+  }
+  /** One guess: a fresh challenge, then an answer with `password`. */
+  async function guess(address: string, password: string, user = 'alice'): Promise<SipResponse> {
+    const send = await from(address);
+    const challenge = await send({ to: `sip:${user}@example.com` });
+    const nonce = challengeParams(challenge.getHeaders('WWW-Authenticate')[1]!)['nonce']!;
+    return send({ to: `sip:${user}@example.com`, cseq: 2, headers: [['Authorization', credentials(answer(nonce, { user, password }))]] });
+  }
+  return { ...s, from, guess, checks: () => checks };
+}
+
+const answer = (nonce: string, over: Partial<DigestArgs> = {}): DigestArgs => ({
+  alg: 'MD5',
+  user: 'alice',
+  password: 'wonderland',
+  method: 'REGISTER',
+  uri: 'sip:example.com',
+  nonce,
+  nc: 1,
+  ...over,
+});
+
+describe('DigestAuthenticator lock-out: per source', () => {
+  it('locks a source out after 10 wrong passwords: 403 without a password check, one auth-locked line, other sources unaffected', async () => {
+    const s = await server();
+    for (let i = 0; i < 10; i++) expect((await s.guess('10.0.0.66', `guess${i}`)).status).toBe(403);
+    expect(s.checks()).toBe(10);
+    expect(s.lines.filter((l) => l.includes('auth-locked'))).toEqual([
+      'sipway auth-locked source=10.0.0.66 port=5070 scope=source seconds=60 failures=10 method=REGISTER user="alice"',
+    ]);
+    // Locked: even the right password is refused, and the user database is not asked.
+    for (const password of ['guess10', 'wonderland']) {
+      const r = await s.guess('10.0.0.66', password);
+      expect(r.status).toBe(403);
+      expect(r.reason).toBe('Too Many Failed Attempts');
+    }
+    expect(s.checks()).toBe(10);
+    // The user from elsewhere still gets in.
+    expect((await s.guess('10.0.0.7', 'wonderland')).status).toBe(200);
+    // After the window the source may try again; the next lock-out is twice as long.
+    s.advance(61);
+    expect((await s.guess('10.0.0.66', 'wonderland')).status).toBe(200);
+    for (let i = 0; i < 10; i++) expect((await s.guess('10.0.0.66', `again${i}`)).status).toBe(403);
+    expect(s.lines.at(-2)).toMatch(/^sipway auth-locked source=10\.0\.0\.66 port=5070 scope=source seconds=120 failures=10 /);
+    s.advance(61);
+    expect((await s.guess('10.0.0.66', 'wonderland')).status).toBe(403);
+    s.advance(60);
+    expect((await s.guess('10.0.0.66', 'wonderland')).status).toBe(200);
+  });
+
+  it('counts wrong answers on an expired or made-up nonce (no free stale=TRUE oracle) and publishes sipway:auth:locked', async () => {
+    const s = await server();
+    const events: AuthLockedEvent[] = [];
+    const listener = (e: unknown) => events.push(e as AuthLockedEvent);
+    subscribe('sipway:auth:locked', listener);
+    cleanup.push(async () => {
+      unsubscribe('sipway:auth:locked', listener);
+    });
+    const send = await s.from('10.0.0.66');
+    const nonces: string[] = [];
+    for (let i = 0; i < 5; i++) nonces.push(challengeParams((await send({})).getHeaders('WWW-Authenticate')[1]!)['nonce']!, `${'A'.repeat(42)}${i}`);
+    s.advance(301);
+    for (let i = 0; i < 10; i++) {
+      const r = await send({ cseq: 2 + i, headers: [['Authorization', credentials(answer(nonces[i]!, { password: `g${i}` }))]] });
+      expect(r.status).toBe(401);
+      expect(challengeParams(r.getHeaders('WWW-Authenticate')[0]!)['stale']).toBeUndefined();
+    }
+    expect(s.lines.filter((l) => l.startsWith('sipway auth-failed source=10.0.0.66 port=5070 reason=bad-password'))).toHaveLength(10);
+    expect(events).toMatchObject([{ kind: 'auth-locked', scope: 'source', source: '10.0.0.66', seconds: 60, failures: 10, user: 'alice', realm: 'example.com' }]);
+    const r = await send({ cseq: 40, headers: [['Authorization', credentials(answer(`${'B'.repeat(42)}0`))]] });
+    expect(r.status).toBe(403);
+  });
+
+  it('stops checking a request full of guesses once the source is locked', async () => {
+    const s = await server();
+    const send = await s.from('10.0.0.66');
+    const headers: Array<[string, string]> = [];
+    for (let i = 0; i < 50; i++) {
+      const nonce = challengeParams((await send({ cseq: 1 })).getHeaders('WWW-Authenticate')[1]!)['nonce']!;
+      headers.push(['Authorization', credentials(answer(nonce, { password: `p${i}` }))]);
+    }
+    const before = s.checks();
+    const r = await send({ cseq: 2, headers });
+    expect(r.status).toBe(403);
+    expect(s.checks() - before).toBe(10);
+  });
+
+  it('never counts an allow-listed source, and lockout: false turns counting off', async () => {
+    const allowed = await server({ lockout: { allow: ['10.0.0.0/24'] } });
+    for (let i = 0; i < 12; i++) expect((await allowed.guess('10.0.0.66', `g${i}`)).status).toBe(403);
+    expect((await allowed.guess('10.0.0.66', 'wonderland')).status).toBe(200);
+    const off = await server({ lockout: false });
+    for (let i = 0; i < 12; i++) expect((await off.guess('10.0.0.66', `g${i}`)).status).toBe(403);
+    expect((await off.guess('10.0.0.66', 'wonderland')).status).toBe(200);
+    expect(off.lines.some((l) => l.includes('auth-locked'))).toBe(false);
+  });
+});
+
+describe('DigestAuthenticator lock-out: per user', () => {
+  it('30 failures for one user from many sources lock that user for sources that never authenticated as it, for 30 s', async () => {
+    const s = await server();
+    // alice's phone has authenticated from 10.0.9.1 before the attack.
+    expect((await s.guess('10.0.9.1', 'wonderland')).status).toBe(200);
+    for (let i = 0; i < 30; i++) expect((await s.guess(`10.0.1.${i + 1}`, `g${i}`)).status).toBe(403);
+    expect(s.lines.filter((l) => l.includes('scope=user'))).toEqual([
+      'sipway auth-locked source=10.0.1.30 port=5070 scope=user seconds=30 failures=30 method=REGISTER user="alice"',
+    ]);
+    const checks = s.checks();
+    // A new source is refused without a check, even with the right password…
+    const r = await s.guess('10.0.2.1', 'wonderland');
+    expect(r.status).toBe(403);
+    expect(s.checks()).toBe(checks);
+    // …while the phone that authenticated before still gets in, and bob is not concerned.
+    expect((await s.guess('10.0.9.1', 'wonderland')).status).toBe(200);
+    expect((await s.guess('10.0.2.1', 'builder', 'bob')).status).toBe(200);
+    s.advance(31);
+    expect((await s.guess('10.0.2.1', 'wonderland')).status).toBe(200);
+  });
+});
+
+describe('Lockout options', () => {
+  it('refuses unknown keys, non-integers and a maximum below the first lock-out', () => {
+    expect(() => new Lockout({ sourceFailures: 0 })).toThrow(/sourceFailures must be a positive integer/);
+    expect(() => new Lockout({ window: 1.5 })).toThrow(/window must be a positive integer/);
+    expect(() => new Lockout({ sourceLockout: 600, maxSourceLockout: 60 })).toThrow(/maxSourceLockout must be at least sourceLockout/);
+    expect(() => new Lockout({ allow: ['nope'] })).toThrow(/not an IP address/);
+    expect(() => new Lockout({ bogus: 1 } as never)).toThrow(/unknown option "bogus"/);
+    const dispatcher = new Dispatcher({ legs: [] });
+    expect(() => new DigestAuthenticator({ dispatcher, realm: 'r', users: { a: 'b' }, lockout: { userFailures: -1 } })).toThrow(/userFailures/);
+  });
+
+  it('forgets the least recently touched entries beyond maxEntries', () => {
+    const l = new Lockout({ sourceFailures: 2, maxEntries: 2 });
+    l.fail('192.0.2.1', 'u', '', 0);
+    l.fail('192.0.2.2', 'u', '', 0);
+    l.fail('192.0.2.3', 'u', '', 0);
+    expect(l.fail('192.0.2.1', 'v', '', 1)).toEqual([]);
+    expect(l.fail('::ffff:192.0.2.3', 'w', '', 1)).toEqual([{ scope: 'source', seconds: 60, failures: 2 }]);
+    expect(l.refuse('192.0.2.3', 'x', 'n', 2)).toEqual({ scope: 'source', seconds: 60 });
+  });
+});
