@@ -64,7 +64,8 @@ function count(name: string, value: number | undefined, fallback: number): numbe
 
 /** ::ffff:192.0.2.7 and 192.0.2.7 are one source; IPv6 case folded. */
 export function normaliseAddress(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address.toLowerCase();
+  const a = address.toLowerCase();
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
 }
 
 /** A Map that forgets the least recently touched keys beyond `max`. */

@@ -144,6 +144,10 @@ export class FileLocationStore implements LocationStore {
     return this.#use(() => this.#table.list());
   }
 
+  count(): Promise<number> {
+    return this.#use(() => this.#table.size);
+  }
+
   /**
    * Writes a snapshot now if anything changed since the last one, and resolves when it is on
    * disk. Rejects with a {@link LocationSnapshotError} (`unwritable`) when the write fails.
