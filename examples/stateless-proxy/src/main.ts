@@ -65,7 +65,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (config.domains.includes('*')) logger.info('serving any domain (--domain *)');
   if (running.registrar !== undefined) logger.info({ domains: config.domains, store: describeStore(config.store) }, 'registrar on');
   if (config.auth !== undefined) {
-    logger.info({ realm: config.auth.realm, users: config.auth.users.size, algorithms: config.auth.algorithms }, 'digest authentication on');
+    logger.info({ realm: config.auth.realm, users: config.auth.users.size, algorithms: config.auth.algorithms, lockout: config.auth.lockout }, 'digest authentication on');
   }
   if (config.rateLimit !== undefined) logger.info({ rateLimit: config.rateLimit }, 'rate limit on');
 

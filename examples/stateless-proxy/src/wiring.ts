@@ -99,7 +99,16 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
     const registrarDomains = [...new Set(config.legs.filter((l) => l.registrar).flatMap((l) => l.domains))];
     const registrar =
       store !== undefined
-        ? new Registrar({ dispatcher, domains: registrarDomains, store, logger: adapt(logger.child({ component: 'registrar' })) })
+        ? new Registrar({
+            dispatcher,
+            domains: registrarDomains,
+            store,
+            maxBindings: config.registrarLimits.maxBindings,
+            maxAorsPerSource: config.registrarLimits.maxAorsPerSource,
+            maxAors: config.registrarLimits.maxAors,
+            trustedSources: config.registrarLimits.trustedSources,
+            logger: adapt(logger.child({ component: 'registrar' })),
+          })
         : undefined;
     if (registrar !== undefined) cleanups.push(() => registrar.close());
     const proxy = new StatelessProxy({
@@ -144,6 +153,7 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
         algorithms: config.auth.algorithms,
         ...(config.auth.nonceSecret === undefined ? {} : { nonceSecret: config.auth.nonceSecret }),
         ...(nonceCounts === undefined ? {} : { nonceCounts }),
+        lockout: config.auth.lockout,
         securityLog,
         logger: adapt(logger.child({ component: 'auth' })),
       });

@@ -187,3 +187,19 @@ describe('Lockout options', () => {
     expect(l.refuse('192.0.2.3', 'x', 'n', 2)).toEqual({ scope: 'source', seconds: 60 });
   });
 });
+
+describe('parseLockoutOptions', () => {
+  it('reads off/on, key=value text and YAML-like mappings, and refuses what the authenticator would', async () => {
+    const { parseLockoutOptions } = await import('../src/index.js');
+    expect(parseLockoutOptions('off')).toBe(false);
+    expect(parseLockoutOptions(false)).toBe(false);
+    expect(parseLockoutOptions('on')).toEqual({});
+    expect(parseLockoutOptions('source-failures=5, source-lockout=300,allow=10.0.0.0/8;::1')).toEqual({ sourceFailures: 5, sourceLockout: 300, allow: ['10.0.0.0/8', '::1'] });
+    expect(parseLockoutOptions({ 'user-failures': 50, allow: '192.0.2.7' })).toEqual({ userFailures: 50, allow: ['192.0.2.7'] });
+    expect(() => parseLockoutOptions('sourcefailures=5')).toThrow(/unknown key "sourcefailures"/);
+    expect(() => parseLockoutOptions('window=0')).toThrow(/window must be a positive integer/);
+    expect(() => parseLockoutOptions('window')).toThrow(/expected key=value/);
+    expect(() => parseLockoutOptions('user-lockout=600')).toThrow(/maxUserLockout must be at least userLockout/);
+    expect(() => parseLockoutOptions('allow=example.com')).toThrow(/not an IP address/);
+  });
+});

@@ -212,3 +212,58 @@ export class Lockout {
 function fresh(): Counter {
   return { count: 0, windowStart: 0, strikes: 0, lockedUntil: 0 };
 }
+
+const SPEC_KEYS: Record<string, keyof LockoutOptions> = {
+  'source-failures': 'sourceFailures',
+  window: 'window',
+  'source-lockout': 'sourceLockout',
+  'max-source-lockout': 'maxSourceLockout',
+  'user-failures': 'userFailures',
+  'user-lockout': 'userLockout',
+  'max-user-lockout': 'maxUserLockout',
+  'nonce-failures': 'nonceFailures',
+  'trusted-for': 'trustedFor',
+  allow: 'allow',
+  'max-entries': 'maxEntries',
+};
+
+/**
+ * Lock-out options from configuration text: `off`/`false` → false (no lock-out), `on`/`true` →
+ * the defaults, `source-failures=5,source-lockout=300,allow=10.0.0.0/8;192.0.2.7` (kebab-case
+ * keys, `;` between allow entries), or a mapping with the same keys (YAML). Validated as the
+ * authenticator would; throws {@link AuthOptionsError} with the offending key.
+ */
+export function parseLockoutOptions(input: string | boolean | Readonly<Record<string, unknown>>): LockoutOptions | false {
+  if (input === false || input === 'off' || input === 'false') return false;
+  if (input === true || input === 'on' || input === 'true') return {};
+  const entries: Array<[string, unknown]> = [];
+  if (typeof input === 'string') {
+    for (const part of input.split(',')) {
+      const eq = part.indexOf('=');
+      if (eq <= 0) throw new AuthOptionsError(`lockout "${part.trim()}": expected key=value (keys: ${Object.keys(SPEC_KEYS).join(', ')}), or off`);
+      const key = part.slice(0, eq).trim();
+      const value = part.slice(eq + 1).trim();
+      entries.push([key, key === 'allow' ? value.split(';').map((a) => a.trim()).filter((a) => a !== '') : value]);
+    }
+  } else if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
+    entries.push(...Object.entries(input));
+  } else {
+    throw new AuthOptionsError('lockout must be off, on, key=value,… or a mapping');
+  }
+  const options: Record<string, unknown> = {};
+  for (const [key, value] of entries) {
+    const name = SPEC_KEYS[key];
+    if (name === undefined) throw new AuthOptionsError(`lockout: unknown key "${key}" (known: ${Object.keys(SPEC_KEYS).join(', ')})`);
+    if (name === 'allow') {
+      const list = Array.isArray(value) ? value : [value];
+      options[name] = list.map(String);
+    } else {
+      const n = typeof value === 'number' ? value : /^\d+$/.test(String(value).trim()) ? Number(value) : Number.NaN;
+      if (!Number.isInteger(n) || n < 1) throw new AuthOptionsError(`lockout: ${key} must be a positive integer (got ${String(value)})`);
+      options[name] = n;
+    }
+  }
+  // Checked now, at start-up, with the authenticator's own rules.
+  new Lockout(options as LockoutOptions);
+  return options as LockoutOptions;
+}
