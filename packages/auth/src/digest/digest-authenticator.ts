@@ -126,7 +126,7 @@ type Verdict =
   | { kind: 'fail'; reason: AuthFailureReason; username: string; status: 400 | 403 }
   | { kind: 'stale'; reason: 'stale' | 'replay' | 'bad-nonce'; username: string }
   | { kind: 'unavailable' }
-  | { kind: 'locked'; username: string }
+  | { kind: 'locked'; username: string; scope: 'source' | 'user'; seconds: number }
   | { kind: 'retry'; failure?: { reason: AuthFailureReason; username: string } };
 
 const NC = /^[0-9a-fA-F]{8}$/;
@@ -271,7 +271,7 @@ export class DigestAuthenticator {
       // A nonce that took its wrong answers is not checked again: a fresh challenge, stale=TRUE
       // whatever the answer (so it tells nothing), which a real client follows at once.
       else if (refused.scope === 'nonce') v = { kind: 'stale', reason: 'bad-nonce', username };
-      else v = { kind: 'locked', username };
+      else v = { kind: 'locked', username, scope: refused.scope, seconds: refused.seconds };
       const failure = v.kind === 'fail' && v.status === 403 ? v : v.kind === 'retry' ? v.failure : undefined;
       if (failure !== undefined && this.#lockout !== undefined) {
         const now = this.#clock();
@@ -307,7 +307,7 @@ export class DigestAuthenticator {
     if (verdict.kind === 'locked') {
       // Refused without looking at the password (no oracle while locked). 403, not 503: a 503
       // would send RFC 3263 clients to the next server of the cluster, whose counts are its own.
-      this.#logger?.debug?.('DigestAuthenticator: locked out', { source: info.source.address, username: verdict.username });
+      this.#logger?.debug?.('DigestAuthenticator: locked out', { source: info.source.address, username: verdict.username, scope: verdict.scope, seconds: verdict.seconds });
       await this.#answer(message, info, 403, 'Too Many Failed Attempts');
       return true;
     }
