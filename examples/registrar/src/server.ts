@@ -110,6 +110,10 @@ export async function startRegistrar(config: RegistrarConfig, logger: Logger): P
         methods: ['REGISTER'],
         ...(config.nonceSecret === undefined ? {} : { nonceSecret: config.nonceSecret }),
         lockout: config.lockout,
+        // A nonce answered from another address than it was issued to is not ours: a forged UDP
+        // source cannot spend (and lock out) a victim's failure budget; a client that moved gets
+        // a stale challenge and answers again.
+        bindNonceToAddress: true,
         securityLog,
         logger: adapt(logger.child({ component: 'auth' })),
       });

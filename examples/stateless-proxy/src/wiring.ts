@@ -154,6 +154,10 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
         ...(config.auth.nonceSecret === undefined ? {} : { nonceSecret: config.auth.nonceSecret }),
         ...(nonceCounts === undefined ? {} : { nonceCounts }),
         lockout: config.auth.lockout,
+        // A nonce answered from another address than it was issued to is not ours: a forged UDP
+        // source cannot spend (and lock out) a victim's failure budget; a client that moved gets
+        // a stale challenge and answers again.
+        bindNonceToAddress: true,
         securityLog,
         logger: adapt(logger.child({ component: 'auth' })),
       });

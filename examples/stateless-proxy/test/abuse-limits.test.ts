@@ -205,6 +205,29 @@ describe('digest brute force against --auth-user', () => {
   });
 });
 
+describe('forged source addresses', () => {
+  it('answers with a nonce issued to another address are not checked nor counted: a forger cannot lock a victim out', async () => {
+    const proxy = await startProxy(
+      ['--leg', 'udp:127.0.0.1:0', '--registrar', '--domain', 'example.com', '--auth-user', 'alice:wonderland', '--auth-algorithms', 'MD5', '--log-level', 'warn', '--rate-limit', 'off'],
+      1,
+    );
+    const leg = proxy.legs[0]!;
+    // The forger gets nonces at its own address (127.0.0.3) and sends wrong answers as if from the victim (127.0.0.1).
+    const forger = await client('127.0.0.3', leg);
+    const victimAddress = await client('127.0.0.1', leg);
+    for (let i = 0; i < 20; i++) {
+      const challenge = (await forger.request('alice')).text.split('\r\n').find((l) => l.startsWith('WWW-Authenticate:'))!;
+      const r = await victimAddress.request('alice', { authorization: digestAuthorization(challenge, { algorithm: 'MD5', user: 'alice', password: `forged${i}`, method: 'REGISTER', uri: 'sip:example.com' }) });
+      expect(r.status).toBe(401);
+      expect(r.text).toMatch(/stale=TRUE/);
+    }
+    // The victim's own REGISTER still succeeds; nothing was logged as a failure.
+    expect((await victimAddress.guess('alice', 'wonderland')).status).toBe(200);
+    expect(lines(proxy, /^sipway auth-(failed|locked) /)).toEqual([]);
+    expect(await proxy.stop()).toBe(0);
+  });
+});
+
 describe('registration flooding', () => {
   it('one source registering 500 AORs is refused after --max-aors-per-source; others still register; the total cap answers 503; too many contacts 403', async () => {
     const proxy = await startProxy(

@@ -209,6 +209,19 @@ describe('DigestAuthenticator: refusals', () => {
     expect((await twin.send({ cseq: 3, headers: [['Authorization', credentials(register(nonce))]] })).status).toBe(200);
   });
 
+  it('answers a nonce that is not ours with stale=TRUE without checking the password (no oracle)', async () => {
+    const s = await server();
+    const other = await setup({ nonceSecret: 'another-secret-entirely-0123456789' });
+    cleanup.push(() => other.close());
+    const { nonce: foreign } = await other.challenge();
+    for (const password of ['wonderland', 'wrong']) {
+      const r = await s.send({ cseq: 2, headers: [['Authorization', credentials(register(foreign, { password }))]] });
+      expect(r.status).toBe(401);
+      expect(challengeParams(r.getHeader('WWW-Authenticate')!)['stale']).toBe('TRUE');
+    }
+    expect(s.lines).toEqual([]);
+  });
+
   it('refuses a tampered nonce (bit flipped) with a plain challenge when the digest does not match', async () => {
     const s = await server();
     const { nonce } = await s.challenge();

@@ -96,7 +96,7 @@ describe('DigestAuthenticator lock-out: per source', () => {
     expect((await s.guess('10.0.0.66', 'wonderland')).status).toBe(200);
   });
 
-  it('counts wrong answers on an expired or made-up nonce (no free stale=TRUE oracle) and publishes sipway:auth:locked', async () => {
+  it('counts wrong answers on an expired nonce (no free stale=TRUE oracle), not on made-up ones, and publishes sipway:auth:locked', async () => {
     const s = await server();
     const events: AuthLockedEvent[] = [];
     const listener = (e: unknown) => events.push(e as AuthLockedEvent);
@@ -106,8 +106,13 @@ describe('DigestAuthenticator lock-out: per source', () => {
     });
     const send = await s.from('10.0.0.66');
     const nonces: string[] = [];
-    for (let i = 0; i < 5; i++) nonces.push(challengeParams((await send({})).getHeaders('WWW-Authenticate')[1]!)['nonce']!, `${'A'.repeat(42)}${i}`);
+    for (let i = 0; i < 10; i++) nonces.push(challengeParams((await send({})).getHeaders('WWW-Authenticate')[1]!)['nonce']!);
     s.advance(301);
+    // Made-up nonces are answered stale=TRUE unchecked and not counted.
+    for (let i = 0; i < 20; i++) {
+      const r = await send({ cseq: 100 + i, headers: [['Authorization', credentials(answer(`${'A'.repeat(42)}${i % 10}`, { password: `m${i}` }))]] });
+      expect(challengeParams(r.getHeaders('WWW-Authenticate')[0]!)['stale']).toBe('TRUE');
+    }
     for (let i = 0; i < 10; i++) {
       const r = await send({ cseq: 2 + i, headers: [['Authorization', credentials(answer(nonces[i]!, { password: `g${i}` }))]] });
       expect(r.status).toBe(401);
@@ -115,7 +120,8 @@ describe('DigestAuthenticator lock-out: per source', () => {
     }
     expect(s.lines.filter((l) => l.startsWith('sipway auth-failed source=10.0.0.66 port=5070 reason=bad-password'))).toHaveLength(10);
     expect(events).toMatchObject([{ kind: 'auth-locked', scope: 'source', source: '10.0.0.66', seconds: 60, failures: 10, user: 'alice', realm: 'example.com' }]);
-    const r = await send({ cseq: 40, headers: [['Authorization', credentials(answer(`${'B'.repeat(42)}0`))]] });
+    const late = challengeParams((await send({ cseq: 39 })).getHeaders('WWW-Authenticate')[1]!)['nonce']!;
+    const r = await send({ cseq: 40, headers: [['Authorization', credentials(answer(late))]] });
     expect(r.status).toBe(403);
   });
 

@@ -357,7 +357,13 @@ export class DigestAuthenticator {
 
     const now = this.#clock();
     const check = this.#signer.check(nonce, now, this.#bind ? info.source.address : undefined);
-    const nonceOk = check.valid && !check.expired && (this.#opaque === undefined || p.get('opaque') === this.#opaque);
+    // A nonce we did not issue (another secret, tampered, made up, or bound to another address) is
+    // not checked at all: a fresh challenge with stale=TRUE whatever the answer, so it is no
+    // password oracle, and nothing is counted, so a sender forging a victim's UDP address with a
+    // nonce bound to its own cannot lock the victim out. After a restart with a random secret,
+    // clients follow the stale challenge at once.
+    if (!check.valid) return { kind: 'stale', reason: 'bad-nonce', username };
+    const nonceOk = !check.expired && (this.#opaque === undefined || p.get('opaque') === this.#opaque);
 
     let ha1: string | undefined;
     try {
@@ -386,7 +392,7 @@ export class DigestAuthenticator {
       if (nonceOk) return { kind: 'fail', reason, username, status: 403 };
       return { kind: 'retry', failure: { reason, username } };
     }
-    if (!check.valid || (this.#opaque !== undefined && p.get('opaque') !== this.#opaque)) return { kind: 'stale', reason: 'bad-nonce', username };
+    if (this.#opaque !== undefined && p.get('opaque') !== this.#opaque) return { kind: 'stale', reason: 'bad-nonce', username };
     if (check.expired) return { kind: 'stale', reason: 'stale', username };
     // Only a correct digest may spend a nonce count, so garbage cannot burn a user's nonce.
     if (!(await this.#counts.use(nonce, nc, check.issuedAt))) return { kind: 'stale', reason: 'replay', username };
