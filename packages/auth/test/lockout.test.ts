@@ -209,3 +209,34 @@ describe('parseLockoutOptions', () => {
     expect(() => parseLockoutOptions('allow=example.com')).toThrow(/not an IP address/);
   });
 });
+
+describe('what the defaults allow (simulated hour, one attempt every 100 ms)', () => {
+  /** Checked guesses in `hours`, attempting every 100 ms; `sourceOf(i)` picks the address of attempt i. */
+  function checkedGuesses(hours: number, sourceOf: (i: number) => string): number[] {
+    const l = new Lockout();
+    const perHour: number[] = [];
+    let checked = 0;
+    for (let i = 0; i < hours * 36_000; i++) {
+      const now = i * 100;
+      const source = sourceOf(i);
+      if (l.refuse(source, 'alice\0example.com', `n${i}`, now) === undefined) {
+        checked++;
+        l.fail(source, 'alice\0example.com', `n${i}`, now);
+      }
+      if ((i + 1) % 36_000 === 0) {
+        perHour.push(checked);
+        checked = 0;
+      }
+    }
+    return perHour;
+  }
+
+  it('one address: 60 password checks in the first hour, then 10 per hour', () => {
+    expect(checkedGuesses(3, () => '203.0.113.7')).toEqual([60, 10, 10]);
+  });
+
+  it('a botnet with a fresh address per attempt: 450 checks of one user in the first hour, then 360 per hour', () => {
+    const perHour = checkedGuesses(3, (i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+    expect(perHour).toEqual([450, 360, 360]);
+  });
+});
