@@ -60,7 +60,7 @@ export const USAGE = `usage: sipway-registrar [options]
   --auth-lockout L          digest brute-force lock-out: off, or key=value,… (source-failures,
                             window, source-lockout, max-source-lockout, user-failures,
                             user-lockout, max-user-lockout, nonce-failures, trusted-for,
-                            allow=CIDR;CIDR); default on: 10 failures/60 s lock a source
+                            allow=CIDR;CIDR, ipv6-prefix); default on: 10 failures/60 s lock a source
                             out for 60 s (doubling, at most 1 h), 30 lock a user for 30 s
   --rate-limit N[/S]|off    at most N requests per source address per S seconds (default 1),
                             then 503 with Retry-After; default 50/1

@@ -240,3 +240,27 @@ describe('what the defaults allow (simulated hour, one attempt every 100 ms)', (
     expect(perHour).toEqual([450, 360, 360]);
   });
 });
+
+describe('sourceKey', () => {
+  it('keeps IPv4, folds IPv4-mapped IPv6, and reduces IPv6 to its /64 (or the prefix asked for)', async () => {
+    const { sourceKey } = await import('../src/index.js');
+    expect(sourceKey('192.0.2.7')).toBe('192.0.2.7');
+    expect(sourceKey('::FFFF:192.0.2.7')).toBe('192.0.2.7');
+    expect(sourceKey('2001:DB8:1:2:aaaa:bbbb:cccc:dddd')).toBe('2001:db8:1:2:0:0:0:0/64');
+    expect(sourceKey('2001:db8:1:2::1')).toBe(sourceKey('2001:db8:1:2:ffff::9'));
+    expect(sourceKey('2001:db8:1:3::1')).not.toBe(sourceKey('2001:db8:1:2::1'));
+    expect(sourceKey('[fe80::1%eth0]')).toBe('fe80:0:0:0:0:0:0:0/64');
+    expect(sourceKey('2001:db8::ffff:1', 56)).toBe('2001:db8:0:0:0:0:0:0/56');
+    expect(sourceKey('2001:db8:1:2ff::1', 56)).toBe('2001:db8:1:200:0:0:0:0/56');
+    expect(sourceKey('2001:db8::1', 128)).toBe('2001:db8::1');
+    expect(sourceKey('64:ff9b::192.0.2.1', 112)).toBe('64:ff9b:0:0:0:0:c000:0/112');
+  });
+
+  it('locks a whole IPv6 /64 out: a guesser rotating addresses in it gains nothing', () => {
+    const l = new Lockout();
+    for (let i = 0; i < 10; i++) l.fail(`2001:db8:1:2::${(i + 1).toString(16)}`, 'u', `n${i}`, 0);
+    expect(l.refuse('2001:db8:1:2:dead:beef::1', 'u', 'x', 1)).toEqual({ scope: 'source', seconds: 60 });
+    expect(l.refuse('2001:db8:1:3::1', 'u', 'x', 1)).toBeUndefined();
+    expect(() => new Lockout({ ipv6Prefix: 129 })).toThrow(/ipv6Prefix/);
+  });
+});

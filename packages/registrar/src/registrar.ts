@@ -48,6 +48,8 @@ export interface RegistrarOptions {
   maxAorsPerSource?: number;
   /** Sources exempt from `maxAorsPerSource` (an SBC or proxy in front): addresses and CIDR ranges. */
   trustedSources?: readonly string[];
+  /** IPv6 sources count as one per prefix of this many bits for `maxAorsPerSource` (one end site has a /64). Default 64; 128 = per address. */
+  ipv6SourcePrefix?: number;
   /**
    * Most AORs in the store (`store.count()`, else those this process saved); a REGISTER for a new
    * AOR beyond it gets 503 with `Retry-After: fullRetryAfter`. 0 = no cap. Default 100000.
@@ -101,7 +103,7 @@ export class Registrar implements Receiver {
   readonly #maxAors: number;
   readonly #fullRetryAfter: number;
   readonly #trusted: (address: string) => boolean;
-  readonly #sources = new SourceIndex();
+  readonly #sources: SourceIndex;
   readonly #limitLog: LimitLog;
   /** New AORs between the count check and the end of their save (concurrent REGISTERs). */
   #pendingNew = 0;
@@ -143,6 +145,9 @@ export class Registrar implements Receiver {
     this.#fullRetryAfter = positiveInteger('fullRetryAfter', options.fullRetryAfter ?? 60, true);
     if (options.trustedSources !== undefined && !Array.isArray(options.trustedSources)) throw new RegistrarOptionsError('trustedSources must be a list of addresses or CIDR ranges');
     this.#trusted = addressList(options.trustedSources ?? [], 'trustedSources');
+    const prefix = options.ipv6SourcePrefix ?? 64;
+    if (!Number.isInteger(prefix) || prefix < 1 || prefix > 128) throw new RegistrarOptionsError(`ipv6SourcePrefix must be an integer 1..128 (got ${String(prefix)})`);
+    this.#sources = new SourceIndex(prefix);
     const sweep = positiveInteger('sweepInterval', options.sweepInterval ?? 10_000, true);
     this.#dispatcher = options.dispatcher;
     this.#clock = options.clock ?? Date.now;
@@ -290,7 +295,7 @@ export class Registrar implements Receiver {
     const source = { transport: info.source.transport, address: info.source.address, port: info.source.port };
     const outcome = await this.#decide(intent, source);
     if (outcome.kind === 'reply') {
-      if (outcome.limit !== undefined) this.#limitLog.refused(outcome.limit, sourceKey(source.address), intent.aor, this.#clock());
+      if (outcome.limit !== undefined) this.#limitLog.refused(outcome.limit, this.#sources.key(source.address), sourceKey(source.address, 128), intent.aor, this.#clock());
       return this.#answer(request, info, outcome, intent.aor);
     }
     return this.#ok(request, info, intent.aor, outcome.bindings, outcome.now);
@@ -301,7 +306,7 @@ export class Registrar implements Receiver {
     intent: Exclude<RegisterIntent, RegisterReply>,
     source: BindingSource,
   ): Promise<{ kind: 'ok'; bindings: Binding[]; now: number } | (RegisterReply & { limit?: RegisterLimit })> {
-    const key = sourceKey(source.address);
+    const key = this.#sources.key(source.address);
     try {
       for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
         const now = this.#clock();
@@ -313,7 +318,7 @@ export class Registrar implements Receiver {
         // Removing what does not exist must not make an unknown AOR known.
         if (record === undefined && outcome.bindings.length === 0) return { kind: 'ok', bindings: [], now };
         const fresh = record === undefined;
-        const refused = await this.#admit(intent.aor, key, fresh, current, outcome.bindings, now);
+        const refused = await this.#admit(intent.aor, key, source.address, fresh, current, outcome.bindings, now);
         if (refused !== undefined) return refused;
         let expiresAt = now + this.#rememberMs;
         for (const b of outcome.bindings) expiresAt = Math.max(expiresAt, b.expires + this.#rememberMs);
@@ -350,6 +355,7 @@ export class Registrar implements Receiver {
   async #admit(
     aor: string,
     source: string,
+    address: string,
     fresh: boolean,
     before: readonly Binding[],
     after: readonly Binding[],
@@ -360,8 +366,8 @@ export class Registrar implements Receiver {
     if (this.#maxAors > 0 && fresh && stored + this.#pendingNew >= this.#maxAors) {
       return { kind: 'reply', status: 503, reason: 'Service Unavailable', headers: [['Retry-After', String(this.#fullRetryAfter)]], limit: 'aors' };
     }
-    const adds = after.some((b) => b.source !== undefined && sourceKey(b.source.address) === source);
-    if (this.#maxAorsPerSource > 0 && adds && !this.#trusted(source) && !this.#sources.holds(source, aor, now)) {
+    const adds = after.some((b) => b.source !== undefined && this.#sources.key(b.source.address) === source);
+    if (this.#maxAorsPerSource > 0 && adds && !this.#trusted(address) && !this.#sources.holds(source, aor, now)) {
       if (this.#sources.count(source, now) >= this.#maxAorsPerSource) {
         return { kind: 'reply', status: 403, reason: 'Too Many Registrations', limit: 'aors-per-source' };
       }

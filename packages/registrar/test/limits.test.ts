@@ -125,9 +125,22 @@ describe('AORs per source address', () => {
     expect(trusted.every((r) => r.status === 200)).toBe(true);
   });
 
+  it('counts an IPv6 /64 as one source (a host can take a fresh address from it for every REGISTER)', () => {
+    const index = new SourceIndex();
+    const b = (address: string) => ({ contact: 'sip:x@h', expires: 100, callId: 'c', cseq: 1, updated: 0, source: { transport: 'udp', address, port: 1 } });
+    for (let i = 1; i <= 5; i++) index.update(`sip:a${i}@x`, [], [b(`2001:db8:1:2::${i}`)]);
+    index.update('sip:other@x', [], [b('2001:db8:1:3::1')]);
+    expect(index.key('2001:db8:1:2:ffff::1')).toBe('2001:db8:1:2:0:0:0:0/64');
+    expect(index.count(index.key('2001:db8:1:2:ffff::1'), 50)).toBe(5);
+    expect(index.count(index.key('2001:db8:1:3::9'), 50)).toBe(1);
+    expect(new SourceIndex(128).key('2001:db8:1:2::1')).toBe('2001:db8:1:2::1');
+    const dispatcher = new Dispatcher({ legs: [] });
+    expect(() => new Registrar({ dispatcher, domains: ['*'], ipv6SourcePrefix: 0 })).toThrow(/ipv6SourcePrefix/);
+  });
+
   it('folds IPv4-mapped IPv6 sources into IPv4 and forgets lapsed entries', () => {
     expect(sourceKey('::FFFF:192.0.2.7')).toBe('192.0.2.7');
-    expect(sourceKey('2001:DB8::1')).toBe('2001:db8::1');
+    expect(sourceKey('2001:DB8::1', 128)).toBe('2001:db8::1');
     const index = new SourceIndex();
     const b = (address: string, expires: number) => ({ contact: 'sip:x@h', expires, callId: 'c', cseq: 1, updated: 0, source: { transport: 'udp', address, port: 1 } });
     index.update('sip:a@x', [], [b('::ffff:192.0.2.7', 100)]);

@@ -1,5 +1,6 @@
 import { AuthOptionsError } from '../errors.js';
 import { AddressList } from '../rate-limit/address-list.js';
+import { sourceKey } from '../rate-limit/source-key.js';
 
 /**
  * Options of the brute-force lock-out of {@link DigestAuthenticator} (`lockout`). Times in
@@ -32,6 +33,8 @@ export interface LockoutOptions {
   allow?: readonly string[];
   /** Most sources, users and nonces remembered (each); the least recently touched go first. Default 100 000. */
   maxEntries?: number;
+  /** IPv6 sources are counted per prefix of this many bits (one end site has a /64). Default 64; 128 = per address. */
+  ipv6Prefix?: number;
 }
 
 /** A lock-out that has just started. */
@@ -52,7 +55,7 @@ interface Counter {
 
 const KNOWN = new Set([
   'sourceFailures', 'window', 'sourceLockout', 'maxSourceLockout', 'userFailures', 'userLockout', 'maxUserLockout', 'nonceFailures',
-  'trustedFor', 'allow', 'maxEntries',
+  'trustedFor', 'allow', 'maxEntries', 'ipv6Prefix',
 ]);
 const TRUSTED_PER_USER = 8;
 
@@ -60,12 +63,6 @@ function count(name: string, value: number | undefined, fallback: number): numbe
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v < 1 || v > 2 ** 31) throw new AuthOptionsError(`lockout.${name} must be a positive integer (got ${String(v)})`);
   return v;
-}
-
-/** ::ffff:192.0.2.7 and 192.0.2.7 are one source; IPv6 case folded. */
-export function normaliseAddress(address: string): string {
-  const a = address.toLowerCase();
-  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
 }
 
 /** A Map that forgets the least recently touched keys beyond `max`. */
@@ -112,6 +109,7 @@ export class Lockout {
   readonly #nonceFailures: number;
   readonly #trustedMs: number;
   readonly #allow: AddressList;
+  readonly #ipv6Prefix: number;
   readonly #sources: Lru<Counter>;
   readonly #users: Lru<Counter>;
   readonly #nonces: Lru<number>;
@@ -132,6 +130,8 @@ export class Lockout {
     if (this.#maxSourceLockMs < this.#sourceLockMs) throw new AuthOptionsError('lockout.maxSourceLockout must be at least sourceLockout');
     if (this.#maxUserLockMs < this.#userLockMs) throw new AuthOptionsError('lockout.maxUserLockout must be at least userLockout');
     const max = count('maxEntries', options.maxEntries, 100_000);
+    this.#ipv6Prefix = count('ipv6Prefix', options.ipv6Prefix, 64);
+    if (this.#ipv6Prefix > 128) throw new AuthOptionsError('lockout.ipv6Prefix must be 1..128');
     this.#allow = new AddressList(options.allow ?? []);
     this.#sources = new Lru(max);
     this.#users = new Lru(max);
@@ -144,8 +144,8 @@ export class Lockout {
    * left) or `nonce` (the nonce took its wrong answers); undefined when it may be checked.
    */
   refuse(source: string, user: string, nonce: string, now: number): { scope: 'source' | 'user'; seconds: number } | { scope: 'nonce' } | undefined {
-    const address = normaliseAddress(source);
-    if (this.#allow.has(address)) return undefined;
+    if (this.#allow.has(source)) return undefined;
+    const address = sourceKey(source, this.#ipv6Prefix);
     const s = this.#sources.peek(address);
     if (s !== undefined && s.lockedUntil > now) return { scope: 'source', seconds: Math.ceil((s.lockedUntil - now) / 1000) };
     const u = this.#users.peek(user);
@@ -158,8 +158,8 @@ export class Lockout {
 
   /** Counts one failure; returns the lock-outs it started (source first). */
   fail(source: string, user: string, nonce: string, now: number): LockStart[] {
-    const address = normaliseAddress(source);
-    if (this.#allow.has(address)) return [];
+    if (this.#allow.has(source)) return [];
+    const address = sourceKey(source, this.#ipv6Prefix);
     this.#bumpNonce(nonce);
     const started: LockStart[] = [];
     const s = this.#count(this.#sources.touch(address, fresh), now, this.#sourceFailures, this.#sourceLockMs, this.#maxSourceLockMs);
@@ -171,7 +171,7 @@ export class Lockout {
 
   /** A right password from `source` as `user`: that source is exempt from the user's lock-out for `trustedFor`. */
   succeed(source: string, user: string, now: number): void {
-    const address = normaliseAddress(source);
+    const address = sourceKey(source, this.#ipv6Prefix);
     const set = this.#trusted.touch(user, () => new Map());
     set.delete(address);
     set.set(address, now + this.#trustedMs);
@@ -225,6 +225,7 @@ const SPEC_KEYS: Record<string, keyof LockoutOptions> = {
   'trusted-for': 'trustedFor',
   allow: 'allow',
   'max-entries': 'maxEntries',
+  'ipv6-prefix': 'ipv6Prefix',
 };
 
 /**
