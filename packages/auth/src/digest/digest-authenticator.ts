@@ -386,8 +386,8 @@ export class DigestAuthenticator {
     if (!match) {
       // RFC 7616 §3.3: stale only when the digest was right. A wrong answer to a nonce we issued
       // and that is still good means a wrong password: 403. Otherwise challenge afresh.
-      // Either way it is a failure that counts: a wrong guess on an expired or made-up nonce
-      // would otherwise be a free oracle (stale=TRUE only for the right password).
+      // Either way it is a failure that counts: wrong guesses on an expired nonce would
+      // otherwise be free, with stale=TRUE telling when the password was right.
       const reason = known ? 'bad-password' : 'unknown-user';
       if (nonceOk) return { kind: 'fail', reason, username, status: 403 };
       return { kind: 'retry', failure: { reason, username } };
