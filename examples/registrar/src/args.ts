@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { parseAdminAddress } from '@sipway/admin';
-import { DIGEST_ALGORITHMS } from '@sipway/auth';
-import type { DigestAlgorithm } from '@sipway/auth';
+import { DIGEST_ALGORITHMS, parseLockoutOptions } from '@sipway/auth';
+import type { DigestAlgorithm, LockoutOptions } from '@sipway/auth';
 import { ConfigError } from './errors.js';
 import { parseLegSpec } from './leg-spec.js';
 import type { LegSpec } from './leg-spec.js';
@@ -22,11 +22,22 @@ export interface RegistrarConfig {
   realm: string | undefined;
   algorithms: DigestAlgorithm[];
   nonceSecret: string | undefined;
+  /** Digest brute-force lock-out; false = off. */
+  lockout: LockoutOptions | false;
+  /** Per source address; undefined = off (`--rate-limit off`). Default 50/1. */
   rateLimit: { points: number; duration: number } | undefined;
   rateLimitAllow: string[];
   admin: { host: string; port: number } | undefined;
   minExpires: number | undefined;
   maxExpires: number | undefined;
+  /** Bindings per AOR (403 beyond). */
+  maxBindings: number;
+  /** AORs per source address, per process (403 beyond); 0 = no cap. */
+  maxAorsPerSource: number;
+  /** AORs in the store (503 beyond); 0 = no cap. */
+  maxAors: number;
+  /** Exempt from maxAorsPerSource. */
+  registrarTrusted: string[];
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   logLevel: LogLevel;
@@ -46,9 +57,20 @@ export const USAGE = `usage: sipway-registrar [options]
                             MD5,SHA-256 for clients that read only the first challenge)
   --nonce-secret S          HMAC key of the nonces, the same on every node (≥ 16 bytes;
                             default SIPWAY_NONCE_SECRET, else random per process)
-  --rate-limit N[/S]        at most N requests per source address per S seconds (default 1),
-                            then 503 with Retry-After; off by default
+  --auth-lockout L          digest brute-force lock-out: off, or key=value,… (source-failures,
+                            window, source-lockout, max-source-lockout, user-failures,
+                            user-lockout, max-user-lockout, nonce-failures, trusted-for,
+                            allow=CIDR;CIDR, ipv6-prefix); default on: 10 failures/60 s lock a source
+                            out for 60 s (doubling, at most 1 h), 30 lock a user for 30 s
+  --rate-limit N[/S]|off    at most N requests per source address per S seconds (default 1),
+                            then 503 with Retry-After; default 50/1
   --rate-limit-allow CIDR   never rate-limited (repeatable)
+  --max-bindings N          bindings per AOR, more → 403 (default 10)
+  --max-aors-per-source N   AORs one source address may register, more → 403 (default 100,
+                            counted per process; 0 = no cap)
+  --max-aors N              AORs in the store, a new one beyond → 503 with Retry-After
+                            (default 100000; 0 = no cap)
+  --registrar-trusted CIDR  exempt from --max-aors-per-source, e.g. a proxy (repeatable)
   --min-expires S           shortest registration accepted, else 423 (default 30)
   --max-expires S           longest registration granted (default 300)
   --tls-cert FILE           certificate (PEM) for tls and wss legs
@@ -103,6 +125,11 @@ export function parseCliArgs(argv: readonly string[]): { help: true } | { help: 
         'nonce-secret': { type: 'string' },
         'rate-limit': { type: 'string' },
         'rate-limit-allow': { type: 'string', multiple: true },
+        'auth-lockout': { type: 'string' },
+        'max-bindings': { type: 'string' },
+        'max-aors-per-source': { type: 'string' },
+        'max-aors': { type: 'string' },
+        'registrar-trusted': { type: 'string', multiple: true },
         'min-expires': { type: 'string' },
         'max-expires': { type: 'string' },
         'tls-cert': { type: 'string' },
@@ -144,12 +171,23 @@ export function parseCliArgs(argv: readonly string[]): { help: true } | { help: 
   if (new Set(algorithms).size !== algorithms.length) throw new ConfigError('AUTH', '--auth-algorithms names an algorithm twice');
 
   let rateLimit: RegistrarConfig['rateLimit'];
-  if (v['rate-limit'] !== undefined) {
-    const m = /^(\d+)(?:\/(\d+))?$/.exec(v['rate-limit'].trim());
-    if (m === null || Number(m[1]) < 1 || (m[2] !== undefined && Number(m[2]) < 1)) throw usage(`--rate-limit "${v['rate-limit']}": expected N or N/SECONDS, both ≥ 1`);
+  const rateText = (v['rate-limit'] ?? '50/1').trim();
+  if (rateText !== 'off') {
+    const m = /^(\d+)(?:\/(\d+))?$/.exec(rateText);
+    if (m === null || Number(m[1]) < 1 || (m[2] !== undefined && Number(m[2]) < 1)) throw usage(`--rate-limit "${v['rate-limit']}": expected N or N/SECONDS, both ≥ 1, or off`);
     rateLimit = { points: Number(m[1]), duration: m[2] === undefined ? 1 : Number(m[2]) };
   } else if (v['rate-limit-allow'] !== undefined) {
-    throw usage('--rate-limit-allow needs --rate-limit');
+    throw usage('--rate-limit-allow needs --rate-limit (it is off)');
+  }
+
+  let lockout: LockoutOptions | false = {};
+  if (v['auth-lockout'] !== undefined) {
+    if (users.size === 0) throw new ConfigError('AUTH', '--auth-lockout needs at least one --auth-user');
+    try {
+      lockout = parseLockoutOptions(v['auth-lockout']);
+    } catch (error) {
+      throw usage(`--auth-lockout: ${(error as Error).message.replace(/^lockout:? ?/, '')}`);
+    }
   }
 
   let admin: RegistrarConfig['admin'];
@@ -178,11 +216,16 @@ export function parseCliArgs(argv: readonly string[]): { help: true } | { help: 
       realm: users.size > 0 ? realm : undefined,
       algorithms: algorithms as DigestAlgorithm[],
       nonceSecret: v['nonce-secret'],
+      lockout,
       rateLimit,
       rateLimitAllow: v['rate-limit-allow'] ?? [],
       admin,
       minExpires: integer('min-expires', v['min-expires'], 1),
       maxExpires: integer('max-expires', v['max-expires'], 1),
+      maxBindings: integer('max-bindings', v['max-bindings'], 1) ?? 10,
+      maxAorsPerSource: integer('max-aors-per-source', v['max-aors-per-source'], 0) ?? 100,
+      maxAors: integer('max-aors', v['max-aors'], 0) ?? 100_000,
+      registrarTrusted: v['registrar-trusted'] ?? [],
       tlsCert: v['tls-cert'],
       tlsKey: v['tls-key'],
       logLevel,

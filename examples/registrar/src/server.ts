@@ -76,6 +76,10 @@ export async function startRegistrar(config: RegistrarConfig, logger: Logger): P
       store,
       ...(config.minExpires === undefined ? {} : { minExpires: config.minExpires }),
       ...(config.maxExpires === undefined ? {} : { maxExpires: config.maxExpires }),
+      maxBindings: config.maxBindings,
+      maxAorsPerSource: config.maxAorsPerSource,
+      maxAors: config.maxAors,
+      trustedSources: config.registrarTrusted,
       logger: adapt(logger.child({ component: 'registrar' })),
     });
     cleanups.push(() => registrar.close());
@@ -105,6 +109,11 @@ export async function startRegistrar(config: RegistrarConfig, logger: Logger): P
         // Only REGISTER needs credentials here: everything else gets 200 (OPTIONS) or 405.
         methods: ['REGISTER'],
         ...(config.nonceSecret === undefined ? {} : { nonceSecret: config.nonceSecret }),
+        lockout: config.lockout,
+        // A nonce answered from another address than it was issued to is not ours: a forged UDP
+        // source cannot spend (and lock out) a victim's failure budget; a client that moved gets
+        // a stale challenge and answers again.
+        bindNonceToAddress: true,
         securityLog,
         logger: adapt(logger.child({ component: 'auth' })),
       });

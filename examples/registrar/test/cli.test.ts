@@ -7,7 +7,7 @@ describe('sipway-registrar command line', () => {
   it('prints the usage with --help and exits 0', async () => {
     const r = await runToExit(['--help']);
     expect(r.code).toBe(0);
-    for (const flag of ['--leg', '--domain', '--store', '--auth-user', '--auth-realm', '--admin', '--log-level', '--rate-limit']) expect(r.stdout).toContain(flag);
+    for (const flag of ['--leg', '--domain', '--store', '--auth-user', '--auth-realm', '--admin', '--log-level', '--rate-limit', '--auth-lockout', '--max-bindings', '--max-aors-per-source', '--max-aors', '--registrar-trusted']) expect(r.stdout).toContain(flag);
   });
 
   it.each([
@@ -22,6 +22,12 @@ describe('sipway-registrar command line', () => {
     [['--auth-user', 'alice:x', '--domain', 'example.com', '--auth-algorithms', 'SHA-1'], /unknown algorithm/],
     [['--admin', 'localhost:9060'], /admin address/],
     [['--rate-limit', 'lots'], /--rate-limit/],
+    [['--rate-limit', 'off', '--rate-limit-allow', '10.0.0.0/8'], /needs --rate-limit \(it is off\)/],
+    [['--auth-lockout', 'off'], /--auth-lockout needs at least one --auth-user/],
+    [['--auth-user', 'alice:x', '--domain', 'example.com', '--auth-lockout', 'window=0'], /--auth-lockout: window must be a positive integer/],
+    [['--max-bindings', '0'], /--max-bindings must be an integer ≥ 1/],
+    [['--max-aors-per-source', 'lots'], /--max-aors-per-source must be an integer ≥ 0/],
+    [['--registrar-trusted', 'proxy.example.com'], /trustedSources: "proxy.example.com" is not an IP address/],
     [['--log-level', 'loud'], /--log-level/],
     [['--leg', 'tls:127.0.0.1:5061'], /--tls-cert/],
     [['--min-expires', '600', '--max-expires', '60'], /minExpires/],

@@ -236,7 +236,9 @@ const proxies = [
     available: () => (existsSync(sipwayMain) ? true : 'examples/stateless-proxy not built (pnpm build)'),
     transports: ['udp', 'tcp'],
     start(port, transport) {
-      return start(process.execPath, [sipwayMain, '--leg', `${transport}:${PROXY_HOST}:${port}`, '--domain', '*', '--log-level', 'warn'], { name: 'sipway' });
+      // The load comes from one address: the default per-source rate limit (50/s) is off here,
+      // as Kamailio's forward() has none either.
+      return start(process.execPath, [sipwayMain, '--leg', `${transport}:${PROXY_HOST}:${port}`, '--domain', '*', '--rate-limit', 'off', '--log-level', 'warn'], { name: 'sipway' });
     },
   },
 ];

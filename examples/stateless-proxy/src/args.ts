@@ -33,8 +33,13 @@ export const USAGE = `usage: sipway-proxy [options]
   --auth-algorithms A,B   digest algorithms offered, in order (default SHA-256,MD5)
   --nonce-secret S        HMAC key of the nonces, the same on every proxy (≥ 16 bytes;
                           default SIPWAY_NONCE_SECRET, else random per process)
-  --rate-limit N[/S]      at most N requests per source address per S seconds (default 1),
-                          then 503 with Retry-After; off by default
+  --auth-lockout L        digest brute-force lock-out: off, or key=value,… (source-failures,
+                          window, source-lockout, max-source-lockout, user-failures,
+                          user-lockout, max-user-lockout, nonce-failures, trusted-for,
+                          allow=CIDR;CIDR, ipv6-prefix); default on: 10 failures/60 s lock a source
+                          out for 60 s (doubling, at most 1 h), 30 lock a user for 30 s
+  --rate-limit N[/S]|off  at most N requests per source address per S seconds (default 1),
+                          then 503 with Retry-After; default 50/1
   --rate-limit-allow CIDR never rate-limited (repeatable)
   --max-connections N     sockets per tcp/tls/ws/wss leg, in and out, handshakes
                           included (default 1024); when full, the longest-idle one
@@ -67,6 +72,12 @@ export const USAGE = `usage: sipway-proxy [options]
   --allow-private         send to any private address (RFC 1918, fc00::/7)
   --route-secret KEY      HMAC key of the Record-Route signatures, the same on every proxy
                           (≥ 16 bytes; default derived from the contact key)
+  --max-bindings N        registrar: bindings per AOR, more → 403 (default 10)
+  --max-aors-per-source N registrar: AORs one source address may register, more → 403
+                          (default 100, counted per process; 0 = no cap)
+  --max-aors N            registrar: AORs in the store, a new one beyond → 503 with
+                          Retry-After (default 100000; 0 = no cap)
+  --registrar-trusted CIDR  exempt from --max-aors-per-source, e.g. an SBC (repeatable)
   --admin host:port       admin HTTP listener: /metrics, /health, /bindings (off by default)
   --log-level L           fatal, error, warn, info (default), debug, trace, silent
   --config FILE           YAML file with the same keys and per-leg settings; flags win
@@ -113,6 +124,11 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         'allow-destination': { type: 'string', multiple: true },
         'allow-private': { type: 'boolean' },
         'route-secret': { type: 'string' },
+        'auth-lockout': { type: 'string' },
+        'max-bindings': { type: 'string' },
+        'max-aors-per-source': { type: 'string' },
+        'max-aors': { type: 'string' },
+        'registrar-trusted': { type: 'string', multiple: true },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -163,6 +179,11 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       allowDestination: v['allow-destination'],
       allowPrivate: v['allow-private'],
       routeSecret: v['route-secret'],
+      authLockout: v['auth-lockout'],
+      maxBindings: v['max-bindings'],
+      maxAorsPerSource: v['max-aors-per-source'],
+      maxAors: v['max-aors'],
+      registrarTrusted: v['registrar-trusted'],
     },
   };
 }

@@ -8,7 +8,7 @@ import { parseAdminAddress } from '@sipway/admin';
 import { DIGEST_ALGORITHMS } from '@sipway/auth';
 import { parseContactKey } from '@sipway/contact-rewriter';
 import { parseCidr } from '@sipway/proxy';
-import type { DigestAlgorithm } from '@sipway/auth';
+import type { DigestAlgorithm, LockoutOptions } from '@sipway/auth';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './errors.js';
 import { formatLeg, parseLegSpec } from './leg-spec.js';
@@ -17,6 +17,8 @@ import type { ConnectionLimitsConfig, ConnectionLimitsInput } from './connection
 import type { LegSpec } from './leg-spec.js';
 import { checkMediaLegs, parseMediaSpec } from './media.js';
 import type { MediaSpec } from './media.js';
+import { lockoutConfig, rateLimitConfig, registrarLimits } from './limits.js';
+import type { RegistrarLimits } from './limits.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -59,6 +61,8 @@ export interface AuthConfig {
   realm: string;
   algorithms: DigestAlgorithm[];
   nonceSecret?: string | undefined;
+  /** Brute-force lock-out (`--auth-lockout`); false = off. */
+  lockout: LockoutOptions | false;
 }
 
 /** Everything the proxy starts with. */
@@ -72,8 +76,10 @@ export interface ProxyConfig {
   logLevel: LogLevel;
   store: StoreSpec;
   auth?: AuthConfig | undefined;
-  /** At most `points` requests per source address per `duration` seconds, then 503. */
+  /** At most `points` requests per source address per `duration` seconds, then 503 (default 50/1; undefined = off). */
   rateLimit?: { points: number; duration: number; allow: string[] } | undefined;
+  /** The registrar's caps on bindings and AORs. */
+  registrarLimits: RegistrarLimits;
   /** Admin HTTP listener: /metrics, /health, /bindings. */
   admin?: { host: string; port: number } | undefined;
   /** Limits and deadlines of the stream legs (connection-limits.ts). */
@@ -124,6 +130,11 @@ export interface ConfigInput extends ConnectionLimitsInput {
   relayAllow?: string[] | undefined;
   allowDestination?: string[] | undefined;
   allowPrivate?: boolean | undefined;
+  authLockout?: string | Record<string, unknown> | undefined;
+  maxBindings?: string | undefined;
+  maxAorsPerSource?: string | undefined;
+  maxAors?: string | undefined;
+  registrarTrusted?: string[] | undefined;
 }
 
 /** One leg of the file. */
@@ -166,6 +177,11 @@ const TOP_KEYS: Record<string, keyof ConfigInput> = {
   'relay-allow': 'relayAllow',
   'allow-destination': 'allowDestination',
   'allow-private': 'allowPrivate',
+  'auth-lockout': 'authLockout',
+  'max-bindings': 'maxBindings',
+  'max-aors-per-source': 'maxAorsPerSource',
+  'max-aors': 'maxAors',
+  'registrar-trusted': 'registrarTrusted',
 };
 const LEG_KEYS: Record<string, keyof LegInput> = {
   leg: 'leg',
@@ -266,7 +282,12 @@ export function configFromObject(doc: unknown, where = 'config'): ConfigInput {
       case 'rateLimitAllow':
       case 'relayAllow':
       case 'allowDestination':
+      case 'registrarTrusted':
         out[name] = strList(where, k, v);
+        break;
+      case 'authLockout':
+        // off/false, on/true, key=value,… or a mapping of the same keys.
+        out.authLockout = typeof v === 'object' && !Array.isArray(v) ? object(where, v) : typeof v === 'boolean' ? String(v) : str(where, k, v);
         break;
       case 'authAlgorithms':
         out.authAlgorithms = Array.isArray(v) ? strList(where, k, v).join(',') : str(where, k, v);
@@ -368,6 +389,7 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): ProxyConfi
     store,
     auth: authConfig(g, domains),
     rateLimit: rateLimitConfig(g),
+    registrarLimits: registrarLimits(g, legs.some((l) => l.registrar)),
     admin: g.admin === undefined ? undefined : adminAddress(g.admin),
     connections: connectionLimits(g),
     flowTimer: flowTimer(g.flowTimer, legs),
@@ -448,6 +470,7 @@ function authConfig(g: ConfigInput, domains: readonly string[]): AuthConfig | un
     if (g.authRealm !== undefined || g.authAlgorithms !== undefined || g.nonceSecret !== undefined) {
       throw invalid(where, 'auth-realm, auth-algorithms and nonce-secret need at least one auth-user');
     }
+    lockoutConfig(g, false);
     return undefined;
   }
   const realm = g.authRealm ?? domains.find((d) => !d.includes('*'));
@@ -457,17 +480,5 @@ function authConfig(g: ConfigInput, domains: readonly string[]): AuthConfig | un
     if (!(DIGEST_ALGORITHMS as readonly string[]).includes(a)) throw invalid(where, `auth-algorithms: unknown algorithm ${a} (known: ${DIGEST_ALGORITHMS.join(', ')})`);
   }
   if (new Set(algorithms).size !== algorithms.length) throw invalid(where, 'auth-algorithms names an algorithm twice');
-  return { users, realm, algorithms: algorithms as DigestAlgorithm[], nonceSecret: g.nonceSecret };
-}
-
-function rateLimitConfig(g: ConfigInput): ProxyConfig['rateLimit'] {
-  if (g.rateLimit === undefined) {
-    if (g.rateLimitAllow !== undefined) throw invalid('configuration', 'rate-limit-allow needs rate-limit');
-    return undefined;
-  }
-  const m = /^(\d+)(?:\/(\d+))?$/.exec(g.rateLimit.trim());
-  if (m === null || Number(m[1]) < 1 || (m[2] !== undefined && Number(m[2]) < 1)) {
-    throw invalid('configuration', `rate-limit "${g.rateLimit}": expected N or N/SECONDS, both ≥ 1`);
-  }
-  return { points: Number(m[1]), duration: m[2] === undefined ? 1 : Number(m[2]), allow: g.rateLimitAllow ?? [] };
+  return { users, realm, algorithms: algorithms as DigestAlgorithm[], nonceSecret: g.nonceSecret, lockout: lockoutConfig(g, true) };
 }

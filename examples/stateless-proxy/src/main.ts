@@ -74,7 +74,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (config.relayAllow.length > 0) logger.info({ relayAllow: config.relayAllow }, 'relaying for these sources to any target');
   if (running.registrar !== undefined) logger.info({ domains: config.domains, store: describeStore(config.store) }, 'registrar on');
   if (config.auth !== undefined) {
-    logger.info({ realm: config.auth.realm, users: config.auth.users.size, algorithms: config.auth.algorithms }, 'digest authentication on');
+    logger.info({ realm: config.auth.realm, users: config.auth.users.size, algorithms: config.auth.algorithms, lockout: config.auth.lockout }, 'digest authentication on');
   }
   if (config.rateLimit !== undefined) logger.info({ rateLimit: config.rateLimit }, 'rate limit on');
   const fdWarning = fdLimitWarning(config.connections, config.legs.filter((l) => l.transport !== 'udp').length);

@@ -105,6 +105,10 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
             domains: registrarDomains,
             store,
             ...(config.flowTimer === undefined ? {} : { flowTimer: config.flowTimer }),
+            maxBindings: config.registrarLimits.maxBindings,
+            maxAorsPerSource: config.registrarLimits.maxAorsPerSource,
+            maxAors: config.registrarLimits.maxAors,
+            trustedSources: config.registrarLimits.trustedSources,
             logger: adapt(logger.child({ component: 'registrar' })),
           })
         : undefined;
@@ -162,6 +166,11 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
         algorithms: config.auth.algorithms,
         ...(config.auth.nonceSecret === undefined ? {} : { nonceSecret: config.auth.nonceSecret }),
         ...(nonceCounts === undefined ? {} : { nonceCounts }),
+        lockout: config.auth.lockout,
+        // A nonce answered from another address than it was issued to is not ours: a forged UDP
+        // source cannot spend (and lock out) a victim's failure budget; a client that moved gets
+        // a stale challenge and answers again.
+        bindNonceToAddress: true,
         securityLog,
         logger: adapt(logger.child({ component: 'auth' })),
       });

@@ -99,21 +99,24 @@ describe('resolveConfig', () => {
     const doc = {
       legs: ['udp:127.0.0.1:0'], registrar: true, domain: ['x.example'], proxy: 'p.example', 'contact-key': 'k', 'tls-cert': 'c', 'tls-key': 'k', 'log-level': 'error',
       store: 'redis://127.0.0.1:6379/0', admin: '127.0.0.1:9060', 'auth-user': ['alice:pw'], 'auth-realm': 'x.example', 'auth-algorithms': 'MD5,SHA-256',
-      'nonce-secret': 's', 'rate-limit': '10/2', 'rate-limit-allow': ['10.0.0.0/8'],
+      'nonce-secret': 's', 'rate-limit': '10/2', 'rate-limit-allow': ['10.0.0.0/8'], 'auth-lockout': 'source-failures=5',
       'relay-allow': ['192.0.2.0/24'], 'allow-destination': ['10.1.0.0/16'], 'allow-private': true, 'route-secret': 'r',
+      'max-bindings': 4, 'max-aors-per-source': 20, 'max-aors': 1000, 'registrar-trusted': ['192.0.2.0/24'],
     };
     expect(configFromObject(doc)).toEqual({
       legs: ['udp:127.0.0.1:0'], registrar: true, domain: ['x.example'], proxy: 'p.example', contactKey: 'k', tlsCert: 'c', tlsKey: 'k', logLevel: 'error',
       store: 'redis://127.0.0.1:6379/0', admin: '127.0.0.1:9060', authUser: ['alice:pw'], authRealm: 'x.example', authAlgorithms: 'MD5,SHA-256',
-      nonceSecret: 's', rateLimit: '10/2', rateLimitAllow: ['10.0.0.0/8'],
+      nonceSecret: 's', rateLimit: '10/2', rateLimitAllow: ['10.0.0.0/8'], authLockout: 'source-failures=5',
       relayAllow: ['192.0.2.0/24'], allowDestination: ['10.1.0.0/16'], allowPrivate: true, routeSecret: 'r',
+      maxBindings: '4', maxAorsPerSource: '20', maxAors: '1000', registrarTrusted: ['192.0.2.0/24'],
     });
     // The same keys as flags give the same input.
     const flags = parseCliArgs([
       '--leg', 'udp:127.0.0.1:0', '--registrar', '--domain', 'x.example', '--proxy', 'p.example', '--contact-key', 'k', '--tls-cert', 'c', '--tls-key', 'k', '--log-level', 'error',
       '--store', 'redis://127.0.0.1:6379/0', '--admin', '127.0.0.1:9060', '--auth-user', 'alice:pw', '--auth-realm', 'x.example', '--auth-algorithms', 'MD5,SHA-256',
-      '--nonce-secret', 's', '--rate-limit', '10/2', '--rate-limit-allow', '10.0.0.0/8',
+      '--nonce-secret', 's', '--rate-limit', '10/2', '--rate-limit-allow', '10.0.0.0/8', '--auth-lockout', 'source-failures=5',
       '--relay-allow', '192.0.2.0/24', '--allow-destination', '10.1.0.0/16', '--allow-private', '--route-secret', 'r',
+      '--max-bindings', '4', '--max-aors-per-source', '20', '--max-aors', '1000', '--registrar-trusted', '192.0.2.0/24',
     ]).flags;
     expect(flags).toEqual(configFromObject(doc));
   });
@@ -149,9 +152,35 @@ describe('relay and destination policy settings', () => {
 });
 
 describe('store, authentication, rate limit and admin settings', () => {
-  it('defaults: memory store, no authentication, no rate limit, no admin listener', () => {
+  it('defaults: memory store, no authentication, rate limit 50/1, registrar caps 10/100/100000, no admin listener', () => {
     const c = resolveConfig({}, {});
-    expect(c).toMatchObject({ store: { kind: 'memory' }, auth: undefined, rateLimit: undefined, admin: undefined });
+    expect(c).toMatchObject({
+      store: { kind: 'memory' },
+      auth: undefined,
+      rateLimit: { points: 50, duration: 1, allow: [] },
+      registrarLimits: { maxBindings: 10, maxAorsPerSource: 100, maxAors: 100_000, trustedSources: [] },
+      admin: undefined,
+    });
+    expect(resolveConfig({}, parseCliArgs(['--rate-limit', 'off']).flags).rateLimit).toBeUndefined();
+    expect(resolveConfig(configFromObject({ 'rate-limit': 'off' }), {}).rateLimit).toBeUndefined();
+  });
+
+  it('auth-lockout: on by default with authentication; off, key=value text or a YAML mapping', () => {
+    const auth = ['--domain', 'example.com', '--auth-user', 'a:b'];
+    expect(resolveConfig({}, parseCliArgs(auth).flags).auth?.lockout).toEqual({});
+    expect(resolveConfig({}, parseCliArgs([...auth, '--auth-lockout', 'off']).flags).auth?.lockout).toBe(false);
+    expect(resolveConfig({}, parseCliArgs([...auth, '--auth-lockout', 'source-failures=3,allow=10.0.0.0/8;::1']).flags).auth?.lockout).toEqual({
+      sourceFailures: 3,
+      allow: ['10.0.0.0/8', '::1'],
+    });
+    const file = configFromObject({ 'auth-lockout': { 'user-failures': 50, 'max-user-lockout': 600 } });
+    expect(resolveConfig(file, parseCliArgs(auth).flags).auth?.lockout).toEqual({ userFailures: 50, maxUserLockout: 600 });
+    expect(resolveConfig(configFromObject({ 'auth-lockout': false }), parseCliArgs(auth).flags).auth?.lockout).toBe(false);
+  });
+
+  it('registrar caps from flags and file; 0 turns the AOR caps off', () => {
+    const c = resolveConfig(configFromObject({ 'max-aors': 0, 'registrar-trusted': '192.0.2.1' }), parseCliArgs(['--max-bindings', '3', '--max-aors-per-source', '0']).flags);
+    expect(c.registrarLimits).toEqual({ maxBindings: 3, maxAorsPerSource: 0, maxAors: 0, trustedSources: ['192.0.2.1'] });
   });
 
   it.each([
@@ -173,7 +202,7 @@ describe('store, authentication, rate limit and admin settings', () => {
 
   it('auth users: passwords may hold colons, the realm defaults to the first domain without *, SHA-256 is offered first', () => {
     const c = resolveConfig({}, parseCliArgs(['--domain', '*', '--domain', 'example.com', '--auth-user', 'alice:a:b:c', '--auth-user', 'bob:pw']).flags);
-    expect(c.auth).toEqual({ users: new Map([['alice', 'a:b:c'], ['bob', 'pw']]), realm: 'example.com', algorithms: ['SHA-256', 'MD5'], nonceSecret: undefined });
+    expect(c.auth).toEqual({ users: new Map([['alice', 'a:b:c'], ['bob', 'pw']]), realm: 'example.com', algorithms: ['SHA-256', 'MD5'], nonceSecret: undefined, lockout: {} });
     expect(resolveConfig({}, parseCliArgs(['--auth-user', 'a:b', '--auth-realm', 'r', '--auth-algorithms', 'md5']).flags).auth).toMatchObject({ realm: 'r', algorithms: ['MD5'] });
   });
 
@@ -188,7 +217,16 @@ describe('store, authentication, rate limit and admin settings', () => {
     [['--auth-user', 'a:1', '--auth-realm', 'r', '--auth-algorithms', 'MD5,md5'], /twice/],
     [['--rate-limit', '0'], /expected N or N\/SECONDS/],
     [['--rate-limit', '5/x'], /expected N or N\/SECONDS/],
-    [['--rate-limit-allow', '10.0.0.0/8'], /needs rate-limit/],
+    [['--rate-limit', 'off', '--rate-limit-allow', '10.0.0.0/8'], /needs rate-limit/],
+    [['--rate-limit', 'on'], /expected N or N\/SECONDS, both ≥ 1, or off/],
+    [['--auth-lockout', 'off'], /auth-lockout needs at least one auth-user/],
+    [['--auth-user', 'a:1', '--auth-realm', 'r', '--auth-lockout', 'window=0'], /auth-lockout: window must be a positive integer/],
+    [['--auth-user', 'a:1', '--auth-realm', 'r', '--auth-lockout', 'speed=9'], /auth-lockout: unknown key "speed"/],
+    [['--auth-user', 'a:1', '--auth-realm', 'r', '--auth-lockout', 'source-lockout=7200'], /maxSourceLockout must be at least sourceLockout/],
+    [['--max-bindings', '0'], /max-bindings must be a whole number ≥ 1/],
+    [['--max-aors=-5'], /max-aors must be a whole number ≥ 0/],
+    [['--max-aors-per-source', 'many'], /max-aors-per-source must be a whole number/],
+    [['--leg', 'udp:127.0.0.1:0', '--max-aors', '10'], /are the registrar's: give --registrar/],
     [['--admin', 'localhost:9060'], /admin: .*IP address/],
     [['--admin', '127.0.0.1:99999'], /admin: /],
   ])('refuses %j', (args, message) => {

@@ -35,7 +35,26 @@ export interface AuthFailedEvent {
   line: string;
 }
 
-export type SecurityEvent = BlockedEvent | AuthFailedEvent;
+/** Payload of `sipway:auth:locked`: a lock-out started (one per lock-out, not per refused attempt). */
+export interface AuthLockedEvent {
+  kind: 'auth-locked';
+  /** The source whose failure started it. */
+  source: string;
+  port: number;
+  transport: string;
+  /** `source`: this address is refused; `user`: this user, from sources never seen authenticating as it. */
+  scope: 'source' | 'user';
+  /** Seconds the lock-out lasts. */
+  seconds: number;
+  /** Failures counted in the window. */
+  failures: number;
+  method: string;
+  user: string;
+  realm: string;
+  line: string;
+}
+
+export type SecurityEvent = BlockedEvent | AuthFailedEvent | AuthLockedEvent;
 
 /** Receives each security line, e.g. `(line) => process.stderr.write(line + '\n')`. */
 export type SecurityLog = (line: string, event: SecurityEvent) => void;
@@ -44,6 +63,8 @@ export type SecurityLog = (line: string, event: SecurityEvent) => void;
 export const blockedChannel = channel('sipway:auth:blocked');
 /** `sipway:auth:failed`: credentials that were refused. */
 export const authFailedChannel = channel('sipway:auth:failed');
+/** `sipway:auth:locked`: a brute-force lock-out started. */
+export const authLockedChannel = channel('sipway:auth:locked');
 
 // Peer-controlled text never breaks the line or its fields: JSON quoting escapes quotes and
 // control characters, and the field stays last.
@@ -70,4 +91,12 @@ export function formatBlockedLine(e: Pick<BlockedEvent, 'source' | 'port' | 'rea
  */
 export function formatAuthFailedLine(e: Pick<AuthFailedEvent, 'source' | 'port' | 'reason' | 'method' | 'user'>): string {
   return `sipway auth-failed source=${e.source} port=${e.port} reason=${e.reason} method=${token(e.method)} user=${quoted(e.user)}`;
+}
+
+/**
+ * `sipway auth-locked source=192.0.2.7 port=5060 scope=source seconds=60 failures=10 method=REGISTER user="alice"`
+ * (one line when a lock-out starts; user last and JSON-quoted).
+ */
+export function formatAuthLockedLine(e: Pick<AuthLockedEvent, 'source' | 'port' | 'scope' | 'seconds' | 'failures' | 'method' | 'user'>): string {
+  return `sipway auth-locked source=${e.source} port=${e.port} scope=${e.scope} seconds=${e.seconds} failures=${e.failures} method=${token(e.method)} user=${quoted(e.user)}`;
 }

@@ -174,11 +174,24 @@ describe('DigestAuthenticator: refusals', () => {
     expect(s.passed).toHaveLength(2);
   });
 
-  it('does not let a wrong answer spend a nonce count', async () => {
-    const s = await server();
+  it('does not let a wrong answer spend a nonce count (lockout off)', async () => {
+    const s = await server({ lockout: false });
     const { nonce } = await s.challenge();
     expect((await s.send({ cseq: 2, headers: [['Authorization', credentials(register(nonce, { password: 'x' }))]] })).status).toBe(403);
     expect((await s.send({ cseq: 3, headers: [['Authorization', credentials(register(nonce))]] })).status).toBe(200);
+  });
+
+  it('burns a nonce after a wrong answer (lockout on): the next answer on it gets stale=TRUE unchecked, a fresh nonce works', async () => {
+    const s = await server();
+    const { nonce } = await s.challenge();
+    expect((await s.send({ cseq: 2, headers: [['Authorization', credentials(register(nonce, { password: 'x' }))]] })).status).toBe(403);
+    for (const password of ['wonderland', 'y']) {
+      const again = await s.send({ cseq: 3, headers: [['Authorization', credentials(register(nonce, { password }))]] });
+      expect(again.status).toBe(401);
+      expect(challengeParams(again.getHeader('WWW-Authenticate')!)['stale']).toBe('TRUE');
+    }
+    const fresh = await s.challenge();
+    expect((await s.send({ cseq: 4, headers: [['Authorization', credentials(register(fresh.nonce))]] })).status).toBe(200);
   });
 
   it('treats a nonce from another secret as stale when the digest is right, and shares nonces across a cluster secret', async () => {
@@ -194,6 +207,19 @@ describe('DigestAuthenticator: refusals', () => {
     cleanup.push(() => twin.close());
     const { nonce } = await s.challenge();
     expect((await twin.send({ cseq: 3, headers: [['Authorization', credentials(register(nonce))]] })).status).toBe(200);
+  });
+
+  it('answers a nonce that is not ours with stale=TRUE without checking the password (no oracle)', async () => {
+    const s = await server();
+    const other = await setup({ nonceSecret: 'another-secret-entirely-0123456789' });
+    cleanup.push(() => other.close());
+    const { nonce: foreign } = await other.challenge();
+    for (const password of ['wonderland', 'wrong']) {
+      const r = await s.send({ cseq: 2, headers: [['Authorization', credentials(register(foreign, { password }))]] });
+      expect(r.status).toBe(401);
+      expect(challengeParams(r.getHeader('WWW-Authenticate')!)['stale']).toBe('TRUE');
+    }
+    expect(s.lines).toEqual([]);
   });
 
   it('refuses a tampered nonce (bit flipped) with a plain challenge when the digest does not match', async () => {

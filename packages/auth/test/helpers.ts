@@ -77,6 +77,8 @@ export interface RequestArgs {
   toTag?: string;
   headers?: Array<[string, string]>;
   branch?: string;
+  /** sent-by of the Via (default 10.0.0.2:5060): where the answer goes. */
+  sentBy?: string;
 }
 
 export function requestText(args: RequestArgs = {}): string {
@@ -86,7 +88,7 @@ export function requestText(args: RequestArgs = {}): string {
   const seq = args.cseq ?? 1;
   const lines = [
     `${method} ${uri} SIP/2.0`,
-    `Via: SIP/2.0/UDP 10.0.0.2:5060;branch=${args.branch ?? `z9hG4bK-auth-${++branchNo}`}`,
+    `Via: SIP/2.0/UDP ${args.sentBy ?? '10.0.0.2:5060'};branch=${args.branch ?? `z9hG4bK-auth-${++branchNo}`}`,
     'Max-Forwards: 70',
     `From: <${to}>;tag=from1`,
     `To: <${to}>${args.toTag ? `;tag=${args.toTag}` : ''}`,

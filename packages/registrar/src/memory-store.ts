@@ -61,6 +61,11 @@ export class MemoryLocationStore implements LocationStore {
     return Promise.resolve(dropped);
   }
 
+  count(): Promise<number> {
+    if (this.#closed) return closed();
+    return Promise.resolve(this.#records.size);
+  }
+
   list(): Promise<LocationRecord[]> {
     if (this.#closed) return closed();
     return Promise.resolve([...this.#records.values()].map((r) => structuredClone(r)));

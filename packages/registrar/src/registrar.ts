@@ -10,6 +10,7 @@ import { registerChannel } from './diagnostics.js';
 import { createDomainMatcher } from './domains.js';
 import type { DomainMatcher } from './domains.js';
 import { RegistrarClosedError, RegistrarOptionsError } from './errors.js';
+import { LimitLog, SourceIndex, addressList, sourceKey, type RegisterLimit } from './limits.js';
 import { MemoryLocationStore } from './memory-store.js';
 import { applyRegister, readRegister } from './register.js';
 import type { RegisterIntent, RegisterPolicy, RegisterReply } from './register.js';
@@ -42,8 +43,24 @@ export interface RegistrarOptions {
   maxExpires?: number;
   /** Seconds, when neither the contact nor the request gives one. Default: `maxExpires` (Net::SIP). */
   defaultExpires?: number;
-  /** Most bindings per AOR; a REGISTER adding beyond it gets 403. Default 32. */
+  /** Most bindings per AOR; a REGISTER adding beyond it gets 403 (Too Many Bindings). Default 10. */
   maxBindings?: number;
+  /**
+   * Most AORs one source address may hold bindings in (counted in this process); a REGISTER
+   * for one more gets 403 (Too Many Registrations). 0 = no cap. Default 100.
+   */
+  maxAorsPerSource?: number;
+  /** Sources exempt from `maxAorsPerSource` (an SBC or proxy in front): addresses and CIDR ranges. */
+  trustedSources?: readonly string[];
+  /** IPv6 sources count as one per prefix of this many bits for `maxAorsPerSource` (one end site has a /64). Default 64; 128 = per address. */
+  ipv6SourcePrefix?: number;
+  /**
+   * Most AORs in the store (`store.count()`, else those this process saved); a REGISTER for a new
+   * AOR beyond it gets 503 with `Retry-After: fullRetryAfter`. 0 = no cap. Default 100000.
+   */
+  maxAors?: number;
+  /** Seconds in Retry-After when `maxAors` is reached. Default 60. */
+  fullRetryAfter?: number;
   /**
    * Seconds an AOR stays "known" (see {@link Registrar.knows}) after its last binding lapsed or
    * was removed. Default 3600; 0 forgets at once.
@@ -99,6 +116,16 @@ export class Registrar implements Receiver {
   readonly #serves: DomainMatcher;
   readonly #policy: RegisterPolicy;
   readonly #rememberMs: number;
+  readonly #maxAorsPerSource: number;
+  readonly #maxAors: number;
+  readonly #fullRetryAfter: number;
+  readonly #trusted: (address: string) => boolean;
+  readonly #sources: SourceIndex;
+  readonly #limitLog: LimitLog;
+  /** New AORs between the count check and the end of their save (concurrent REGISTERs). */
+  #pendingNew = 0;
+  /** AORs this process created, for stores without count(). */
+  readonly #created = new Set<string>();
   readonly #retryAfter: number;
   readonly #clock: () => number;
   readonly #logger: RegistrarLogger | undefined;
@@ -129,15 +156,24 @@ export class Registrar implements Receiver {
       minExpires,
       maxExpires,
       defaultExpires,
-      maxBindings: positiveInteger('maxBindings', options.maxBindings ?? 32),
+      maxBindings: positiveInteger('maxBindings', options.maxBindings ?? 10),
       supported: new Set((options.supported ?? []).map((t) => t.toLowerCase())),
     };
     this.#rememberMs = positiveInteger('rememberFor', options.rememberFor ?? 3600, true) * 1000;
     this.#retryAfter = positiveInteger('retryAfter', options.retryAfter ?? 5, true);
+    this.#maxAorsPerSource = positiveInteger('maxAorsPerSource', options.maxAorsPerSource ?? 100, true);
+    this.#maxAors = positiveInteger('maxAors', options.maxAors ?? 100_000, true);
+    this.#fullRetryAfter = positiveInteger('fullRetryAfter', options.fullRetryAfter ?? 60, true);
+    if (options.trustedSources !== undefined && !Array.isArray(options.trustedSources)) throw new RegistrarOptionsError('trustedSources must be a list of addresses or CIDR ranges');
+    this.#trusted = addressList(options.trustedSources ?? [], 'trustedSources');
+    const prefix = options.ipv6SourcePrefix ?? 64;
+    if (!Number.isInteger(prefix) || prefix < 1 || prefix > 128) throw new RegistrarOptionsError(`ipv6SourcePrefix must be an integer 1..128 (got ${String(prefix)})`);
+    this.#sources = new SourceIndex(prefix);
     const sweep = positiveInteger('sweepInterval', options.sweepInterval ?? 10_000, true);
     this.#dispatcher = options.dispatcher;
     this.#clock = options.clock ?? Date.now;
     this.#logger = options.logger;
+    this.#limitLog = new LimitLog((line, data) => this.#logger?.warn?.(line, data));
     this.#ownsStore = options.store === undefined;
     this.store = options.store ?? new MemoryLocationStore();
     if (options.flowTimer !== undefined) positiveInteger('flowTimer', options.flowTimer);
@@ -239,6 +275,8 @@ export class Registrar implements Receiver {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#unsubscribe?.();
     this.#flowAors.clear();
+    this.#sources.clear();
+    this.#created.clear();
     this.#closing ??= this.#ownsStore ? this.store.close() : Promise.resolve();
     return this.#closing;
   }
@@ -251,7 +289,10 @@ export class Registrar implements Receiver {
     if (this.#sweeping || this.#closed) return;
     this.#sweeping = true;
     try {
-      const dropped = await this.store.expire(this.#clock());
+      const now = this.#clock();
+      const dropped = await this.store.expire(now);
+      this.#sources.prune(now);
+      if (this.#created.size > 0) for (const aor of this.#created) if ((await this.store.lookup(aor)) === undefined) this.#created.delete(aor);
       if (dropped > 0) this.#logger?.debug?.('expired bindings', { dropped });
     } catch (error) {
       this.#logger?.warn?.('location store sweep failed', { error: String(error) });
@@ -281,7 +322,10 @@ export class Registrar implements Receiver {
   async #update(request: SipRequest, info: ReceiveInfo, intent: Exclude<RegisterIntent, RegisterReply>): Promise<void> {
     const source = { transport: info.source.transport, address: info.source.address, port: info.source.port };
     const outcome = await this.#decide(intent, source);
-    if (outcome.kind === 'reply') return this.#answer(request, info, outcome, intent.aor);
+    if (outcome.kind === 'reply') {
+      if (outcome.limit !== undefined) this.#limitLog.refused(outcome.limit, this.#sources.key(source.address), sourceKey(source.address, 128), intent.aor, this.#clock());
+      return this.#answer(request, info, outcome, intent.aor);
+    }
     if (intent.kind !== 'query') this.#trackFlow(intent.aor, outcome.bindings, source, info.connection);
     return this.#ok(request, info, intent.aor, outcome.bindings, outcome.now, this.#outboundHeaders(request, intent));
   }
@@ -364,7 +408,8 @@ export class Registrar implements Receiver {
   async #decide(
     intent: Exclude<RegisterIntent, RegisterReply>,
     source: BindingSource,
-  ): Promise<{ kind: 'ok'; bindings: Binding[]; now: number } | RegisterReply> {
+  ): Promise<{ kind: 'ok'; bindings: Binding[]; now: number } | (RegisterReply & { limit?: RegisterLimit })> {
+    const key = this.#sources.key(source.address);
     try {
       for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
         const now = this.#clock();
@@ -372,14 +417,29 @@ export class Registrar implements Receiver {
         const current = record === undefined ? [] : liveBindings(record.bindings, now);
         if (intent.kind === 'query') return { kind: 'ok', bindings: current, now };
         const outcome = applyRegister(intent, current, { now, policy: this.#policy, source });
-        if (outcome.kind === 'reply') return outcome;
+        if (outcome.kind === 'reply') return outcome.status === 403 ? { ...outcome, limit: 'bindings-per-aor' } : outcome;
         // Removing what does not exist must not make an unknown AOR known.
         if (record === undefined && outcome.bindings.length === 0) return { kind: 'ok', bindings: [], now };
+        const fresh = record === undefined;
+        const refused = await this.#admit(intent.aor, key, source.address, fresh, current, outcome.bindings, now);
+        if (refused !== undefined) return refused;
         let expiresAt = now + this.#rememberMs;
         for (const b of outcome.bindings) expiresAt = Math.max(expiresAt, b.expires + this.#rememberMs);
         if (record !== undefined && this.#rememberMs > 0) expiresAt = Math.max(expiresAt, record.expiresAt);
-        const saved = await this.store.save(intent.aor, outcome.bindings, { expectedVersion: record?.version ?? 0, expiresAt });
-        if (saved.ok) return { kind: 'ok', bindings: liveBindings(outcome.bindings, now), now };
+        let saved;
+        try {
+          saved = await this.store.save(intent.aor, outcome.bindings, { expectedVersion: record?.version ?? 0, expiresAt });
+        } catch (error) {
+          this.#sources.update(intent.aor, outcome.bindings, current);
+          throw error;
+        } finally {
+          if (fresh) this.#pendingNew--;
+        }
+        if (saved.ok) {
+          if (fresh && this.store.count === undefined) this.#created.add(intent.aor);
+          return { kind: 'ok', bindings: liveBindings(outcome.bindings, now), now };
+        }
+        this.#sources.update(intent.aor, outcome.bindings, current);
         this.#logger?.debug?.('concurrent update of an AOR, retrying', { aor: intent.aor, attempt });
       }
       this.#logger?.warn?.('could not save bindings: too many concurrent updates', { aor: intent.aor });
@@ -388,6 +448,37 @@ export class Registrar implements Receiver {
     }
     // RFC 3261 §21.5.4: temporarily unable to process the request; try again later.
     return { kind: 'reply', status: 503, reason: 'Service Unavailable', headers: [['Retry-After', String(this.#retryAfter)]] };
+  }
+
+  /**
+   * The caps on what one REGISTER may create: AORs per source (403; per process) and AORs in
+   * total (503 with Retry-After: the registrar is full for now, RFC 3261 §21.5.4). Refreshing or
+   * removing what a source already holds is never refused.
+   */
+  async #admit(
+    aor: string,
+    source: string,
+    address: string,
+    fresh: boolean,
+    before: readonly Binding[],
+    after: readonly Binding[],
+    now: number,
+  ): Promise<(RegisterReply & { limit: RegisterLimit }) | undefined> {
+    const stored = this.#maxAors > 0 && fresh ? (this.store.count === undefined ? this.#created.size : await this.store.count()) : 0;
+    // From here on synchronous: the checks and the reservation cannot interleave with another REGISTER.
+    if (this.#maxAors > 0 && fresh && stored + this.#pendingNew >= this.#maxAors) {
+      return { kind: 'reply', status: 503, reason: 'Service Unavailable', headers: [['Retry-After', String(this.#fullRetryAfter)]], limit: 'aors' };
+    }
+    const adds = after.some((b) => b.source !== undefined && this.#sources.key(b.source.address) === source);
+    if (this.#maxAorsPerSource > 0 && adds && !this.#trusted(address) && !this.#sources.holds(source, aor, now)) {
+      if (this.#sources.count(source, now) >= this.#maxAorsPerSource) {
+        return { kind: 'reply', status: 403, reason: 'Too Many Registrations', limit: 'aors-per-source' };
+      }
+    }
+    // Reserved before the save resolves, so concurrent REGISTERs see each other; undone on conflict.
+    this.#sources.update(aor, before, after);
+    if (fresh) this.#pendingNew++;
+    return undefined;
   }
 
   /** The 200 of RFC 3261 §10.3 step 8: every current binding with its remaining expiry, and a Date. */

@@ -42,6 +42,12 @@ export interface LocationStore {
   expire(now: number): Promise<number>;
   /** Every record (lapsed bindings included until `expire`). */
   list(): Promise<LocationRecord[]>;
+  /**
+   * How many AORs the store holds (known ones without bindings included; lapsed ones may count
+   * until `expire`). Optional: the registrar's `maxAors` cap uses it, and counts the AORs this
+   * process saved when a store does not have it.
+   */
+  count?(): Promise<number>;
   /** Release resources; later calls reject with a closed error. Idempotent. */
   close(): Promise<void>;
 }

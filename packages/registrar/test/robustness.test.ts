@@ -87,7 +87,7 @@ describe('store failures and concurrency', () => {
   });
 
   it('many REGISTERs for one AOR at once: none is lost', async () => {
-    s = await setup();
+    s = await setup({ maxBindings: 32 });
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => s!.register({ contacts: [`<sip:d${i}@10.0.0.2>`], expires: 60, callId: `c${i}` })));
     expect(results.every((r) => r.status === 200)).toBe(true);
     expect(await s.registrar.lookup('sip:alice@example.com')).toHaveLength(20);

@@ -3,9 +3,19 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Dispatcher, ReceiveInfo } from '@sipway/sip-leg';
 import { createResponse, isRequest, sipUriEquals, type SipMessage, type SipRequest } from '@sipway/sip-message';
 import { AuthOptionsError } from '../errors.js';
-import { authFailedChannel, formatAuthFailedLine, type AuthFailedEvent, type AuthFailureReason, type SecurityLog } from '../security-log.js';
+import {
+  authFailedChannel,
+  authLockedChannel,
+  formatAuthFailedLine,
+  formatAuthLockedLine,
+  type AuthFailedEvent,
+  type AuthFailureReason,
+  type AuthLockedEvent,
+  type SecurityLog,
+} from '../security-log.js';
 import { HEX_LENGTH, algorithmOf, computeDigestResponse, computeHa1, type DigestAlgorithm, DIGEST_ALGORITHMS } from './algorithms.js';
 import { formatChallenge, parseCredentials } from './header.js';
+import { Lockout, type LockoutOptions, type LockStart } from './lockout.js';
 import { MemoryNonceCountStore, type NonceCountStore } from './nonce-count-store.js';
 import { NonceSigner, resolveNonceSecret, type NonceSecretSource } from './nonce.js';
 
@@ -65,7 +75,13 @@ export interface DigestAuthenticatorOptions {
   checkUri?: boolean;
   /** Remove our own credentials from an authorized request before the chain goes on (default true, RFC 3261 §20.28). */
   removeCredentials?: boolean;
-  /** Receives one line per refused credential (format in the README, for fail2ban). */
+  /**
+   * Brute-force lock-out (fail2ban style, see the README): failures counted per source address,
+   * per user and per nonce; a locked source or user gets 403 without a password check. On by
+   * default with the defaults of {@link LockoutOptions}; `false` turns it off.
+   */
+  lockout?: LockoutOptions | false;
+  /** Receives one line per refused credential and per lock-out (format in the README, for fail2ban). */
   securityLog?: SecurityLog;
   logger?: AuthLogger;
   /** Milliseconds since the epoch (tests move it). */
@@ -95,7 +111,7 @@ export const authorizedChannel = channel('sipway:auth:authorized');
 const KNOWN_OPTIONS = new Set([
   'dispatcher', 'realm', 'role', 'users', 'ha1', 'lookup', 'algorithms', 'qop', 'allowNoQop', 'nonceSecret', 'nonceTtl',
   'bindNonceToAddress', 'nonceCounts', 'opaque', 'methods', 'filter', 'authorize', 'checkUri', 'removeCredentials',
-  'securityLog', 'logger', 'clock',
+  'lockout', 'securityLog', 'logger', 'clock',
 ]);
 
 const authenticated = new WeakMap<SipRequest, string>();
@@ -110,7 +126,8 @@ type Verdict =
   | { kind: 'fail'; reason: AuthFailureReason; username: string; status: 400 | 403 }
   | { kind: 'stale'; reason: 'stale' | 'replay' | 'bad-nonce'; username: string }
   | { kind: 'unavailable' }
-  | { kind: 'retry' };
+  | { kind: 'locked'; username: string; scope: 'source' | 'user'; seconds: number }
+  | { kind: 'retry'; failure?: { reason: AuthFailureReason; username: string } };
 
 const NC = /^[0-9a-fA-F]{8}$/;
 
@@ -143,6 +160,7 @@ export class DigestAuthenticator {
   readonly #authorize: DigestAuthenticatorOptions['authorize'];
   readonly #checkUri: boolean;
   readonly #remove: boolean;
+  readonly #lockout: Lockout | undefined;
   readonly #securityLog: SecurityLog | undefined;
   readonly #logger: AuthLogger | undefined;
   readonly #clock: () => number;
@@ -204,6 +222,7 @@ export class DigestAuthenticator {
     this.#authorize = options.authorize;
     this.#checkUri = options.checkUri ?? true;
     this.#remove = options.removeCredentials ?? true;
+    this.#lockout = options.lockout === false ? undefined : new Lockout(options.lockout ?? {});
     this.#securityLog = options.securityLog;
     this.#logger = options.logger;
     this.#clock = options.clock ?? Date.now;
@@ -244,9 +263,26 @@ export class DigestAuthenticator {
       // Credentials for other realms belong to other hops (RFC 3261 §20.28): not ours to judge.
       if (creds.params.get('realm') !== this.#realm) continue;
       ours.push(i);
-      const v = await this.#verify(creds.params, message, info);
+      const username = creds.params.get('username') ?? '';
+      const nonce = creds.params.get('nonce') ?? '';
+      const refused = this.#lockout?.refuse(info.source.address, this.#userKey(username), nonce, this.#clock());
+      let v: Verdict;
+      if (refused === undefined) v = await this.#verify(creds.params, message, info);
+      // A nonce that took its wrong answers is not checked again: a fresh challenge, stale=TRUE
+      // whatever the answer (so it tells nothing), which a real client follows at once.
+      else if (refused.scope === 'nonce') v = { kind: 'stale', reason: 'bad-nonce', username };
+      else v = { kind: 'locked', username, scope: refused.scope, seconds: refused.seconds };
+      const failure = v.kind === 'fail' && v.status === 403 ? v : v.kind === 'retry' ? v.failure : undefined;
+      if (failure !== undefined && this.#lockout !== undefined) {
+        const now = this.#clock();
+        for (const lock of this.#lockout.fail(info.source.address, this.#userKey(failure.username), nonce, now)) {
+          this.#locked(message, info, failure.username, lock);
+        }
+      }
+      if (v.kind === 'retry' && v.failure !== undefined) this.#failed(message, info, { ...v.failure, status: proxy ? 407 : 401 });
       if (rank(v) > rank(verdict)) verdict = v;
-      if (v.kind === 'ok') break;
+      // A locked attempt ends the request: no further credentials of it are checked.
+      if (v.kind === 'ok' || v.kind === 'locked') break;
     }
 
     if (verdict.kind === 'ok') {
@@ -255,6 +291,7 @@ export class DigestAuthenticator {
         await this.#answer(message, info, 403);
         return true;
       }
+      this.#lockout?.succeed(info.source.address, this.#userKey(verdict.username), this.#clock());
       if (this.#remove) for (const i of ours.reverse()) message.removeHeaderValue(header, i);
       authenticated.set(message, verdict.username);
       // Later chain members (the proxy's relay policy) see it on the ReceiveInfo too.
@@ -267,6 +304,13 @@ export class DigestAuthenticator {
     if (verdict.kind === 'fail') {
       this.#failed(message, info, verdict);
       await this.#answer(message, info, verdict.status, verdict.status === 400 ? 'Bad Request (Digest credentials)' : undefined);
+      return true;
+    }
+    if (verdict.kind === 'locked') {
+      // Refused without looking at the password (no oracle while locked). 403, not 503: a 503
+      // would send RFC 3263 clients to the next server of the cluster, whose counts are its own.
+      this.#logger?.debug?.('DigestAuthenticator: locked out', { source: info.source.address, username: verdict.username, scope: verdict.scope, seconds: verdict.seconds });
+      await this.#answer(message, info, 403, 'Too Many Failed Attempts');
       return true;
     }
     if (verdict.kind === 'unavailable') {
@@ -315,7 +359,13 @@ export class DigestAuthenticator {
 
     const now = this.#clock();
     const check = this.#signer.check(nonce, now, this.#bind ? info.source.address : undefined);
-    const nonceOk = check.valid && !check.expired && (this.#opaque === undefined || p.get('opaque') === this.#opaque);
+    // A nonce we did not issue (another secret, tampered, made up, or bound to another address) is
+    // not checked at all: a fresh challenge with stale=TRUE whatever the answer, so it is no
+    // password oracle, and nothing is counted, so a sender forging a victim's UDP address with a
+    // nonce bound to its own cannot lock the victim out. After a restart with a random secret,
+    // clients follow the stale challenge at once.
+    if (!check.valid) return { kind: 'stale', reason: 'bad-nonce', username };
+    const nonceOk = !check.expired && (this.#opaque === undefined || p.get('opaque') === this.#opaque);
 
     let ha1: string | undefined;
     try {
@@ -338,10 +388,13 @@ export class DigestAuthenticator {
     if (!match) {
       // RFC 7616 §3.3: stale only when the digest was right. A wrong answer to a nonce we issued
       // and that is still good means a wrong password: 403. Otherwise challenge afresh.
-      if (nonceOk) return { kind: 'fail', reason: known ? 'bad-password' : 'unknown-user', username, status: 403 };
-      return { kind: 'retry' };
+      // Either way it is a failure that counts: wrong guesses on an expired nonce would
+      // otherwise be free, with stale=TRUE telling when the password was right.
+      const reason = known ? 'bad-password' : 'unknown-user';
+      if (nonceOk) return { kind: 'fail', reason, username, status: 403 };
+      return { kind: 'retry', failure: { reason, username } };
     }
-    if (!check.valid || (this.#opaque !== undefined && p.get('opaque') !== this.#opaque)) return { kind: 'stale', reason: 'bad-nonce', username };
+    if (this.#opaque !== undefined && p.get('opaque') !== this.#opaque) return { kind: 'stale', reason: 'bad-nonce', username };
     if (check.expired) return { kind: 'stale', reason: 'stale', username };
     // Only a correct digest may spend a nonce count, so garbage cannot burn a user's nonce.
     if (!(await this.#counts.use(nonce, nc, check.issuedAt))) return { kind: 'stale', reason: 'replay', username };
@@ -386,6 +439,20 @@ export class DigestAuthenticator {
     return `da${h.digest('hex').slice(0, 12)}`;
   }
 
+  // Lock-outs count per user name and realm.
+  #userKey(username: string): string {
+    return `${username}\0${this.#realm}`;
+  }
+
+  #locked(request: SipRequest, info: ReceiveInfo, username: string, lock: LockStart): void {
+    if (this.#securityLog === undefined && !authLockedChannel.hasSubscribers) return;
+    const base = { source: info.source.address, port: info.source.port, scope: lock.scope, seconds: lock.seconds, failures: lock.failures, method: request.method, user: username };
+    const line = formatAuthLockedLine(base);
+    const event: AuthLockedEvent = { kind: 'auth-locked', ...base, transport: info.source.transport, realm: this.#realm, line };
+    this.#securityLog?.(line, event);
+    if (authLockedChannel.hasSubscribers) authLockedChannel.publish(event);
+  }
+
   #failed(request: SipRequest, info: ReceiveInfo, f: { reason: AuthFailureReason; username: string; status: number }): void {
     if (this.#securityLog === undefined && !authFailedChannel.hasSubscribers) return;
     const base = { source: info.source.address, port: info.source.port, reason: f.reason, method: request.method, user: f.username };
@@ -400,6 +467,8 @@ export class DigestAuthenticator {
 function rank(v: Verdict): number {
   switch (v.kind) {
     case 'ok':
+      return 5;
+    case 'locked':
       return 4;
     case 'fail':
       return v.status === 403 ? 3 : 2;

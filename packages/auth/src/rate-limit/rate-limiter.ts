@@ -5,6 +5,7 @@ import type { AuthLogger } from '../digest/digest-authenticator.js';
 import { AuthOptionsError } from '../errors.js';
 import { blockedChannel, formatBlockedLine, type BlockReason, type BlockedEvent, type SecurityLog } from '../security-log.js';
 import { AddressList } from './address-list.js';
+import { sourceKey } from './source-key.js';
 
 /** What the member needs of a rate-limiter-flexible limiter: `RateLimiterMemory`, `RateLimiterRedis`, … */
 export type PointsLimiter = Pick<RateLimiterAbstract, 'consume'>;
@@ -31,12 +32,14 @@ export interface RateLimiterOptions {
   dropAbove?: number;
   /** Only these methods count and are limited (default all requests). Responses are never limited. */
   methods?: readonly string[];
+  /** IPv6 sources share one limit per prefix of this many bits (one end site has a /64). Default 64; 128 = per address. */
+  ipv6Prefix?: number;
   /** Receives one line per block (format in the README, for fail2ban). */
   securityLog?: SecurityLog;
   logger?: AuthLogger;
 }
 
-const KNOWN_OPTIONS = new Set(['dispatcher', 'limiter', 'points', 'duration', 'allow', 'dropAbove', 'methods', 'securityLog', 'logger']);
+const KNOWN_OPTIONS = new Set(['dispatcher', 'limiter', 'points', 'duration', 'allow', 'dropAbove', 'methods', 'ipv6Prefix', 'securityLog', 'logger']);
 
 function isLimiterRes(value: unknown): value is RateLimiterRes {
   return typeof value === 'object' && value !== null && !(value instanceof Error) && 'msBeforeNext' in value;
@@ -57,6 +60,7 @@ export class RateLimiter {
   readonly #allow: AddressList;
   readonly #dropAbove: number | undefined;
   readonly #methods: ReadonlySet<string> | undefined;
+  readonly #ipv6Prefix: number;
   readonly #securityLog: SecurityLog | undefined;
   readonly #logger: AuthLogger | undefined;
   // Sources whose flood was already logged, until when (ms): one line per window, not per packet.
@@ -82,6 +86,9 @@ export class RateLimiter {
     this.#allow = new AddressList(options.allow ?? []);
     this.#dropAbove = options.dropAbove;
     this.#methods = options.methods === undefined ? undefined : new Set(options.methods);
+    const prefix = options.ipv6Prefix ?? 64;
+    if (!Number.isInteger(prefix) || prefix < 1 || prefix > 128) throw new AuthOptionsError('RateLimiter: ipv6Prefix must be an integer 1..128');
+    this.#ipv6Prefix = prefix;
     this.#securityLog = options.securityLog;
     this.#logger = options.logger;
   }
@@ -93,7 +100,7 @@ export class RateLimiter {
     const source = info.source.address;
     if (this.#allow.has(source)) return false;
     try {
-      await this.#limiter.consume(normalise(source), 1);
+      await this.#limiter.consume(sourceKey(source, this.#ipv6Prefix), 1);
       return false;
     } catch (rejection) {
       if (!isLimiterRes(rejection)) {
@@ -143,9 +150,4 @@ function limitTag(request: SipRequest): string {
   const s = `${request.callId ?? ''}|${request.from?.tag ?? ''}|${request.cseq?.seq ?? ''}`;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
   return `rl${h.toString(16)}`;
-}
-
-// ::ffff:192.0.2.7 and 192.0.2.7 are one source.
-function normalise(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address.toLowerCase();
 }

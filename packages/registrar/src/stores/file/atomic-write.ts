@@ -8,11 +8,13 @@ import { dirname } from 'node:path';
  * itself survives a power loss. One writer per path (the store serializes its writes), so a
  * fixed temporary name is enough and a leftover from a crash is simply overwritten.
  */
-export async function writeFileAtomic(path: string, data: string): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Iterable<string>): Promise<void> {
   const temporary = `${path}.tmp`;
   const handle = await open(temporary, 'w', 0o600);
   try {
-    await handle.writeFile(data, 'utf8');
+    if (typeof data === 'string') await handle.writeFile(data, 'utf8');
+    // Chunk by chunk: each await gives the event loop back while the kernel takes the bytes.
+    else for (const chunk of data) await handle.write(chunk, null, 'utf8');
     await handle.sync();
   } catch (error) {
     await handle.close().catch(() => undefined);

@@ -7,7 +7,7 @@ import type { RegistrarLogger } from '../../registrar.js';
 import type { LocationStore, SaveOptions, SaveResult } from '../../store.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { RecordTable } from './record-table.js';
-import { SnapshotFormatError, decodeSnapshot, encodeSnapshot } from './snapshot.js';
+import { SnapshotFormatError, decodeSnapshot, encodeSnapshotChunks } from './snapshot.js';
 import { LocationSnapshotError } from './snapshot-error.js';
 
 /** Options of {@link FileLocationStore}. */
@@ -144,6 +144,10 @@ export class FileLocationStore implements LocationStore {
     return this.#use(() => this.#table.list());
   }
 
+  count(): Promise<number> {
+    return this.#use(() => this.#table.size);
+  }
+
   /**
    * Writes a snapshot now if anything changed since the last one, and resolves when it is on
    * disk. Rejects with a {@link LocationSnapshotError} (`unwritable`) when the write fails.
@@ -246,11 +250,14 @@ export class FileLocationStore implements LocationStore {
     }, delay);
   }
 
-  /** Serializes the records now (a consistent snapshot) and writes them; one write at a time. */
+  /**
+   * Writes the records, serialized chunk by chunk between writes so the event loop keeps running
+   * (each record as it is when reached; later changes mark the store dirty again); one write at a time.
+   */
   #write(): Promise<void> {
-    const text = encodeSnapshot(this.#table.values(), Date.now());
+    const chunks = encodeSnapshotChunks(this.#table.values(), Date.now());
     this.#dirtySince = undefined;
-    const written = writeFileAtomic(this.path, text).then(
+    const written = writeFileAtomic(this.path, chunks).then(
       () => {
         this.#lastWriteError = undefined;
       },

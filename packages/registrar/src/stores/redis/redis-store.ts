@@ -194,6 +194,11 @@ export class RedisLocationStore implements LocationStore {
     });
   }
 
+  /** AORs in the expiry index, shared by every store on this Redis and prefix (lapsed ones count until a sweep). */
+  count(): Promise<number> {
+    return this.#run('count', () => this.#timed(this.client.zcard(this.#indexKey)));
+  }
+
   list(): Promise<LocationRecord[]> {
     return this.#run('list', async () => {
       const pattern = `${escapeGlob(this.#recordPrefix)}*`;
