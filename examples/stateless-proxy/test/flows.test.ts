@@ -292,6 +292,81 @@ describe('a WebSocket client with a .invalid Contact, calling and refused (RFC 7
   });
 });
 
+describe('two WebSocket clients on one leg (one Record-Route per flow)', () => {
+  it('A calls B: ACK reaches B and B\'s BYE reaches A, each over its own WebSocket', async () => {
+    const proxy = await startProxy(['--leg', 'ws:127.0.0.1:0', '--registrar', '--domain', 'example.com', '--log-level', 'debug'], 1);
+    const wsPort = leg(proxy, 'ws');
+    const a = await WsClient.open(wsPort, '<sip:a@aaa1.invalid;transport=ws>');
+    const b = await WsClient.open(wsPort, '<sip:b@bbb2.invalid;transport=ws>');
+    a.send(register('wsa', a.contact, 'SIP/2.0/WS aaa1.invalid', 'ws-reg-a'));
+    b.send(register('wsb', b.contact, 'SIP/2.0/WS bbb2.invalid', 'ws-reg-b'));
+    await a.waitFor(/^SIP\/2\.0 200/, 'A registered');
+    await b.waitFor(/^SIP\/2\.0 200/, 'B registered');
+    const common = (method: string, cseq: number) => ['Max-Forwards: 70', 'From: <sip:wsa@example.com>;tag=aa', 'Call-ID: a-to-b@flows.test', `CSeq: ${cseq} ${method}`];
+    a.send(
+      message([
+        'INVITE sip:wsb@example.com SIP/2.0',
+        'Via: SIP/2.0/WS aaa1.invalid;branch=z9hG4bK-ab-inv',
+        'To: <sip:wsb@example.com>',
+        ...common('INVITE', 1),
+        `Contact: ${a.contact}`,
+      ]),
+    );
+    const invite = await b.waitFor(/^INVITE /, 'INVITE at B');
+    expect(startLine(invite)).toBe('INVITE sip:b@bbb2.invalid;transport=ws SIP/2.0');
+    // Same leg in and out, both ends over flows: two entries naming the ws leg, B's flow on top.
+    const rr = recordRoutes(invite);
+    expect(rr).toHaveLength(2);
+    for (const r of rr) expect(r).toMatch(TOKEN_RR(wsPort, 'ws'));
+    expect(rr[0]).not.toBe(rr[1]);
+    const ok = await a.waitFor(/^SIP\/2\.0 200/, '200 at A', 2);
+    const toTag = /;tag=([^;\s>]+)/.exec(headerValues(ok, 'To', 't')[0]!)![1]!;
+    const routes = recordRoutes(ok).reverse();
+    a.send(
+      message([
+        'ACK sip:b@bbb2.invalid;transport=ws SIP/2.0',
+        'Via: SIP/2.0/WS aaa1.invalid;branch=z9hG4bK-ab-ack',
+        `Route: ${routes.join(', ')}`,
+        `To: <sip:wsb@example.com>;tag=${toTag}`,
+        ...common('ACK', 1),
+      ]),
+    );
+    expect(startLine(await b.waitFor(/^ACK /, 'ACK at B'))).toBe('ACK sip:b@bbb2.invalid;transport=ws SIP/2.0');
+    // B hangs up along its route set (the Record-Route in order).
+    b.send(
+      message([
+        'BYE sip:a@aaa1.invalid;transport=ws SIP/2.0',
+        'Via: SIP/2.0/WS bbb2.invalid;branch=z9hG4bK-ba-bye',
+        `Route: ${rr.join(', ')}`,
+        'Max-Forwards: 70',
+        `From: <sip:wsb@example.com>;tag=${toTag}`,
+        'To: <sip:wsa@example.com>;tag=aa',
+        'Call-ID: a-to-b@flows.test',
+        'CSeq: 1 BYE',
+      ]),
+    );
+    expect(startLine(await a.waitFor(/^BYE /, 'BYE at A'))).toBe('BYE sip:a@aaa1.invalid;transport=ws SIP/2.0');
+    const byeOk = await b.waitFor(/^SIP\/2\.0 200/, '200 to BYE at B', 2);
+    expect(headerValues(byeOk, 'CSeq')).toEqual(['1 BYE']);
+    // B's flow closes mid-dialog: A's next request to it gets 430 Flow Failed (RFC 5626 §5.3).
+    b.ws.close();
+    // CLOSED (not CLOSING): the proxy has answered the close handshake, so its side is closed too.
+    await until(() => b.ws.readyState === WebSocket.CLOSED, 5000, 'B closed');
+    a.send(
+      message([
+        'INFO sip:b@bbb2.invalid;transport=ws SIP/2.0',
+        'Via: SIP/2.0/WS aaa1.invalid;branch=z9hG4bK-ab-info',
+        `Route: ${routes.join(', ')}`,
+        `To: <sip:wsb@example.com>;tag=${toTag}`,
+        ...common('INFO', 2),
+      ]),
+    );
+    expect(startLine(await a.waitFor(/^SIP\/2\.0 430/, '430 at A'))).toBe('SIP/2.0 430 Flow Failed');
+    neverResolvedInvalid(proxy);
+    expect(await proxy.stop()).toBe(0);
+  });
+});
+
 describe.each(FAMILIES)('a TCP client registered with ;ob (RFC 5626) whose Contact port is closed ($name)', ({ host }) => {
   it('outlives the idle timeout while registered, and the INVITE, ACK and BYE reuse its connection', async () => {
     const h = bracket(host);
