@@ -68,6 +68,7 @@ async function main(argv: readonly string[]): Promise<number> {
     logger.info({ realm: config.auth.realm, users: config.auth.users.size, algorithms: config.auth.algorithms }, 'digest authentication on');
   }
   if (config.rateLimit !== undefined) logger.info({ rateLimit: config.rateLimit }, 'rate limit on');
+  if (config.media !== undefined) logger.info({ media: config.media }, 'media relay on');
 
   return new Promise<number>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
