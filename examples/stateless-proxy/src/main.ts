@@ -79,6 +79,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (config.rateLimit !== undefined) logger.info({ rateLimit: config.rateLimit }, 'rate limit on');
   const fdWarning = fdLimitWarning(config.connections, config.legs.filter((l) => l.transport !== 'udp').length);
   if (fdWarning !== undefined) logger.warn({ connections: config.connections }, fdWarning);
+  if (config.media !== undefined) logger.info({ media: config.media }, 'media relay on');
 
   return new Promise<number>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {

@@ -8,5 +8,5 @@ if (!existsSync('/usr/share/perl5/Net/SIP/NATHelper/Local.pm')) {
   process.stdout.write(`${JSON.stringify({ relay: 'Net::SIP NATHelper::Local (Perl)', error: 'libnet-sip-perl is not installed' })}\n`);
 } else {
   const server = fileURLToPath(new URL('./lib/netsip-server.pl', import.meta.url));
-  await runDriver('Net::SIP NATHelper::Local (Perl)', (streams, a, b) => spawnServer('perl', [server, String(streams), String(a.port), String(b.port), String(portBase())]));
+  await runDriver('Net::SIP NATHelper::Local (Perl)', (streams, a, b) => spawnServer('perl', [server, String(streams), a.ports.join(','), b.ports.join(','), String(portBase())]));
 }
