@@ -44,15 +44,15 @@ describe('malformed datagrams at the default log level', () => {
     await Promise.all([flood(a, port, 20_000), flood(b, port, 2_000)]);
     await Promise.all([a, b].map((s) => new Promise<void>((r) => s.close(() => r()))));
 
-    // Still answering.
-    const contactPort = await freePort();
+    // Still answering others (the flooding sources are over the default rate limit for a second).
+    const contactPort = await freePort('127.0.0.3');
     const r = await sipp({
       scenario: 'register-cycle.xml',
       remote: `127.0.0.1:${port}`,
-      local: '127.0.0.1',
+      local: '127.0.0.3',
       port: contactPort,
       transport: 'udp',
-      keys: { user: 'hank', domain: 'example.com', contact_host: '127.0.0.1', contact_port: contactPort },
+      keys: { user: 'hank', domain: 'example.com', contact_host: '127.0.0.3', contact_port: contactPort },
     }).done;
     expect(r.code, r.errors).toBe(0);
     expect(await proxy.stop()).toBe(0); // the leg writes its pending counts on close

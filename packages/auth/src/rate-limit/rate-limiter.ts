@@ -116,30 +116,36 @@ export class RateLimiter {
     const source = info.source.address;
     const flood = this.#dropAbove !== undefined && res.consumedPoints > this.#dropAbove;
     if (request.method === 'ACK' || flood) {
-      if (flood) {
-        const now = Date.now();
-        const until = this.#floodLogged.get(source);
-        if (until === undefined || until <= now) {
-          if (this.#floodLogged.size >= 10_000) this.#floodLogged.clear();
-          this.#floodLogged.set(source, now + Math.max(1000, res.msBeforeNext));
-          this.#emit(request, info, 'flood', 'drop');
-        }
-      }
+      if (flood) this.#emit(request, info, 'flood', 'drop', this.#firstInWindow(`f|${source}`, res));
       return;
     }
-    this.#emit(request, info, 'rate-limit', 503);
+    // One line per source per window, as for a flood: a client over its limit chooses how many
+    // requests it sends, and so would choose how many log lines we write (fail2ban needs one).
+    this.#emit(request, info, 'rate-limit', 503, this.#firstInWindow(`r|${source}`, res));
     const retryAfter = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
     const response = createResponse(request, 503, undefined, { toTag: limitTag(request), headers: [['Retry-After', String(retryAfter)]] });
     const sent = await this.#dispatcher.deliver(response, { incoming: info });
     if (!sent.ok) this.#logger?.debug?.('RateLimiter: 503 not sent', { reason: sent.reason });
   }
 
-  #emit(request: SipRequest, info: ReceiveInfo, reason: BlockReason, action: 503 | 'drop'): void {
-    if (this.#securityLog === undefined && !blockedChannel.hasSubscribers) return;
+  /** True for the first block of this key in the limiter's current window (then remembered). */
+  #firstInWindow(key: string, res: RateLimiterRes): boolean {
+    const now = Date.now();
+    const until = this.#floodLogged.get(key);
+    if (until !== undefined && until > now) return false;
+    if (this.#floodLogged.size >= 10_000) this.#floodLogged.clear();
+    this.#floodLogged.set(key, now + Math.max(1000, res.msBeforeNext));
+    return true;
+  }
+
+  /** Every block is published on the channel (metrics count them all); `log` says whether it is also a log line. */
+  #emit(request: SipRequest, info: ReceiveInfo, reason: BlockReason, action: 503 | 'drop', log: boolean): void {
+    const logged = log && this.#securityLog !== undefined;
+    if (!logged && !blockedChannel.hasSubscribers) return;
     const base = { source: info.source.address, port: info.source.port, reason, method: request.method };
     const line = formatBlockedLine(base);
     const event: BlockedEvent = { kind: 'blocked', ...base, transport: info.source.transport, action, line };
-    this.#securityLog?.(line, event);
+    if (logged) this.#securityLog?.(line, event);
     if (blockedChannel.hasSubscribers) blockedChannel.publish(event);
   }
 }
