@@ -108,6 +108,7 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
       domains: config.domains,
       ...(registrar === undefined ? {} : { location: registrar as LocationService }),
       ...(config.contactKey === undefined ? {} : { contactKey: config.contactKey }),
+      ...(config.contactLifetime === undefined ? {} : { contactTokenLifetime: config.contactLifetime }),
       logger: adapt(logger.child({ component: 'proxy' })),
     });
     cleanups.push(() => proxy.close());

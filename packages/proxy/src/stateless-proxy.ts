@@ -21,7 +21,7 @@ import type { ProxyOutcome, ProxyRefusalCode, ProxyRefused } from './outcome.js'
 import { canonicalHost, legAt, legHasHost, legNamedBy, sipUri } from './own-legs.js';
 
 const OPTION_NAMES = new Set([
-  'dispatcher', 'domains', 'openRelay', 'location', 'resolver', 'contactRewriter', 'contactKey', 'contactCodec',
+  'dispatcher', 'domains', 'openRelay', 'location', 'resolver', 'contactRewriter', 'contactKey', 'contactCodec', 'contactTokenLifetime',
   'forceRewrite', 'silentDrop', 'maxForwardsCap', 'netSipMaxForwards', 'recordRoute', 'branchFormula', 'supported',
   'answerOptions', 'selectLeg', 'forbiddenDestination', 'netSipUaHeaders', 'logger',
 ]);
@@ -135,6 +135,7 @@ export class StatelessProxy implements Receiver {
       legContact: (leg) => leg.contact,
       key: this.#options.contactKey,
       codec: this.#options.contactCodec,
+      tokenLifetime: this.#options.contactTokenLifetime,
       logger: { warn: (fields, message) => this.#logger?.warn?.(message, fields) },
     });
     return this.#rewriter;
