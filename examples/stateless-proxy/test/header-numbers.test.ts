@@ -96,7 +96,7 @@ describe.each([
 });
 
 describe('over TCP (the stream framer path)', () => {
-  it('forwards 0000000070 as 69, with the value folded onto a continuation line, and answers 400 to 99999999999999999999', async () => {
+  it('forwards 0000000070 as 69, also folded onto a continuation line, frames Content-Length 000000000000000, answers 400 to 99999999999999999999', async () => {
     const proxy = await startProxy(['--leg', 'tcp:127.0.0.1:0', '--log-level', 'warn'], 1);
     const port = proxy.legs[0]!.port;
     // The callee listens on TCP too: the proxy dials it.
@@ -118,7 +118,9 @@ describe('over TCP (the stream framer path)', () => {
     client.write(request({ method: 'OPTIONS', target, via, mf: '0000000070', branch: 'tcp1' }));
     client.write(request({ method: 'OPTIONS', target, via, mf: '\r\n 000000000000000000000000000000000000000000000000000000000000000000000012', branch: 'tcp2' }));
     client.write(request({ method: 'OPTIONS', target, via, mf: '99999999999999999999', branch: 'tcp3' }));
-    await until(() => calleeText.includes('z9hG4bKtcp1') && calleeText.includes('z9hG4bKtcp2'), 10_000, 'both OPTIONS forwarded over TCP');
+    // The stream framer reads Content-Length by the same rule: 15 digits of zeros frame a message.
+    client.write(request({ method: 'OPTIONS', target, via, mf: '70', branch: 'tcp4' }).replace('Content-Length: 0\r\n', 'Content-Length: 000000000000000\r\n'));
+    await until(() => ['tcp1', 'tcp2', 'tcp4'].every((b) => calleeText.includes(`z9hG4bK${b}`)), 10_000, 'three OPTIONS forwarded over TCP');
     await until(() => callerText.includes('z9hG4bKtcp3'), 10_000, 'an answer to Max-Forwards 99999999999999999999');
     const forwarded = calleeText.split(/(?=OPTIONS sip:)/);
     expect(header(forwarded.find((m) => m.includes('z9hG4bKtcp1'))!, 'Max-Forwards')).toBe('69');
