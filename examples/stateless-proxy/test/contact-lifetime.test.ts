@@ -1,7 +1,7 @@
 // Issue 9 item 7: Contact tokens carry their issue time, so a captured token stops working after
 // --contact-lifetime. The attacker here holds the proxy's contact key's tokens, not the key: the
 // test mints tokens with the library (same key, same leg list) as the proxy would have at some
-// past moment, and replays them at the real two-leg example proxy over TCP, the way a captured
+// past moment, and replays them at the real example proxy (UDP + TCP legs) over TCP, the way a captured
 // Contact or Record-Route target comes back. A fresh token must reach the callee (so the leg list
 // and key are right), an old one must not.
 import { createSocket } from 'node:dgram';
@@ -30,7 +30,7 @@ describe('--contact-lifetime / contact-lifetime', () => {
   });
 });
 
-describe('a replayed Contact token at the two-leg example proxy', () => {
+describe('a replayed Contact token at the example proxy with a UDP and a TCP leg', () => {
   it('reaches the callee while younger than --contact-lifetime, and nowhere once older', async () => {
     const proxy = await startProxy(
       ['--leg', 'udp:127.0.0.1:0', '--leg', 'tcp:127.0.0.1:0', '--contact-key', KEY, '--contact-lifetime', '1h', '--log-level', 'debug'],

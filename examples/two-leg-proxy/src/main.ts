@@ -54,7 +54,10 @@ async function main(): Promise<number> {
     }));
     if (values.inside === undefined || values.outside === undefined) throw new Error('--inside and --outside are required');
     const lifetime = values['contact-lifetime'];
-    if (lifetime !== undefined && !/^(0|[1-9]\d{1,9})$/.test(lifetime)) throw new Error('--contact-lifetime is whole seconds: 0 (no limit) or 60 to 4294967295');
+    const seconds = lifetime !== undefined && /^\d{1,10}$/.test(lifetime) ? Number(lifetime) : Number.NaN;
+    if (lifetime !== undefined && !(seconds === 0 || (seconds >= 60 && seconds <= 0xffffffff))) {
+      throw new Error('--contact-lifetime is whole seconds: 0 (no limit) or 60 to 4294967295');
+    }
   } catch (error) {
     process.stderr.write(`two-leg-proxy: ${(error as Error).message}\n${USAGE}`);
     return 2;
