@@ -6,6 +6,7 @@ import { join } from 'node:path';
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+let notRunTotal = 0;
 const missing = [];
 for (const group of ['packages', 'examples']) {
   if (!existsSync(group)) continue;
@@ -22,12 +23,22 @@ for (const group of ['packages', 'examples']) {
     const r = JSON.parse(readFileSync(report, 'utf8'));
     passed += r.numPassedTests;
     failed += r.numFailedTests;
-    skipped += r.numPendingTests + (r.numTodoTests ?? 0);
+    // A file whose set-up failed (a beforeAll that could not start redis-server, say) reports its
+    // tests as skipped: they did not pass, so they count as failed, never as a silent skip.
+    let notRun = 0;
+    for (const file of r.testResults ?? []) {
+      if (file.status !== 'failed') continue;
+      for (const t of file.assertionResults ?? []) if (t.status !== 'passed' && t.status !== 'failed') notRun++;
+    }
+    failed += notRun;
+    notRunTotal += notRun;
+    skipped += r.numPendingTests + (r.numTodoTests ?? 0) - notRun;
   }
 }
 if (missing.length > 0) {
   console.error(`no test report from: ${missing.join(', ')}`);
   failed += missing.length;
 }
+if (notRunTotal > 0) console.error(`${notRunTotal} tests did not run because their file failed to set up (counted as failed)`);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);

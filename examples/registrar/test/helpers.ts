@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 // Shared with the other examples' tests.
 export { adminGet, digestAuthorization, freePort, parseLogs, sample, statusOf, until } from '@sipway/test-peers';
-import { freePort, parseLogs, statusOf, until } from '@sipway/test-peers';
+import { freePort, parseLogs, spawnPeer, statusOf, until } from '@sipway/test-peers';
 
 export const EXAMPLE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const MAIN = join(EXAMPLE_DIR, 'dist', 'main.js');
@@ -156,17 +156,19 @@ export async function sipp(options: {
     '-trace_err', '-error_file', join(dir, 'errors.log'),
     ...(options.extra ?? []),
   ];
-  const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let missing: Error | undefined;
+  // A missing sipp fails at once, naming its Debian package (spawn emits no exit then).
+  const child = spawnPeer('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }, (e) => (missing = e));
   running.add(child);
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const killer = setTimeout(() => child.kill('SIGKILL'), (timeoutS + 5) * 1000);
   const code = await new Promise<number | null>((resolve) => {
-    child.once('error', () => resolve(-1));
-    child.once('exit', (c) => resolve(c));
+    child.once('close', (c) => resolve(c));
   });
   clearTimeout(killer);
+  if (missing !== undefined) throw missing;
   const log = readIf(join(dir, 'messages.log'));
   const received: string[] = [];
   for (const block of log.split(/^-{10,}.*$/m)) {

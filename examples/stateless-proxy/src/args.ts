@@ -22,6 +22,8 @@ export const USAGE = `usage: sipway-proxy [options]
   --proxy host[:port]     send every request through this outbound proxy
   --contact-key KEY       key of the Contact rewriter (hex or base64:…, ≥ 16 bytes;
                           default SIPWAY_CONTACT_KEY, else random per process)
+  --contact-lifetime T    how long a Contact token stays valid: seconds or 90s, 30m,
+                          12h, 7d (default 7d; 0 = no limit, as before tokens had a time)
   --tls-cert FILE         certificate (PEM) for tls and wss legs
   --tls-key FILE          private key (PEM) for tls and wss legs
   --store S               registrar's location store: memory (default), file:PATH
@@ -99,6 +101,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         domain: { type: 'string', multiple: true },
         proxy: { type: 'string' },
         'contact-key': { type: 'string' },
+        'contact-lifetime': { type: 'string' },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         'log-level': { type: 'string' },
@@ -154,6 +157,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       domain: v.domain,
       proxy: v.proxy,
       contactKey: v['contact-key'],
+      contactLifetime: v['contact-lifetime'],
       tlsCert: v['tls-cert'],
       tlsKey: v['tls-key'],
       logLevel,

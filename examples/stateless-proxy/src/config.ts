@@ -73,6 +73,8 @@ export interface ProxyConfig {
   /** Outbound proxy for every request not covered by a leg's `proxy`. */
   proxy?: string | undefined;
   contactKey?: string | undefined;
+  /** Seconds a Contact token stays valid; 0 = no limit; undefined = the library's default (7 days). */
+  contactLifetime?: number | undefined;
   logLevel: LogLevel;
   store: StoreSpec;
   auth?: AuthConfig | undefined;
@@ -108,6 +110,7 @@ export interface ConfigInput extends ConnectionLimitsInput {
   domain?: string[] | undefined;
   proxy?: string | undefined;
   contactKey?: string | undefined;
+  contactLifetime?: string | undefined;
   tlsCert?: string | undefined;
   tlsKey?: string | undefined;
   logLevel?: LogLevel | undefined;
@@ -156,6 +159,7 @@ const TOP_KEYS: Record<string, keyof ConfigInput> = {
   domain: 'domain',
   proxy: 'proxy',
   'contact-key': 'contactKey',
+  'contact-lifetime': 'contactLifetime',
   'tls-cert': 'tlsCert',
   'tls-key': 'tlsKey',
   'log-level': 'logLevel',
@@ -385,6 +389,7 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): ProxyConfi
     domains,
     proxy: g.proxy,
     contactKey: g.contactKey,
+    contactLifetime: g.contactLifetime === undefined ? undefined : parseContactLifetime(g.contactLifetime),
     logLevel: g.logLevel ?? 'info',
     store,
     auth: authConfig(g, domains),
@@ -436,6 +441,20 @@ function routeSecret(text: string): string {
     throw invalid('configuration', (error as Error).message);
   }
   return text;
+}
+
+/**
+ * `contact-lifetime`: whole seconds, or a number with s, m, h or d (`7d`); 0 = no limit. At least
+ * 60 s (a token must outlive the registration refresh and the call it is in), at most 2^32-1 s.
+ */
+export function parseContactLifetime(text: string): number {
+  const m = /^(\d{1,12})\s*([smhd]?)$/i.exec(text.trim());
+  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[(m?.[2] ?? '').toLowerCase()];
+  const seconds = m === null || unit === undefined ? Number.NaN : Number(m[1]) * unit;
+  if (!Number.isInteger(seconds) || (seconds !== 0 && seconds < 60) || seconds > 0xffffffff) {
+    throw invalid('configuration', `contact-lifetime "${text}": expected 0 (no limit) or 60 s to 136 years, as seconds or with s, m, h, d (e.g. 7d)`);
+  }
+  return seconds;
 }
 
 /** `memory`, `file:PATH[?flushIntervalMs=N]` or `redis://host:port/db` (`rediss://` for TLS). */

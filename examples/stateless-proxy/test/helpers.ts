@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { spawnPeer } from '@sipway/test-peers';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -167,13 +168,19 @@ export function sipp(options: {
     ...Object.entries(options.keys ?? {}).flatMap(([k, v]) => ['-key', k, String(v)]),
     ...(options.extra ?? []),
   ];
-  const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let fail: (error: Error) => void = () => undefined;
+  // A missing sipp rejects `done` at once, naming its Debian package (spawn emits no exit then).
+  const child = spawnPeer('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }, (error) => fail(error));
   running.add(child);
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const killer = setTimeout(() => child.kill('SIGKILL'), (timeoutS + 5) * 1000);
-  const done = new Promise<SippResult>((resolve) => {
+  const done = new Promise<SippResult>((resolve, reject) => {
+    fail = (error) => {
+      clearTimeout(killer);
+      reject(error);
+    };
     child.once('exit', (code) => {
       clearTimeout(killer);
       const log = readIf(join(dir, 'messages.log'));

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { requirePeer, spawnPeer } from '@sipway/test-peers';
 import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -22,13 +22,16 @@ function udpBound(port: number): Promise<boolean> {
 
 async function startNetSip(): Promise<number> {
   // CI installs libnet-sip-perl (.ci/run); without it this test fails rather than skips.
+  requirePeer('libnet-sip-perl');
   if (!existsSync(NETSIP)) throw new Error(`${NETSIP} missing: apt-get install libnet-sip-perl`);
   const port = await freePort();
-  const child = spawn('perl', [NETSIP, '--leg', `127.0.0.1:${port}`], { stdio: 'ignore' });
+  let missing: Error | undefined;
+  const child = spawnPeer('perl', [NETSIP, '--leg', `127.0.0.1:${port}`], { stdio: 'ignore' }, (e) => (missing = e));
   stops.push(() => child.kill('SIGKILL'));
   let bound = false;
   const end = Date.now() + 10_000;
   while (!bound && Date.now() < end) {
+    if (missing !== undefined) throw missing;
     bound = await udpBound(port);
     if (!bound) await new Promise((r) => setTimeout(r, 50));
   }

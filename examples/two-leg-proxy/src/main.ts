@@ -21,7 +21,7 @@ import { UdpLeg } from '@sipway/sip-leg/udp';
 import { WsLeg } from '@sipway/sip-leg/ws';
 
 const USAGE = `usage: two-leg-proxy --inside udp:IP:PORT --outside tcp:IP:PORT [--outside ws:IP:PORT]
-                     [--domain D]... [--contact-key KEY]
+                     [--domain D]... [--contact-key KEY] [--contact-lifetime SECONDS]
 `;
 
 /** `proto:ip:port` with IPv6 in brackets. */
@@ -49,9 +49,15 @@ async function main(): Promise<number> {
         outside: { type: 'string', multiple: true },
         domain: { type: 'string', multiple: true },
         'contact-key': { type: 'string' },
+        'contact-lifetime': { type: 'string' },
       },
     }));
     if (values.inside === undefined || values.outside === undefined) throw new Error('--inside and --outside are required');
+    const lifetime = values['contact-lifetime'];
+    const seconds = lifetime !== undefined && /^\d{1,10}$/.test(lifetime) ? Number(lifetime) : Number.NaN;
+    if (lifetime !== undefined && !(seconds === 0 || (seconds >= 60 && seconds <= 0xffffffff))) {
+      throw new Error('--contact-lifetime is whole seconds: 0 (no limit) or 60 to 4294967295');
+    }
   } catch (error) {
     process.stderr.write(`two-leg-proxy: ${(error as Error).message}\n${USAGE}`);
     return 2;
@@ -74,6 +80,8 @@ async function main(): Promise<number> {
     location: registrar,
     // Tokens must survive a restart: give the key (or SIPWAY_CONTACT_KEY).
     ...(values['contact-key'] === undefined ? {} : { contactKey: values['contact-key'] }),
+    // A captured token stops working this many seconds after it was made (default 7 days).
+    ...(values['contact-lifetime'] === undefined ? {} : { contactTokenLifetime: Number(values['contact-lifetime']) }),
   });
   dispatcher.setReceiver(new ReceiveChain([registrar, proxy]));
   // Taken before the legs start, so a signal during start-up still ends in an orderly close.

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { spawnPeer } from '@sipway/test-peers';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -27,16 +28,23 @@ function freePort(address: string): Promise<number> {
 /** One sipp run, bounded by -timeout and a kill timer; resolves with its exit code and the messages it received. */
 function sipp(scenario: string, args: string[], keys: Record<string, string | number>): Promise<{ code: number | null; received: string[]; errors: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'two-leg-sipp-'));
-  const child = spawn(
+  let fail: (error: Error) => void = () => undefined;
+  // A missing sipp rejects at once, naming its Debian package (spawn emits no exit then).
+  const child = spawnPeer(
     'sipp',
     [...args, '-sf', join(DIR, 'test', 'scenarios', scenario), '-m', '1', '-timeout', '10s', '-timeout_error', '-nostdin',
       '-trace_msg', '-message_file', join(dir, 'm.log'), '-trace_err', '-error_file', join(dir, 'e.log'),
       ...Object.entries(keys).flatMap(([k, v]) => ['-key', k, String(v)])],
     { stdio: 'ignore' },
+    (error) => fail(error),
   );
   children.push(child);
   const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    fail = (error) => {
+      clearTimeout(timer);
+      reject(error);
+    };
     child.once('exit', (code) => {
       clearTimeout(timer);
       const read = (f: string) => {

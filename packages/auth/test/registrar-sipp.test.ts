@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawnPeer } from '@sipway/test-peers';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -19,8 +19,9 @@ afterEach(async () => {
 function sipp(port: number, scenario: string, password: string): Promise<number | null> {
   const dir = mkdtempSync(join(tmpdir(), 'sipp-auth-reg-'));
   const args = [`127.0.0.1:${port}`, '-sf', join(SIPP_DIR, scenario), '-s', 'alice', '-au', 'alice', '-ap', password, '-auth_uri', 'example.com', '-i', '127.0.0.1', '-m', '1', '-timeout', '10s', '-timeout_error', '-nostdin'];
-  return new Promise((resolve) => {
-    const child = spawn('sipp', args, { cwd: dir, stdio: 'ignore' });
+  return new Promise((resolve, reject) => {
+    // A missing sipp rejects at once, naming its Debian package (spawn emits no exit then).
+    const child = spawnPeer('sipp', args, { cwd: dir, stdio: 'ignore' }, reject);
     const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
     child.on('close', (code) => {
       clearTimeout(killer);

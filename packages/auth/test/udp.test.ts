@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawnPeer } from '@sipway/test-peers';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,11 +52,12 @@ function runSipp(scenario: string, port: number, password: string, authUri: stri
     `127.0.0.1:${port}`, '-sf', join(SIPP_DIR, scenario), '-s', 'alice', '-au', 'alice', '-ap', password, ...(authUri === null ? [] : ['-auth_uri', authUri]),
     '-i', '127.0.0.1', '-p', '0', '-m', '1', '-timeout', '10s', '-timeout_error', '-nostdin', '-trace_err',
   ];
-  return new Promise((resolve) => {
-    const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    // A missing sipp rejects at once, naming its Debian package (spawn emits no exit then).
+    const child = spawnPeer('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }, reject);
     let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
     child.on('close', (code) => {
       clearTimeout(killer);

@@ -57,6 +57,13 @@ export interface DecodedContact<L> {
    * callback may leave it unset.
    */
   readonly leg: L | undefined;
+  /**
+   * When the token was made (ms since the epoch, rounded down to an eighth of `tokenLifetime`),
+   * for a timed SIV token; `undefined` for an untimed one (Net::SIP's rc4-md5 codec cannot carry
+   * time, nor could SIV tokens before the time limit). A caller that wants a stricter rule for
+   * some requests (out-of-dialog ones, say) compares it with its own limit.
+   */
+  readonly issuedAt?: number | undefined;
 }
 
 /** Optional logger, pino-compatible (`logger.warn(fields, message)`); no dependency on pino. */
@@ -90,10 +97,34 @@ export interface ContactRewriterOptions<L> {
   readonly rewrite?: RewriteContactCallback<L> | undefined;
   /** Told when the per-process random key is used. */
   readonly logger?: ContactRewriterLogger | undefined;
+  /**
+   * Seconds a SIV token stays valid after it was made (its issue time is inside the encrypted,
+   * MACed data), so a captured token cannot be replayed for ever. Default 604800 (7 days): longer
+   * than any registration refresh and any call. `0`: no limit, untimed tokens as before the limit
+   * existed. Not for the rc4-md5 codec: Net::SIP's token format has no room for a time.
+   */
+  readonly tokenLifetime?: number | undefined;
+  /**
+   * Until when (ms since the epoch, or a Date) untimed SIV tokens, made before tokens carried
+   * their issue time, still decode. Default: never (they are refused as `expired`), unless
+   * `tokenLifetime` is 0.
+   */
+  readonly acceptUntimedUntil?: number | Date | undefined;
+  /** Clock in ms since the epoch (tests pass a fake one). Default `Date.now`. */
+  readonly now?: (() => number) | undefined;
 }
+
+/** Default {@link ContactRewriterOptions.tokenLifetime}: 7 days. */
+export const DEFAULT_TOKEN_LIFETIME = 7 * 24 * 3600;
+/** How far in the future an issue time may be (clock skew between nodes of a cluster), seconds. */
+const FUTURE_SKEW = 300;
+// Timed SIV tokens are MACed with this label before the leg-list identity, so an untimed token can
+// never pass for a timed one or the other way round (their plaintexts are laid out differently).
+const TIMED_LABEL = Buffer.from('sipway timed contact token v1\u0000', 'utf8');
 
 const OPTION_NAMES = new Set([
   'legs', 'legKey', 'legContact', 'codec', 'accept', 'key', 'previousKeys', 'env', 'tagBits', 'crypt', 'rewrite', 'logger',
+  'tokenLifetime', 'acceptUntimedUntil', 'now',
 ]);
 const CODECS: readonly ContactCodecName[] = ['siv', 'rc4-md5'];
 const TOKEN_BODY = /^[A-Z2-7]+$/;
@@ -147,7 +178,20 @@ export class ContactRewriter<L extends object = RewriterLeg> {
   // and read again and again; bounded caches skip the cipher and MAC for those. Both depend on
   // the leg list, which is part of the key.
   readonly #encoded = new Map<string, string>();
-  readonly #decrypted = new Map<string, Uint8Array | null>();
+  readonly #decrypted = new Map<string, Decrypted | null>();
+  /** Seconds; 0 = untimed tokens, no limit. */
+  readonly #lifetime: number;
+  /** Issue times are rounded down to this many seconds (an eighth of the lifetime). */
+  readonly #granularity: number;
+  readonly #untimedUntil: number;
+  readonly #now: () => number;
+  #timedDictText = '';
+  #timedDictBytes: Uint8Array = new Uint8Array(0);
+
+  /** Seconds a new SIV token stays valid (0: untimed, no limit). */
+  get tokenLifetime(): number {
+    return this.#lifetime;
+  }
 
   constructor(options: ContactRewriterOptions<L>) {
     if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
@@ -178,6 +222,21 @@ export class ContactRewriter<L extends object = RewriterLeg> {
     }
     this.codec = codec;
     this.#prefix = CONTACT_TOKEN_PREFIX[codec];
+    const lifetime = options.tokenLifetime ?? DEFAULT_TOKEN_LIFETIME;
+    if (!Number.isInteger(lifetime) || lifetime < 0 || lifetime > 0xffffffff || (lifetime > 0 && lifetime < 60)) {
+      throw invalid(`tokenLifetime must be 0 (no limit) or whole seconds from 60 to 4294967295, got ${String(lifetime)}`);
+    }
+    if (options.tokenLifetime !== undefined && !accept.includes('siv')) {
+      throw invalid("tokenLifetime applies to the siv codec only: Net::SIP's rc4-md5 tokens cannot carry a time");
+    }
+    this.#lifetime = lifetime;
+    this.#granularity = Math.max(1, Math.floor(lifetime / 8));
+    const until = options.acceptUntimedUntil;
+    const untilMs = until instanceof Date ? until.getTime() : until;
+    if (untilMs !== undefined && !Number.isFinite(untilMs)) throw invalid('acceptUntimedUntil must be a time in ms or a Date');
+    this.#untimedUntil = lifetime === 0 ? Infinity : (untilMs ?? -Infinity);
+    if (options.now !== undefined && typeof options.now !== 'function') throw invalid('now must be a function returning ms');
+    this.#now = options.now ?? Date.now;
 
     this.#custom = options.rewrite;
     if (this.#custom !== undefined) {
@@ -224,7 +283,7 @@ export class ContactRewriter<L extends object = RewriterLeg> {
   rewrite(contact: string, legIn: L, legOut?: L | LegSlot<L>, force = false): string | undefined {
     if (this.#custom !== undefined) return this.#custom(contact, legIn, legOut, force);
     if (force || contact.includes('@')) return this.#encode(contact, legIn, legOut);
-    return this.#decode(contact, legIn, legOut);
+    return this.#decode(contact, legIn, legOut)?.contact;
   }
 
   /**
@@ -252,6 +311,13 @@ export class ContactRewriter<L extends object = RewriterLeg> {
    */
   decode(user: string, legIn: L, legOut?: L | LegSlot<L>): DecodedContact<L> | undefined {
     if (typeof user !== 'string' || !WORD.test(user)) return undefined;
+    if (this.#custom === undefined) {
+      const slot = legOut === undefined ? new LegSlot<L>() : legOut;
+      const d = this.#decode(user, legIn, slot);
+      if (d === undefined) return undefined;
+      const leg = slot instanceof LegSlot ? slot.leg : slot;
+      return d.issuedAt === undefined ? { contact: d.contact, leg } : { contact: d.contact, leg, issuedAt: d.issuedAt };
+    }
     if (legOut instanceof LegSlot) {
       const contact = this.rewrite(user, legIn, legOut, false);
       return contact === undefined ? undefined : { contact, leg: legOut.leg };
@@ -280,31 +346,54 @@ export class ContactRewriter<L extends object = RewriterLeg> {
     return this.#dictBytes;
   }
 
+  /** The leg-list identity behind the timed-token label: what a timed SIV token is MACed with. */
+  #timedDict(legs: readonly L[]): Uint8Array {
+    this.#dict(legs);
+    if (this.#timedDictText !== this.#dictText) {
+      this.#timedDictText = this.#dictText;
+      this.#timedDictBytes = Buffer.concat([TIMED_LABEL, this.#dictBytes]);
+    }
+    return this.#timedDictBytes;
+  }
+
   #encode(contact: string, legIn: L, legOut: L | LegSlot<L> | undefined): string {
     const legs = this.#legs();
-    const dict = this.#dict(legs);
-    const body = Buffer.from(contact, 'utf8');
-    const plain = new Uint8Array(4 + body.length);
+    const siv = this.#prefix === CONTACT_TOKEN_PREFIX.siv;
+    const timed = siv && this.#lifetime > 0;
+    const dict = timed ? this.#timedDict(legs) : this.#dict(legs);
+    // Timed: u32be(issue time, seconds, rounded down to an eighth of the lifetime) first. Rounding
+    // keeps the codec deterministic within that eighth, so a REGISTER refresh through the proxy
+    // keeps its Contact and the upstream registrar updates one binding.
+    const issued = timed ? Math.floor(this.#now() / 1000 / this.#granularity) * this.#granularity : 0;
+    const at = timed ? 4 : 0;
     // u16be indices; −1 (not a leg of the list) becomes 0xFFFF as Perl's pack("n", -1).
     const i = legs.lastIndexOf(legIn as L) & 0xffff;
     const o = (legOut instanceof LegSlot || legOut === undefined ? -1 : legs.lastIndexOf(legOut)) & 0xffff;
-    const cacheKey = `${this.#dictText}\u0000${i}\u0000${o}\u0000${contact}`;
+    const cacheKey = `${this.#dictText}\u0000${issued}\u0000${i}\u0000${o}\u0000${contact}`;
     // Only the deterministic codec is cached: Net::SIP's draws a fresh seed for every token.
-    const cacheable = this.#prefix === CONTACT_TOKEN_PREFIX.siv;
-    const cached = cacheable ? this.#encoded.get(cacheKey) : undefined;
+    const cached = siv ? this.#encoded.get(cacheKey) : undefined;
     if (cached !== undefined) return cached;
-    plain[0] = i >> 8;
-    plain[1] = i & 0xff;
-    plain[2] = o >> 8;
-    plain[3] = o & 0xff;
-    plain.set(body, 4);
+    const body = Buffer.from(contact, 'utf8');
+    const plain = new Uint8Array(at + 4 + body.length);
+    if (timed) {
+      plain[0] = issued >>> 24;
+      plain[1] = (issued >>> 16) & 0xff;
+      plain[2] = (issued >>> 8) & 0xff;
+      plain[3] = issued & 0xff;
+    }
+    plain[at] = i >> 8;
+    plain[at + 1] = i & 0xff;
+    plain[at + 2] = o >> 8;
+    plain[at + 3] = o & 0xff;
+    plain.set(body, at + 4);
     const token = this.#prefix + base32Encode(this.#crypts.get(this.#prefix)!.encrypt(plain, dict));
-    if (cacheable) remember(this.#encoded, cacheKey, token);
+    if (siv) remember(this.#encoded, cacheKey, token);
     return token;
   }
 
-  #decode(token: string, legIn: L, legOut: L | LegSlot<L> | undefined): string | undefined {
-    const crypt = this.#crypts.get(token.charAt(0));
+  #decode(token: string, legIn: L, legOut: L | LegSlot<L> | undefined): { contact: string; issuedAt: number | undefined } | undefined {
+    const prefix = token.charAt(0);
+    const crypt = this.#crypts.get(prefix);
     if (crypt === undefined) return undefined;
     // Upper case only, as Net::SIP: the user part is case-sensitive (RFC 3261 §19.1.4).
     const data = TOKEN_BODY.test(token.slice(1)) ? base32Decode(token.slice(1)) : undefined;
@@ -312,12 +401,29 @@ export class ContactRewriter<L extends object = RewriterLeg> {
     const legs = this.#legs();
     const dict = this.#dict(legs);
     const cacheKey = `${this.#dictText}\u0000${token}`;
-    let plain = this.#decrypted.get(cacheKey);
-    if (plain === undefined) {
-      plain = crypt.decrypt(data, dict) ?? null;
-      remember(this.#decrypted, cacheKey, plain);
+    let found = this.#decrypted.get(cacheKey);
+    if (found === undefined) {
+      // A SIV token is timed (MACed under the timed label) or, made before the time limit, untimed.
+      const siv = prefix === CONTACT_TOKEN_PREFIX.siv;
+      const timedPlain = siv ? crypt.decrypt(data, this.#timedDict(legs)) : undefined;
+      const plain = timedPlain ?? crypt.decrypt(data, dict);
+      found = plain === undefined ? null : { plain, timed: timedPlain !== undefined };
+      remember(this.#decrypted, cacheKey, found);
     }
-    if (plain === null) return reject(token, 'mac', legIn);
+    if (found === null) return reject(token, 'mac', legIn);
+    let plain = found.plain;
+    let issuedAt: number | undefined;
+    if (found.timed) {
+      if (plain.length < 4) return reject(token, 'malformed', legIn);
+      const issued = ((plain[0]! << 24) >>> 0) + (plain[1]! << 16) + (plain[2]! << 8) + plain[3]!;
+      const now = this.#now() / 1000;
+      if (this.#lifetime > 0 && now - issued > this.#lifetime) return reject(token, 'expired', legIn);
+      if (issued - now > FUTURE_SKEW) return reject(token, 'future', legIn);
+      issuedAt = issued * 1000;
+      plain = plain.subarray(4);
+    } else if (prefix === CONTACT_TOKEN_PREFIX.siv && this.#now() > this.#untimedUntil) {
+      return reject(token, 'expired', legIn);
+    }
     if (plain.length < 4) return reject(token, 'malformed', legIn);
     const oldIn = (plain[0]! << 8) | plain[1]!;
     const oldOut = (plain[2]! << 8) | plain[3]!;
@@ -337,7 +443,7 @@ export class ContactRewriter<L extends object = RewriterLeg> {
         return reject(token, 'wrong-leg', legIn);
       }
     }
-    return Buffer.from(body.buffer, body.byteOffset, body.length).toString('utf8');
+    return { contact: Buffer.from(body.buffer, body.byteOffset, body.length).toString('utf8'), issuedAt };
   }
 
   #sameContact(a: L, b: L | undefined): boolean {
@@ -346,6 +452,12 @@ export class ContactRewriter<L extends object = RewriterLeg> {
     const cb = this.#legContact(b);
     return ca !== undefined && cb !== undefined && sipUriEqual(ca, cb);
   }
+}
+
+/** A token's decrypted bytes, and whether it was a timed one (issue time first). */
+interface Decrypted {
+  plain: Uint8Array;
+  timed: boolean;
 }
 
 const CACHE_LIMIT = 4096;

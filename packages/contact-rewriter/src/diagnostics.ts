@@ -13,7 +13,14 @@ export type ContactRejectReason =
   /** The leg it originally came in on is not in the list (Request-URI case). */
   | 'unknown-leg'
   /** The leg given to check is not the one it originally came in on (Contact case). */
-  | 'wrong-leg';
+  | 'wrong-leg'
+  /**
+   * Authentic, but older than `tokenLifetime`, or an untimed SIV token (made before tokens carried
+   * their issue time) that is no longer accepted (`acceptUntimedUntil` unset or past).
+   */
+  | 'expired'
+  /** Authentic, but issued more than 5 minutes in the future: a node's clock is wrong. */
+  | 'future';
 
 /** Payload of {@link CONTACT_REJECT_CHANNEL}. */
 export interface ContactRejectMessage {

@@ -3,6 +3,7 @@ export { base32Decode, base32Encode, type Base32DecodeOptions } from './base32.j
 export {
   ContactRewriter,
   createContactRewriter,
+  DEFAULT_TOKEN_LIFETIME,
   LegSlot,
   type ContactRewriterLogger,
   type ContactRewriterOptions,

@@ -47,7 +47,7 @@ describe(`diagnostics channel ${CONTACT_REJECT_CHANNEL}`, () => {
     const rw = new ContactRewriter({ legs, key: 'hex:' + '07'.repeat(16) });
     const token = rw.encode('bea@10.0.0.8', legs[0]!, legs[1]!);
     const slot = new LegSlot<RewriterLeg>();
-    expect(rw.decode(token, legs[1]!, slot)).toEqual({ contact: 'bea@10.0.0.8', leg: legs[0] });
+    expect(rw.decode(token, legs[1]!, slot)).toMatchObject({ contact: 'bea@10.0.0.8', leg: legs[0] });
     expect(slot.leg).toBe(legs[0]);
   });
 

@@ -10,7 +10,8 @@ import { legUri } from './own-legs.js';
 /** The part of `ContactRewriter` (from @sipway/contact-rewriter) the proxy uses. */
 export interface ProxyContactRewriter {
   encode(contact: string, legIn: Leg, legOut: Leg): string;
-  decode(user: string, legIn: Leg, legOut?: Leg): { contact: string; leg: Leg | undefined } | undefined;
+  /** `issuedAt` (ms): when a time-limited token was made; expired tokens do not decode at all. */
+  decode(user: string, legIn: Leg, legOut?: Leg): { contact: string; leg: Leg | undefined; issuedAt?: number | undefined } | undefined;
   isToken(user: string): boolean;
 }
 

@@ -40,6 +40,11 @@ export interface StatelessProxyOptions {
   contactKey?: ContactKeyInput;
   /** Codec of the default contact rewriter: `'siv'` (default) or Net::SIP's `'rc4-md5'`. */
   contactCodec?: ContactCodecName;
+  /**
+   * Seconds a Contact token of the default rewriter stays valid (`tokenLifetime` of
+   * @sipway/contact-rewriter; siv codec only). Default 604800 (7 days); 0 = no limit.
+   */
+  contactTokenLifetime?: number;
   /** Rewrite Contacts even when a message leaves on the leg it came in on (Net::SIP `force_rewrite`). Default false. */
   forceRewrite?: boolean;
   /** Never answer errors, drop silently as Net::SIP does (default false: answer as RFC 3261 §16 says). */

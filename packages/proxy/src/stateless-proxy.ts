@@ -29,7 +29,7 @@ import { canonicalHost, legAt, legHasHost, legNamedBy, legUri, sipUri } from './
 import type { SipUri } from '@sipway/sip-message';
 
 const OPTION_NAMES = new Set([
-  'dispatcher', 'domains', 'openRelay', 'location', 'resolver', 'contactRewriter', 'contactKey', 'contactCodec',
+  'dispatcher', 'domains', 'openRelay', 'location', 'resolver', 'contactRewriter', 'contactKey', 'contactCodec', 'contactTokenLifetime',
   'forceRewrite', 'silentDrop', 'maxForwardsCap', 'netSipMaxForwards', 'recordRoute', 'branchFormula', 'supported',
   'answerOptions', 'selectLeg', 'forbiddenDestination', 'netSipUaHeaders', 'flowKey', 'logger', 'mediaRelay', 'forceMedia',
   'recordRouteKey', 'relayAllow', 'allowDestinations', 'allowPrivate',
@@ -177,6 +177,7 @@ export class StatelessProxy implements Receiver {
       legContact: (leg) => leg.contact,
       key: this.#options.contactKey,
       codec: this.#options.contactCodec,
+      tokenLifetime: this.#options.contactTokenLifetime,
       logger: { warn: (fields, message) => this.#logger?.warn?.(message, fields) },
     });
     return this.#rewriter;

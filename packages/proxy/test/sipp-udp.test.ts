@@ -28,7 +28,7 @@ describe.each(['127.0.0.1', '::1'])('sipp UAC → StatelessProxy (UDP %s) → si
     const uasPort = await freeUdpPort(address);
     const uas = runSipp(['-sn', 'uas', '-t', 'u1', '-i', address, '-p', String(uasPort)]);
     // The proxy does not retransmit: the UAS must be bound before the UAC's INVITE arrives.
-    await waitBound(uasPort);
+    await waitBound(uasPort, uas);
     const uac = runSipp(['-sn', 'uac', '-t', 'u1', '-i', address, '-rsa', `${bracket(address)}:${leg.port}`, `${bracket(address)}:${uasPort}`]);
     const [u, s] = await Promise.all([uac.done, uas.done]);
     expect(u.code, u.output).toBe(0);

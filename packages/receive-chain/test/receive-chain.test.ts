@@ -1,5 +1,5 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { spawn } from 'node:child_process';
+import { spawnPeer } from '@sipway/test-peers';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Dispatcher, type ReceiveInfo } from '@sipway/sip-leg';
@@ -163,13 +163,15 @@ describe('Blocker', () => {
   it('refuses a real sipp UAC INVITE with 405 and swallows its ACK', async () => {
     const { leg } = await setup((d) => new ReceiveChain([new Blocker({ dispatcher: d, block: { INVITE: 405 } })]));
     const scenario = fileURLToPath(new URL('./sipp/invite-blocked.xml', import.meta.url));
-    const code = await new Promise<number | null>((resolve) => {
-      const child = spawn('sipp', [`127.0.0.1:${leg.port}`, '-sf', scenario, '-i', '127.0.0.1', '-p', '0', '-m', '1', '-timeout', '10s', '-timeout_error', '-nostdin'], {
-        stdio: 'ignore',
-        cwd: fileURLToPath(new URL('.', import.meta.url)),
-      });
+    const code = await new Promise<number | null>((resolve, reject) => {
+      // A missing sipp rejects at once, naming its Debian package.
+      const child = spawnPeer(
+        'sipp',
+        [`127.0.0.1:${leg.port}`, '-sf', scenario, '-i', '127.0.0.1', '-p', '0', '-m', '1', '-timeout', '10s', '-timeout_error', '-nostdin'],
+        { stdio: 'ignore', cwd: fileURLToPath(new URL('.', import.meta.url)) },
+        reject,
+      );
       child.on('exit', (c) => resolve(c));
-      child.on('error', () => resolve(-1));
     });
     expect(code).toBe(0);
   });

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawnPeer } from '@sipway/test-peers';
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -74,11 +74,12 @@ function register(local: string, contact: string, cseq: number, expires: number 
 function runSipp(scenario: string, address: string, port: number): Promise<{ code: number | null; output: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'sipp-registrar-'));
   const args = [`${bracket(address)}:${port}`, '-sf', join(SIPP_DIR, scenario), '-s', 'alice', '-i', address, '-m', '1', '-timeout', '10s', '-timeout_error', '-nostdin', '-trace_err'];
-  return new Promise((resolve) => {
-    const child = spawn('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    // A missing sipp rejects at once, naming its Debian package (spawn emits no exit then).
+    const child = spawnPeer('sipp', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }, reject);
     let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
     child.on('close', (code) => {
       clearTimeout(killer);

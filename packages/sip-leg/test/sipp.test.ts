@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawnPeer } from '@sipway/test-peers';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,14 +19,12 @@ afterEach(async () => {
 
 function runSipp(args: string[]): Promise<{ code: number | null; output: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'sipp-'));
-  return new Promise((resolve) => {
-    const child = spawn('sipp', [...args, '-m', '1', '-timeout', '10s', '-timeout_error', '-nostdin', '-trace_err'], {
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  return new Promise((resolve, reject) => {
+    // A missing sipp rejects at once, naming its Debian package (spawn emits no exit then).
+    const child = spawnPeer('sipp', [...args, '-m', '1', '-timeout', '10s', '-timeout_error', '-nostdin', '-trace_err'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }, reject);
     let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
     child.on('close', (code) => {
       clearTimeout(killer);
@@ -104,12 +102,22 @@ describe.each(CASES)('sipp against a $name leg', ({ make, address, t }) => {
     const uac: Leg = leg;
     await uac.start();
     cleanup.push(() => uac.close());
+    // A sipp that cannot start (not installed) fails the test at once instead of at its timeout.
+    let sippFailed: unknown;
+    const failed = sipp.then(
+      () => new Promise<never>(() => undefined),
+      (error: unknown) => {
+        sippFailed = error;
+        throw error;
+      },
+    );
+    failed.catch(() => undefined);
     // sipp needs a moment to bind; resend INVITE a few times (bounded) until it answers.
-    for (let i = 0; i < 20 && responses.length === 0; i++) {
+    for (let i = 0; i < 20 && responses.length === 0 && sippFailed === undefined; i++) {
       await uac.send(parseMessage(invite(uac, sippPort)), destination);
       await new Promise((r) => setTimeout(r, 250));
     }
-    await done;
+    await Promise.race([done, failed]);
     const { code, output } = await sipp;
     expect(code, output).toBe(0);
     expect(responses).toContain(180);

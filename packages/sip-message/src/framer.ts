@@ -1,3 +1,4 @@
+import { digits } from './digits.js';
 import { SipParseError } from './errors.js';
 import { DEFAULT_MAX_MESSAGE_SIZE } from './parse.js';
 
@@ -182,11 +183,18 @@ function findContentLength(buf: Buffer, end: number): number | undefined {
         }
       }
       if (match) {
-        const value = buf.toString('latin1', colon + 1, lf).trim();
-        if (!/^\d{1,9}$/.test(value)) return -1;
-        const v = Number(value);
+        // The value may start on a continuation line (RFC 3261 §7.3.1), as parseMessage reads it.
+        let valueEnd = lf;
+        while (valueEnd + 1 < end && (buf[valueEnd + 1] === 32 || buf[valueEnd + 1] === 9)) {
+          const next = buf.indexOf(LF, valueEnd + 1);
+          valueEnd = next === -1 || next > end ? end : next;
+        }
+        // 1*DIGIT: leading zeros are legal; a huge value saturates and fails the size check.
+        const v = digits(buf.toString('latin1', colon + 1, valueEnd).trim(), 2 ** 31);
+        if (v === -1) return -1;
         if (found !== undefined && found !== v) return -1;
         found = v;
+        lf = valueEnd;
       }
     }
     lineStart = lf + 1;

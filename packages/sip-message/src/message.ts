@@ -2,7 +2,7 @@ import { SipParseError } from './errors.js';
 import { HeaderField } from './header-field.js';
 import { canonicalHeaderName, isListHeader } from './header-names.js';
 import { utf8 } from './bytes.js';
-import { digits } from './digits.js';
+import { MAX_DELTA_SECONDS, digits, digitsFromBytes } from './digits.js';
 import { type Contact, type NameAddr, isToken, parseContact, parseNameAddr } from './name-addr.js';
 import { type Uri, parseUri } from './uri.js';
 import { type Via, parseVia } from './via.js';
@@ -222,13 +222,33 @@ export abstract class SipMessageBase {
     return undefined;
   }
 
-  /** @see RFC 3261 §20.22 */
+  /**
+   * Max-Forwards = 1*DIGIT, an integer from 0 to 255 (RFC 3261 §20.22): leading zeros are legal
+   * (`0000000070` is 70, RFC 4475 `wsinv` has `0068`). A value above 255 throws a 400
+   * SipParseError, as {@link validateMessage} reports it: the two share this rule.
+   * @see RFC 3261 §20.22
+   */
   get maxForwards(): number | undefined {
     const f = this.#firstField('max-forwards');
     if (f === undefined) return undefined;
     // Read from the bytes when untouched: no string for a number.
-    const n = !f.dirty && !f.folded ? digitsFromBytes(this.buffer, f.valueStart, f.valueEnd, 9) : digits(f.text(this.buffer), 9);
+    const n = !f.dirty && !f.folded ? digitsFromBytes(this.buffer, f.valueStart, f.valueEnd, 256) : digits(f.text(this.buffer), 256);
     if (n === -1) throw new SipParseError('bad Max-Forwards');
+    if (n > 255) throw new SipParseError('Max-Forwards out of range 0..255');
+    return n;
+  }
+
+  /**
+   * The Expires header in seconds: delta-seconds (1*DIGIT, leading zeros legal); a value past
+   * 2**32-1 counts as 2**32-1 (RFC 3261 §20.19). Throws a 400 SipParseError when it is not
+   * delta-seconds (an RFC 2543 date, a sign, a fraction).
+   * @see RFC 3261 §20.19
+   */
+  get expires(): number | undefined {
+    const v = this.firstValue('expires', false);
+    if (v === undefined) return undefined;
+    const n = digits(v, MAX_DELTA_SECONDS);
+    if (n === -1) throw new SipParseError('Expires is not delta-seconds');
     return n;
   }
 
@@ -255,7 +275,7 @@ export abstract class SipMessageBase {
     if (!this.edited) return this.parsedContentLength === -1 ? undefined : this.parsedContentLength;
     const v = this.firstValue('content-length', false);
     if (v === undefined) return undefined;
-    const n = digits(v, 9);
+    const n = digits(v, Number.MAX_SAFE_INTEGER);
     if (n === -1) throw new SipParseError('bad Content-Length');
     return n;
   }
@@ -458,17 +478,12 @@ export function isResponse(message: SipMessage): message is SipResponse {
   return !message.isRequest;
 }
 
-/** 1..max ASCII digits in buf[start, end), or -1. */
-function digitsFromBytes(buf: Buffer, start: number, end: number, max: number): number {
-  if (end <= start || end - start > max) return -1;
-  let v = 0;
-  for (let i = start; i < end; i++) {
-    const d = (buf[i] as number) - 0x30;
-    if (d < 0 || d > 9) return -1;
-    v = v * 10 + d;
-  }
-  return v;
-}
+/**
+ * Largest CSeq number: it "MUST be expressible as a 32-bit unsigned integer" (RFC 3261 §8.1.1.5).
+ * The further "less than 2**31" binds a UAC's first request only; in a dialog the number grows
+ * by one per request (§12.2.1.1), so a proxy passes anything up to 2**32-1.
+ */
+export const MAX_CSEQ = 2 ** 32 - 1;
 
 // The usual methods as shared strings, so a CSeq read from bytes allocates nothing for them.
 const CSEQ_METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE'];
@@ -480,12 +495,12 @@ function cseqFromBytes(buf: Buffer, start: number, end: number): CSeq {
   while (i < end) {
     const d = (buf[i] as number) - 0x30;
     if (d < 0 || d > 9) break;
-    seq = seq * 10 + d;
+    if (seq <= MAX_CSEQ) seq = seq * 10 + d;
     i++;
   }
   const b = buf[i];
-  if (i === start || i - start > 10 || (b !== 0x20 && b !== 0x09)) return parseCSeq(buf.toString('latin1', start, end));
-  if (seq >= 2 ** 31) throw new SipParseError('CSeq number out of range');
+  if (i === start || (b !== 0x20 && b !== 0x09)) return parseCSeq(buf.toString('latin1', start, end));
+  if (seq > MAX_CSEQ) throw new SipParseError('CSeq number out of range');
   while (i < end && (buf[i] === 0x20 || buf[i] === 0x09)) i++;
   const len = end - i;
   for (let m = 0; m < CSEQ_METHODS.length; m++) {
@@ -508,12 +523,12 @@ export function parseCSeq(text: string): CSeq {
   while (i < n) {
     const d = text.charCodeAt(i) - 0x30;
     if (d < 0 || d > 9) break;
-    seq = seq * 10 + d;
+    // 1*DIGIT: leading zeros are legal, so the length is not bounded, the value is.
+    if (seq <= MAX_CSEQ) seq = seq * 10 + d;
     i++;
   }
-  if (i === ds || i - ds > 10) throw new SipParseError('bad CSeq');
-  // RFC 3261 §8.1.1.5: the sequence number MUST be less than 2**31.
-  if (seq >= 2 ** 31) throw new SipParseError('CSeq number out of range');
+  if (i === ds) throw new SipParseError('bad CSeq');
+  if (seq > MAX_CSEQ) throw new SipParseError('CSeq number out of range');
   const ws = i;
   while (i < n && (text.charCodeAt(i) === 0x20 || text.charCodeAt(i) === 0x09)) i++;
   if (i === ws) throw new SipParseError('bad CSeq');

@@ -1,4 +1,4 @@
-import { digits } from './digits.js';
+import { MAX_DELTA_SECONDS, digits } from './digits.js';
 import { SipParseError } from './errors.js';
 import { PARAM_POS, type Params, findParams, nameIs, scanParams, unquote } from './split.js';
 
@@ -100,7 +100,14 @@ export function parseNameAddr(text: string): NameAddr {
     rest = uriEnd + 1;
     bracketed = true;
   } else {
-    const lt = c0 === 0x3c ? i : text.indexOf('<', i);
+    // A `<` opens the URI only after an unquoted display name (tokens and LWS): one further on
+    // belongs to a quoted parameter value of an addr-spec (`tel:1;a="<"`).
+    let lt = c0 === 0x3c ? i : -1;
+    if (lt === -1) {
+      let j = i;
+      while (j < n && (isTokenChar(text.charCodeAt(j)) || isWs(text.charCodeAt(j)))) j++;
+      if (j < n && text.charCodeAt(j) === 0x3c) lt = j;
+    }
     if (lt !== -1) {
       uriStart = lt + 1;
       uriEnd = text.indexOf('>', uriStart);
@@ -191,9 +198,10 @@ export function parseContact(text: string): Contact {
   const na = parseNameAddr(text) as ParsedNameAddr;
   const e = na.expiresText;
   if (e !== undefined) {
-    const n = digits(e, 10);
+    // delta-seconds: any number of digits; a value past 2**32-1 counts as 2**32-1 (RFC 3261 §20.10, §20.19).
+    const n = digits(e, MAX_DELTA_SECONDS);
     if (n === -1) throw new SipParseError('bad expires parameter in Contact');
-    na.expires = Math.min(n, 2 ** 32 - 1);
+    na.expires = n;
   }
   const q = na.qText;
   if (q !== undefined) {

@@ -143,7 +143,7 @@ export function parseHostPort(text: string, what: string): { host: string; hostT
   }
   if (rest.length === 0) return { host, hostType, port: undefined };
   if (rest.charCodeAt(0) !== 0x3a /* : */) throw new SipParseError(`bad host in ${what}`);
-  const port = digits(rest.slice(1), 5);
+  const port = digits(rest.slice(1), 65536);
   if (port === -1) throw new SipParseError(`bad port in ${what}`);
   if (port > 65535) throw new SipParseError(`port out of range in ${what}`);
   return { host, hostType, port };
@@ -260,11 +260,12 @@ export function parseUri(text: string): Uri {
     if (h < end) {
       let v = 0;
       let d = h + 1;
-      if (d === end || end - d > 5) throw new SipParseError(`bad port in ${what}`);
+      // port = 1*DIGIT: leading zeros are legal, so the length is not bounded, the value is.
+      if (d === end) throw new SipParseError(`bad port in ${what}`);
       for (; d < end; d++) {
         const c = rest.charCodeAt(d) - 0x30;
         if (c < 0 || c > 9) throw new SipParseError(`bad port in ${what}`);
-        v = v * 10 + c;
+        if (v <= 65535) v = v * 10 + c;
       }
       if (v > 65535) throw new SipParseError(`port out of range in ${what}`);
       port = v;

@@ -1,5 +1,5 @@
 import { SipError } from './errors.js';
-import { type SipMessage, SipRequest, parseCSeq } from './message.js';
+import { type SipMessage, SipRequest } from './message.js';
 import { isToken } from './name-addr.js';
 import { isSipUri } from './uri.js';
 
@@ -98,19 +98,6 @@ function emptyParam(value: string): boolean {
   return false;
 }
 
-/** 1*DIGIT (leading zeros allowed, RFC 4475 wsinv) with a value of 0..255. */
-function maxForwardsOk(text: string): boolean {
-  if (text.length === 0) return false;
-  let v = 0;
-  for (let i = 0; i < text.length; i++) {
-    const d = text.charCodeAt(i) - 0x30;
-    if (d < 0 || d > 9) return false;
-    v = v * 10 + d;
-    if (v > 255) return false;
-  }
-  return true;
-}
-
 function problem(status: number, code: string, message: string, header?: string): SipProblem {
   const p: SipProblem = { status, reason: REASONS[status] ?? 'Bad Request', code, message };
   if (header !== undefined) p.header = header;
@@ -184,25 +171,33 @@ export function validateMessage(message: SipMessage): SipProblem[] {
   }
   for (let i = 0; i < PARSED.length; i++) check(out, PARSED[i] as string, message);
 
-  const cseqText = message.getHeader('cseq');
-  if (cseqText !== undefined) {
+  // CSeq, Max-Forwards and Expires are judged by the typed getters themselves, so whatever passes
+  // here reads without throwing later (and the other way round).
+  if (counts.cseq !== undefined) {
     try {
-      const cseq = parseCSeq(cseqText);
-      if (message instanceof SipRequest && cseq.method !== message.method) {
+      const cseq = message.cseq;
+      if (message instanceof SipRequest && cseq !== undefined && cseq.method !== message.method) {
         out.push(problem(400, 'cseq-method-mismatch', 'method in CSeq does not match method of request', 'CSeq'));
       }
     } catch (error) {
       out.push(problem(400, 'malformed-header', `malformed CSeq: ${(error as Error).message}`, 'CSeq'));
     }
   }
-  const mf = message.getHeader('max-forwards');
-  // Max-Forwards = 1*DIGIT (RFC 3261 §20.22): leading zeros are fine (RFC 4475 wsinv has 0068).
-  if (mf !== undefined && !maxForwardsOk(mf)) {
-    out.push(problem(400, 'malformed-header', 'Max-Forwards is not a number from 0 to 255', 'Max-Forwards'));
+  // Max-Forwards = 1*DIGIT from 0 to 255 (RFC 3261 §20.22), leading zeros fine (RFC 4475 wsinv).
+  if (counts['max-forwards'] !== undefined) {
+    try {
+      void message.maxForwards;
+    } catch {
+      out.push(problem(400, 'malformed-header', 'Max-Forwards is not a number from 0 to 255', 'Max-Forwards'));
+    }
   }
-  const expires = message.getHeader('expires');
-  if (expires !== undefined && !/^\d{1,10}$/.test(expires)) {
-    out.push(problem(400, 'malformed-header', 'Expires is not delta-seconds', 'Expires'));
+  // Expires = delta-seconds (RFC 3261 §20.19); past 2**32-1 it counts as 2**32-1.
+  if (counts.expires !== undefined) {
+    try {
+      void message.expires;
+    } catch {
+      out.push(problem(400, 'malformed-header', 'Expires is not delta-seconds', 'Expires'));
+    }
   }
   // callid = word [ "@" word ] (RFC 3261 §25.1), as Net::SIP checks it too.
   const callId = message.getHeader('call-id');

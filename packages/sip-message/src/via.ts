@@ -92,11 +92,12 @@ export function parseVia(text: string): Via {
     if (colon < i) {
       let v = 0;
       let d = colon + 1;
-      if (d === i || i - d > 5) throw new SipParseError('bad port in Via sent-by');
+      // port = 1*DIGIT: leading zeros are legal, so the length is not bounded, the value is.
+      if (d === i) throw new SipParseError('bad port in Via sent-by');
       for (; d < i; d++) {
         const c = text.charCodeAt(d) - 0x30;
         if (c < 0 || c > 9) throw new SipParseError('bad port in Via sent-by');
-        v = v * 10 + c;
+        if (v <= 65535) v = v * 10 + c;
       }
       if (v > 65535) throw new SipParseError('port out of range in Via sent-by');
       port = v;
@@ -122,7 +123,7 @@ export function parseVia(text: string): Via {
         if (nameIs(text, ns, ne, 'rport') && via.rport === undefined) {
           if (value === null || value === '') via.rport = null;
           else {
-            const port = digits(value, 5);
+            const port = digits(value, 65536);
             if (port === -1 || port > 65535) throw new SipParseError('bad Via rport');
             via.rport = port;
           }
@@ -130,7 +131,7 @@ export function parseVia(text: string): Via {
         break;
       case 3:
         if (nameIs(text, ns, ne, 'ttl') && value !== null) {
-          const t = digits(value, 3);
+          const t = digits(value, 256);
           if (t === -1 || t > 255) throw new SipParseError('bad Via ttl');
           via.ttl = t;
         }

@@ -26,6 +26,24 @@ describe('StreamFramer (RFC 3261 §18.3)', () => {
     expect(parseMessage(first.bytes).getHeader('call-id')).toBe('a84b4c76e66710@pc33.atlanta.example.com');
   });
 
+  // Issue 9 item 4: the framer reads Content-Length by the same 1*DIGIT rule as parseMessage.
+  it('frames by a Content-Length with leading zeros or folded onto a continuation line, as parseMessage reads it', () => {
+    const head = 'OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n';
+    for (const cl of ['Content-Length: 000000000000000000005', 'l:00005', 'Content-Length:\r\n 5', 'Content-Length: \r\n\t0000000000005']) {
+      const text = `${head}${cl}\r\n\r\nhello${head}Content-Length: 0\r\n\r\n`;
+      const events = new StreamFramer().push(Buffer.from(text));
+      expect(events.map((e) => e.type), cl).toEqual(['message', 'message']);
+      const first = events[0]!;
+      if (first.type !== 'message') throw new Error('unreachable');
+      const m = parseMessage(first.bytes);
+      expect([m.contentLength, Buffer.from(m.body).toString()]).toEqual([5, 'hello']);
+    }
+    const huge = new StreamFramer().push(Buffer.from(`${head}Content-Length: 99999999999999999999999\r\n\r\n`));
+    expect(huge).toEqual([expect.objectContaining({ type: 'error' })]);
+    expect((huge[0] as { error: { status?: number } }).error.status).toBe(513);
+    expect(new StreamFramer().push(Buffer.from(`${head}Content-Length: 5 5\r\n\r\n`))[0]?.type).toBe('error');
+  });
+
   it('reports CRLFCRLF as ping and a lone CRLF as pong (RFC 5626 §4.4.1)', () => {
     const framer = new StreamFramer();
     expect(framer.push(Buffer.from('\r\n\r\n'))).toEqual([{ type: 'ping' }]);

@@ -71,6 +71,19 @@ describe('validateMessage (RFC 3261 §8.2.2, §16.3)', () => {
     expect(ct[0]).toMatchObject({ status: 400, header: 'Content-Type' });
   });
 
+  // Issue 9 item 4: `0000000070` passed validation and then threw in the getter.
+  it('accepts what the getters read, leading zeros and huge delta-seconds included', () => {
+    const req = (extra: string[]) => request(['OPTIONS sip:bob@example.com SIP/2.0', ...BASE.filter((l) => !/^(Max|CSeq)/.test(l)), ...extra]);
+    const m = req(['Max-Forwards: 0000000070', 'CSeq: 0000000000001 OPTIONS', 'Expires: 000099999999999999999999']);
+    expect(validateMessage(m)).toEqual([]);
+    expect([m.maxForwards, m.cseq?.seq, m.expires]).toEqual([70, 1, 2 ** 32 - 1]);
+    const huge = validateMessage(req(['Max-Forwards: 99999999999999999999', 'CSeq: 1 OPTIONS']));
+    expect(huge).toEqual([expect.objectContaining({ status: 400, header: 'Max-Forwards' })]);
+    const big = validateMessage(req(['Max-Forwards: 70', 'CSeq: 4294967296 OPTIONS']));
+    expect(big).toEqual([expect.objectContaining({ status: 400, header: 'CSeq' })]);
+    expect(validateMessage(req(['Max-Forwards: 70', 'CSeq: 4294967295 OPTIONS']))).toEqual([]);
+  });
+
   it('reports malformed From, Via and Request-URI', () => {
     const bad = validateMessage(
       request(['OPTIONS sip:bob@example.com:99999 SIP/2.0', ...BASE.map((l) => (l.startsWith('From') ? 'From: "x <sip:a@b>' : l.startsWith('Via') ? 'Via: SIP/2.0/UDP' : l))]),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   SipParseError,
+  isRequest,
   formatUri,
   formatVia,
   isSipUri,
@@ -10,6 +11,7 @@ import {
   parseUri,
   parseVia,
   sipUriEquals,
+  type SipRequest,
   splitHeaderValues,
 } from '../src/index.js';
 import { INVITE, RESPONSE_200 } from './messages.js';
@@ -197,7 +199,60 @@ describe('CSeq and Max-Forwards', () => {
     const m = parseMessage('OPTIONS sip:a@b SIP/2.0\r\nCSeq: x OPTIONS\r\nMax-Forwards: -1\r\n\r\n');
     expect(() => m.cseq).toThrowError(SipParseError);
     expect(() => m.maxForwards).toThrowError(SipParseError);
-    const big = parseMessage('OPTIONS sip:a@b SIP/2.0\r\nCSeq: 2147483648 OPTIONS\r\n\r\n');
+    const big = parseMessage('OPTIONS sip:a@b SIP/2.0\r\nCSeq: 4294967296 OPTIONS\r\n\r\n');
     expect(() => big.cseq).toThrowError(/range/);
+  });
+
+  // RFC 3261 §8.1.1.5: expressible as a 32-bit unsigned integer; < 2**31 binds only a UAC's first request.
+  it('reads a CSeq number up to 2**32-1, with any number of leading zeros', () => {
+    const read = (v: string) => parseMessage(`OPTIONS sip:a@b SIP/2.0\r\nCSeq: ${v}\r\n\r\n`).cseq;
+    expect(read('2147483648 OPTIONS')).toEqual({ seq: 2 ** 31, method: 'OPTIONS' });
+    expect(read('4294967295 OPTIONS')).toEqual({ seq: 2 ** 32 - 1, method: 'OPTIONS' });
+    expect(read('000000000000000000042 INVITE')).toEqual({ seq: 42, method: 'INVITE' });
+    expect(read('0000000000004294967295\tFOO')).toEqual({ seq: 2 ** 32 - 1, method: 'FOO' });
+    expect(() => read('36893488147419103232 INVITE')).toThrowError(/range/);
+    expect(() => read('99999999999999999999999999999999 INVITE')).toThrowError(/range/);
+  });
+
+  it('reads Max-Forwards as 1*DIGIT from 0 to 255, leading zeros included', () => {
+    const read = (v: string) => parseMessage(`OPTIONS sip:a@b SIP/2.0\r\nMax-Forwards: ${v}\r\n\r\n`).maxForwards;
+    expect(read('0000000070')).toBe(70);
+    expect(read('000000000000000000000000000000000000000000000000')).toBe(0);
+    expect(read('255')).toBe(255);
+    expect(read('\r\n 70')).toBe(70);
+    for (const bad of ['256', '99999999999999999999', '7 0', '+70', '70.0', '0x46', '']) {
+      const error = (() => {
+        try {
+          read(bad);
+        } catch (e) {
+          return e;
+        }
+        return undefined;
+      })();
+      expect(SipParseError.isInstance(error), bad).toBe(true);
+      expect((error as SipParseError).status).toBe(400);
+    }
+  });
+
+  it('reads Expires as delta-seconds, past 2**32-1 as 2**32-1 (RFC 3261 §20.19)', () => {
+    const read = (v: string) => parseMessage(`REGISTER sip:a@b SIP/2.0\r\nExpires: ${v}\r\n\r\n`).expires;
+    expect(parseMessage('REGISTER sip:a@b SIP/2.0\r\n\r\n').expires).toBeUndefined();
+    expect(read('3600')).toBe(3600);
+    expect(read('0000000000003600')).toBe(3600);
+    expect(read('4294967296')).toBe(2 ** 32 - 1);
+    expect(read('99999999999999999999999999')).toBe(2 ** 32 - 1);
+    expect(() => read('Thu, 01 Dec 1994 16:00:00 GMT')).toThrowError(SipParseError);
+    expect(() => read('-1')).toThrowError(SipParseError);
+  });
+
+  it('reads a Contact expires parameter and ports the same way', () => {
+    const m = parseMessage(
+      'REGISTER sip:a@b:0000005060 SIP/2.0\r\nVia: SIP/2.0/UDP h:005060;rport=0005060;ttl=00001\r\nContact: <sip:a@h:00080>;expires=000000000000000060, <sip:b@h>;expires=999999999999999999\r\n\r\n',
+    );
+    expect(m.contacts.map((c) => c.expires)).toEqual([60, 2 ** 32 - 1]);
+    expect(m.topVia).toMatchObject({ port: 5060, rport: 5060, ttl: 1 });
+    expect(isRequest(m) ? (m.requestUri as { port?: number }).port : undefined).toBe(5060);
+    expect(() => (parseMessage('OPTIONS sip:a@b:65536 SIP/2.0\r\n\r\n') as SipRequest).requestUri).toThrowError(/range/);
+    expect(() => parseMessage('OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h:0000065536\r\n\r\n').topVia).toThrowError(/range/);
   });
 });

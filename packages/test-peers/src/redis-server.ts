@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { missingPeerError } from './peers.js';
 
 export interface RedisServer {
   readonly port: number;
@@ -79,7 +80,7 @@ export async function startRedisServer(): Promise<RedisServer> {
     proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
     const failed = new Promise<never>((_, reject) => {
-      proc.once('error', (e) => reject(new Error(`cannot run redis-server (apt-get install redis-server): ${e.message}`)));
+      proc.once('error', (e) => reject(missingPeerError('redis-server', e)));
       proc.once('exit', (code) => reject(new Error(`redis-server exited with ${String(code)}: ${output.slice(-500)}`)));
     });
     failed.catch(() => undefined);
@@ -94,7 +95,8 @@ export async function startRedisServer(): Promise<RedisServer> {
       break;
     } catch (error) {
       child?.kill('SIGKILL');
-      if (attempt >= 4) {
+      // Not installed: another port will not help.
+      if (attempt >= 4 || (error as Error).message.startsWith('test peer missing')) {
         rmSync(dir, { recursive: true, force: true });
         throw error;
       }
