@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, until } from '@sipway/test-peers';
+import { adminGet, freePort, sample, until } from '@sipway/test-peers';
 import { MAIN, cleanup, startProxy } from './helpers.js';
 import type { ProxyProcess } from './helpers.js';
 import { RtpEndpoint, SipPeer, audioSdp, bracket, calleeDialog, closePeers, confirmAsCaller, mediaOf, newCall, socketCount } from './media-peers.js';
@@ -272,6 +272,26 @@ describe('media life cycle through the example proxy (IPv4, UDP inside, UDP or T
     await until(() => socketCount(s.proxy.child.pid!) === s.baseSockets, 5000, 'sockets closed');
     const again = await call(s, V4, audioSdp(V4.caller, rtp.port), () => audioSdp(V4.callee, 4000));
     expect(mediaOf(again.offerAtCallee).address).toBe(s.outsideLeg.address);
+    expect(await s.proxy.stop()).toBe(0);
+  });
+});
+
+describe('--media with --admin', () => {
+  it('exports the relayed packets, bytes and sessions on /metrics', async () => {
+    const s = await setup(V4, ['--admin', '127.0.0.1:0']);
+    const callerRtp = await RtpEndpoint.open(V4.caller);
+    const calleeRtp = await RtpEndpoint.open(V4.callee);
+    const c = await call(s, V4, audioSdp(V4.caller, callerRtp.port), () => audioSdp(V4.callee, calleeRtp.port));
+    await Promise.all([callerRtp.stream(mediaOf(c.answerAtCaller), 20), calleeRtp.stream(mediaOf(c.offerAtCallee), 20)]);
+    const metric = async (name: string, labels: Record<string, string> = {}) => sample((await adminGet(s.proxy.admin!, '/metrics')).text, name, labels);
+    let packets: number | undefined;
+    // Traffic counters are published about once a second.
+    await until(async () => (packets = await metric('sipway_media_packets_total', { relay: 'builtin' })) !== undefined && packets >= 38, 10_000, 'sipway_media_packets_total');
+    expect(await metric('sipway_media_bytes_total', { relay: 'builtin' })).toBe(packets! * 172);
+    expect(await metric('sipway_media_sessions')).toBe(1);
+    await hangUp(c.caller, s.callee);
+    await until(async () => (await metric('sipway_media_sessions')) === 0, 5000, 'the session gauge to drop');
+    expect(await metric('sipway_media_sessions_total', { event: 'close', reason: 'bye' })).toBe(1);
     expect(await s.proxy.stop()).toBe(0);
   });
 });
