@@ -35,6 +35,8 @@ export const USAGE = `usage: sipway-proxy [options]
   --rate-limit N[/S]      at most N requests per source address per S seconds (default 1),
                           then 503 with Retry-After; off by default
   --rate-limit-allow CIDR never rate-limited (repeatable)
+  --media M               relay RTP between the legs: builtin[:PORTMIN-PORTMAX] (in-process,
+                          default ports 30000-39999) or rtpengine:HOST:PORT; off by default
   --admin host:port       admin HTTP listener: /metrics, /health, /bindings (off by default)
   --log-level L           fatal, error, warn, info (default), debug, trace, silent
   --config FILE           YAML file with the same keys and per-leg settings; flags win
@@ -61,6 +63,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         'log-level': { type: 'string' },
         store: { type: 'string' },
         admin: { type: 'string' },
+        media: { type: 'string' },
         'auth-user': { type: 'string', multiple: true },
         'auth-realm': { type: 'string' },
         'auth-algorithms': { type: 'string' },
@@ -103,6 +106,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       nonceSecret: v['nonce-secret'],
       rateLimit: v['rate-limit'],
       rateLimitAllow: v['rate-limit-allow'],
+      media: v.media,
     },
   };
 }

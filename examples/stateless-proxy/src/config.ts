@@ -11,6 +11,8 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './errors.js';
 import { formatLeg, parseLegSpec } from './leg-spec.js';
 import type { LegSpec } from './leg-spec.js';
+import { checkMediaLegs, parseMediaSpec } from './media.js';
+import type { MediaSpec } from './media.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -67,6 +69,8 @@ export interface ProxyConfig {
   rateLimit?: { points: number; duration: number; allow: string[] } | undefined;
   /** Admin HTTP listener: /metrics, /health, /bindings. */
   admin?: { host: string; port: number } | undefined;
+  /** RTP relay between the legs (`--media`). */
+  media?: MediaSpec | undefined;
 }
 
 /** Settings as given on the command line or at the top of the file (all optional). */
@@ -87,6 +91,7 @@ export interface ConfigInput {
   nonceSecret?: string | undefined;
   rateLimit?: string | undefined;
   rateLimitAllow?: string[] | undefined;
+  media?: string | undefined;
 }
 
 /** One leg of the file. */
@@ -119,6 +124,7 @@ const TOP_KEYS: Record<string, keyof ConfigInput> = {
   'nonce-secret': 'nonceSecret',
   'rate-limit': 'rateLimit',
   'rate-limit-allow': 'rateLimitAllow',
+  media: 'media',
 };
 const LEG_KEYS: Record<string, keyof LegInput> = {
   leg: 'leg',
@@ -297,6 +303,8 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): ProxyConfi
   if (store.kind !== 'memory' && !legs.some((l) => l.registrar)) {
     throw invalid(where, 'store is the registrar\'s: give --registrar (or registrar: true on a leg)');
   }
+  const media = g.media === undefined ? undefined : parseMediaSpec(g.media);
+  if (media !== undefined) checkMediaLegs(legs);
   return {
     legs,
     domains,
@@ -307,6 +315,7 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): ProxyConfi
     auth: authConfig(g, domains),
     rateLimit: rateLimitConfig(g),
     admin: g.admin === undefined ? undefined : adminAddress(g.admin),
+    media,
   };
 }
 

@@ -8,7 +8,7 @@ import type { Admin, SipwayMetrics } from '@sipway/admin';
 import { DigestAuthenticator, RateLimiter } from '@sipway/auth';
 import type { NonceCountStore, SecurityLog } from '@sipway/auth';
 import { StatelessProxy } from '@sipway/proxy';
-import type { LocationService } from '@sipway/proxy';
+import type { LocationService, MediaRelay } from '@sipway/proxy';
 import { ReceiveChain } from '@sipway/receive-chain';
 import type { ChainMember } from '@sipway/receive-chain';
 import { Registrar } from '@sipway/registrar';
@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import type { ProxyConfig } from './config.js';
 import { formatLeg } from './leg-spec.js';
 import { createLeg } from './legs.js';
+import { createMediaRelay } from './media.js';
 import { RedisNonceCountStore } from './nonce-counts.js';
 import { openStore } from './store.js';
 
@@ -102,9 +103,16 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
         ? new Registrar({ dispatcher, domains: registrarDomains, store, logger: adapt(logger.child({ component: 'registrar' })) })
         : undefined;
     if (registrar !== undefined) cleanups.push(() => registrar.close());
+    let mediaRelay: MediaRelay | undefined;
+    if (config.media !== undefined) {
+      const relay = await createMediaRelay(config.media, adapt(logger.child({ component: 'media' })));
+      mediaRelay = relay;
+      cleanups.push(() => relay.close());
+    }
     const proxy = new StatelessProxy({
       dispatcher,
       resolver,
+      ...(mediaRelay === undefined ? {} : { mediaRelay }),
       domains: config.domains,
       ...(registrar === undefined ? {} : { location: registrar as LocationService }),
       ...(config.contactKey === undefined ? {} : { contactKey: config.contactKey }),
@@ -175,6 +183,7 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
       closing ??= (async () => {
         await dispatcher.close();
         proxy.close();
+        await mediaRelay?.close();
         await registrar?.close();
         await raw?.close();
         await admin?.close();

@@ -9,3 +9,4 @@ export { isBroadcastOrMulticast } from './forbidden-address.js';
 export { legNamedBy } from './own-legs.js';
 export { PROXY_CHANNELS } from './diagnostics.js';
 export { ProxyError, type ProxyErrorCode } from './errors.js';
+export type { MediaRelay, MediaCall, MediaSide, MediaDeleteReason } from './media.js';

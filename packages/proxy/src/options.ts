@@ -4,6 +4,7 @@ import type { ContactCodecName, ContactKeyInput } from '@sipway/contact-rewriter
 import type { BranchFormula } from './branch.js';
 import type { ProxyContactRewriter } from './contacts.js';
 import type { LocationService } from './location.js';
+import type { MediaRelay } from './media.js';
 
 /** Optional logger: every method optional (pino, console and the like fit). */
 export interface ProxyLogger {
@@ -72,5 +73,14 @@ export interface StatelessProxyOptions {
   netSipUaHeaders?: boolean;
   /** Extra destinations never to send to (besides broadcast and multicast, always refused). */
   forbiddenDestination?: (address: string) => boolean;
+  /**
+   * Relays RTP between legs (Net::SIP's `nathelper`): SDP of messages that change legs is given
+   * to it (offers in INVITE/UPDATE and late offers in 18x/2xx, answers in 18x/2xx and ACK) and
+   * rewritten; BYE, CANCEL and ≥ 300 answers to INVITE end the call's media. An offer it cannot
+   * take gets 503; an answer it cannot take is dropped (logged). See `@sipway/media-relay`.
+   */
+  mediaRelay?: MediaRelay;
+  /** Use `mediaRelay` even when a message leaves on the leg it came in on. Default false. */
+  forceMedia?: boolean;
   logger?: ProxyLogger;
 }

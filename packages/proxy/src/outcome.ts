@@ -15,6 +15,7 @@ export type ProxyRefusalCode =
   | 'forbidden-destination'
   | 'no-route'
   | 'delivery-failed'
+  | 'media-failed'
   | 'not-our-response'
   | 'no-via'
   | 'answered-options'

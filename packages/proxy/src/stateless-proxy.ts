@@ -15,6 +15,7 @@ import { dropChannel, forwardChannel, replyChannel } from './diagnostics.js';
 import { ProxyError } from './errors.js';
 import { isBroadcastOrMulticast } from './forbidden-address.js';
 import { branchBaseOf } from './md5.js';
+import { MediaFlow } from './media-flow.js';
 import { type LocationService, bestBinding, bindingUri, canonicalAor } from './location.js';
 import type { ProxyLogger, StatelessProxyOptions } from './options.js';
 import type { ProxyOutcome, ProxyRefusalCode, ProxyRefused } from './outcome.js';
@@ -23,7 +24,7 @@ import { canonicalHost, legAt, legHasHost, legNamedBy, sipUri } from './own-legs
 const OPTION_NAMES = new Set([
   'dispatcher', 'domains', 'openRelay', 'location', 'resolver', 'contactRewriter', 'contactKey', 'contactCodec',
   'forceRewrite', 'silentDrop', 'maxForwardsCap', 'netSipMaxForwards', 'recordRoute', 'branchFormula', 'supported',
-  'answerOptions', 'selectLeg', 'forbiddenDestination', 'netSipUaHeaders', 'logger',
+  'answerOptions', 'selectLeg', 'forbiddenDestination', 'netSipUaHeaders', 'logger', 'mediaRelay', 'forceMedia',
 ]);
 const TRANSPORTS = new Set<Transport>(['udp', 'tcp', 'tls', 'ws', 'wss']);
 
@@ -93,6 +94,7 @@ export class StatelessProxy implements Receiver {
   readonly #supported: Set<string>;
   readonly #answerOptions: boolean;
   readonly #logger: ProxyLogger | undefined;
+  readonly #media: MediaFlow | undefined;
   #closed = false;
 
   constructor(options: StatelessProxyOptions) {
@@ -125,6 +127,10 @@ export class StatelessProxy implements Receiver {
     this.#supported = new Set((options.supported ?? []).map((t) => t.toLowerCase()));
     this.#answerOptions = options.answerOptions ?? true;
     this.#logger = options.logger;
+    if (options.mediaRelay !== undefined && (typeof options.mediaRelay.offer !== 'function' || typeof options.mediaRelay.answer !== 'function')) {
+      throw invalid('mediaRelay must have offer, answer and delete');
+    }
+    this.#media = options.mediaRelay === undefined ? undefined : new MediaFlow(options.mediaRelay, options.forceMedia ?? false, options.logger);
   }
 
   /** The contact rewriter in use (the default one is made on first use). */
@@ -208,6 +214,11 @@ export class StatelessProxy implements Receiver {
       return this.#drop(response, info, 403, 'Forbidden', 'forbidden-destination', `Via names ${target.destination.address}`);
     }
     if (back !== info.leg || this.#forceRewrite) rewriteContacts(response, this.contactRewriter, info.leg, back);
+    if (this.#media !== undefined) {
+      // Net::SIP drops a message whose media cannot be set up; the callee retransmits its answer.
+      const failed = await this.#media.response(response, info.leg, back);
+      if (failed !== undefined) return this.#drop(response, info, 503, 'Service Unavailable', 'media-failed', failed);
+    }
     if (this.#options.netSipUaHeaders === true) addNetSipUaHeaders(response, back);
     const result = await this.#dispatcher.deliver(response, { leg: back });
     if (!result.ok) return this.#drop(response, info, result.status, result.reason, 'delivery-failed', result.reason);
@@ -454,6 +465,10 @@ export class StatelessProxy implements Receiver {
     if (recordRoute) request.insertHeader('Record-Route', outLeg.recordRoute);
     request.insertHeader('Via', outLeg.via(branch));
     inserted++;
+    if (this.#media !== undefined) {
+      const failed = await this.#media.request(request, inLeg, outLeg);
+      if (failed !== undefined) return this.#refuse(request, info, 503, 'Service Unavailable', 'media-failed', failed, { removeVias: inserted });
+    }
     if (this.#options.netSipUaHeaders === true) addNetSipUaHeaders(request, outLeg);
     const result = await this.#dispatcher.deliver(request, { destination, leg: outLeg });
     if (!result.ok) {
