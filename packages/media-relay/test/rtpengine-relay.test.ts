@@ -1,16 +1,16 @@
 import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRtpengine, until, type RtpengineDaemon } from '@sipway/test-peers';
-import { RtpengineError, RtpengineMediaRelay, type RtpengineMediaSide } from '../src/index.js';
+import { RtpengineError, RtpengineMediaRelay, type MediaSide } from '../src/index.js';
 import { hasAttribute, plainSdp, readSdp, rtpEndpoint, webrtcSdp, type RtpEndpoint } from './rtpengine-endpoints.js';
 
 // The media relay against a real rtpengine (userspace, loopback): SDPs rewritten per side, real
 // RTP relayed both ways, delete frees the ports, WebRTC <-> plain RTP offers and answers, IPv6,
 // a multi-homed rtpengine, several proxies on one rtpengine, and its refusals.
 
-const inside: RtpengineMediaSide = { leg: 'inside', address: '127.0.0.1', transport: 'udp', family: 4 };
-const outside: RtpengineMediaSide = { leg: 'outside', address: '127.0.0.2', transport: 'tcp', family: 4 };
-const browser: RtpengineMediaSide = { leg: 'ws', address: '127.0.0.1', transport: 'wss', family: 4 };
+const inside: MediaSide = { leg: 'inside', address: '127.0.0.1', transport: 'udp', family: 4 };
+const outside: MediaSide = { leg: 'outside', address: '127.0.0.2', transport: 'tcp', family: 4 };
+const browser: MediaSide = { leg: 'ws', address: '127.0.0.1', transport: 'wss', family: 4 };
 
 let daemon: RtpengineDaemon;
 let relay: RtpengineMediaRelay;
@@ -224,7 +224,7 @@ describe('addresses and interfaces', () => {
     const dual = await startRtpengine({ interfaces: ['127.0.0.1', '::1'], listen: '::1' });
     const r = await RtpengineMediaRelay.start({ host: '::1', port: dual.port, deleteDelay: 0 });
     try {
-      const v6: RtpengineMediaSide = { leg: 'six', address: '::1', transport: 'udp', family: 6 };
+      const v6: MediaSide = { leg: 'six', address: '::1', transport: 'udp', family: 6 };
       const call = nextCall();
       const a = await rtpEndpoint('127.0.0.1');
       const b = await rtpEndpoint('::1');
@@ -275,6 +275,70 @@ describe('addresses and interfaces', () => {
       await r.close();
       await homed.stop();
     }
+  });
+});
+
+describe('the end of the media: BYE, CANCEL, a refused INVITE or re-INVITE', () => {
+  const established = async (r: RtpengineMediaRelay): Promise<{ callId: string; fromTag: string; toTag: string }> => {
+    const call = nextCall();
+    await r.offer(plainSdp('127.0.0.1', 42_000), { callId: call.callId, fromTag: call.fromTag, cseq: 1 }, inside, outside);
+    await r.answer(plainSdp('127.0.0.1', 42_002), { ...call, cseq: 1 }, outside, inside);
+    return call;
+  };
+  const exists = async (callId: string): Promise<boolean> =>
+    relay.client.request({ command: 'query', 'call-id': callId }).then(
+      () => true,
+      () => false,
+    );
+
+  it('a BYE from the callee (From and To tags swapped) ends the call', async () => {
+    const call = await established(relay);
+    await relay.delete({ callId: call.callId, fromTag: call.toTag, toTag: call.fromTag, cseq: 5 }, 'bye');
+    await until(async () => !(await exists(call.callId)), 5000, 'the call deleted');
+  });
+
+  it('a CANCEL of the initial INVITE ends the call (every branch of the From tag)', async () => {
+    const call = nextCall();
+    await relay.offer(plainSdp('127.0.0.1', 42_004), { callId: call.callId, fromTag: call.fromTag, cseq: 7 }, inside, outside);
+    await relay.delete({ callId: call.callId, fromTag: call.fromTag, cseq: 7 }, 'cancel');
+    await until(async () => !(await exists(call.callId)), 5000, 'the call deleted');
+  });
+
+  it('a 407 to the first INVITE ends it; the INVITE sent again with credentials (next CSeq) gets media again', async () => {
+    const call = nextCall();
+    await relay.offer(plainSdp('127.0.0.1', 42_006), { callId: call.callId, fromTag: call.fromTag, cseq: 1 }, inside, outside);
+    await relay.delete({ callId: call.callId, fromTag: call.fromTag, toTag: 'proxy-407', cseq: 1 }, 'rejected');
+    await until(async () => !(await exists(call.callId)), 5000, 'the call deleted');
+    await relay.offer(plainSdp('127.0.0.1', 42_006), { callId: call.callId, fromTag: call.fromTag, cseq: 2 }, inside, outside);
+    await relay.answer(plainSdp('127.0.0.1', 42_008), { ...call, cseq: 2 }, outside, inside);
+    expect(await exists(call.callId)).toBe(true);
+    await relay.delete(call, 'bye');
+  });
+
+  it('a refused re-INVITE (488) or its CANCEL keeps the media agreed before, whoever sent it', async () => {
+    const call = await established(relay);
+    // The caller's re-INVITE (CSeq 2) refused: the relay saw the initial offer (CSeq 1).
+    await relay.offer(plainSdp('127.0.0.1', 42_010), { ...call, cseq: 2 }, inside, outside);
+    await relay.delete({ ...call, cseq: 2 }, 'rejected');
+    await relay.delete({ ...call, cseq: 2 }, 'cancel');
+    // The callee's re-INVITE (its own CSeq 1!) refused by the caller: From/To tags swapped.
+    const reverse = { callId: call.callId, fromTag: call.toTag, toTag: call.fromTag, cseq: 1 };
+    await relay.offer(plainSdp('127.0.0.1', 42_012), reverse, outside, inside);
+    await relay.delete(reverse, 'rejected');
+    await relay.delete(reverse, 'cancel');
+    expect(await exists(call.callId)).toBe(true);
+    // A relay of another proxy, which saw no offer of this call, decides from rtpengine's state.
+    const other = new RtpengineMediaRelay(relay.client, { deleteDelay: 0 });
+    await other.delete({ ...call, cseq: 3 }, 'rejected');
+    await other.delete({ ...call, cseq: 3 }, 'cancel');
+    expect(await exists(call.callId)).toBe(true);
+    // ... and still ends a call whose first INVITE is refused.
+    const refused = nextCall();
+    await relay.offer(plainSdp('127.0.0.1', 42_014), { callId: refused.callId, fromTag: refused.fromTag, cseq: 1 }, inside, outside);
+    await other.delete({ ...refused, cseq: 1 }, 'rejected');
+    await until(async () => !(await exists(refused.callId)), 5000, 'the refused call deleted');
+    await relay.delete(call, 'bye');
+    await until(async () => !(await exists(call.callId)), 5000, 'the call deleted');
   });
 });
 

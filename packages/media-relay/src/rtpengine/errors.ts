@@ -1,5 +1,4 @@
 const SIPWAY_ERROR_BRAND = Symbol.for('sipway.error');
-const MEDIA_RELAY_BRAND = Symbol.for('sipway.media-relay.error');
 const BRAND = Symbol.for('sipway.media-relay.rtpengine.error');
 
 /** Stable codes of every error the rtpengine client and relay throw. */
@@ -26,8 +25,8 @@ export type RtpengineErrorCode =
 /**
  * Errors of the rtpengine client. Every failure of a call's media answers the INVITE 503
  * (`status`), except option errors, which happen at start-up and carry no status. Carries the
- * `sipway.error` and `sipway.media-relay.error` brands, so generic sipway and media-relay checks
- * recognise it.
+ * `sipway.error` brand, so a generic sipway error check recognises it. Its codes are its own
+ * (`RTPENGINE_*`, more precise than `MediaRelayError`'s), so it is not a `MediaRelayError`.
  */
 export class RtpengineError extends Error {
   readonly code: RtpengineErrorCode;
@@ -43,7 +42,6 @@ export class RtpengineError extends Error {
     this.status = code === 'RTPENGINE_OPTION_INVALID' ? undefined : 503;
     this.reason = options?.reason;
     Object.defineProperty(this, BRAND, { value: true });
-    Object.defineProperty(this, MEDIA_RELAY_BRAND, { value: true });
     Object.defineProperty(this, SIPWAY_ERROR_BRAND, { value: true });
   }
 

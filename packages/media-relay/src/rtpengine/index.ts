@@ -19,8 +19,6 @@ export {
   RtpengineMediaRelay,
   WEBRTC_PROTOCOL,
   isWebrtcSide,
-  type RtpengineMediaCall,
   type RtpengineMediaRelayOptions,
-  type RtpengineMediaSide,
   type RtpengineRelaySettings,
 } from './relay.js';

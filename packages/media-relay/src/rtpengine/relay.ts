@@ -4,27 +4,7 @@
 import type { BencodeInput } from './bencode.js';
 import { checkClientOptions, RtpengineClient, type RtpengineClientOptions, type RtpengineLogger } from './client.js';
 import { RtpengineError } from './errors.js';
-
-/** A call as rtpengine knows it (Net::SIP's ids): Call-ID and the From / To tags of the dialog. */
-export interface RtpengineMediaCall {
-  readonly callId: string;
-  /** From tag of the message carrying the SDP. */
-  readonly fromTag: string;
-  /** To tag; required for an answer (a response always has one), optional for an offer. */
-  readonly toTag?: string | undefined;
-}
-
-/** One side of the call: the leg a message enters or leaves through. */
-export interface RtpengineMediaSide {
-  /** The leg's name (key of {@link RtpengineMediaRelayOptions.interfaces}). */
-  readonly leg: string;
-  /** The leg's local address. */
-  readonly address: string;
-  readonly transport: 'udp' | 'tcp' | 'tls' | 'ws' | 'wss';
-  readonly family: 4 | 6;
-  /** A WebRTC endpoint (ICE, DTLS-SRTP, rtcp-mux). Default: true for ws / wss legs. */
-  readonly webrtc?: boolean | undefined;
-}
+import type { MediaCall, MediaDeleteReason, MediaRelay, MediaSide } from '../types.js';
 
 /** How {@link RtpengineMediaRelay} talks to rtpengine, whatever client it uses. */
 export interface RtpengineRelaySettings {
@@ -72,11 +52,14 @@ const RELAY_OPTIONS = new Set([
   'ping',
 ]);
 
+/** Initial offers remembered per generation (two generations) to tell a re-INVITE's CANCEL or rejection from the call's. */
+const INITIAL_OFFERS_PER_GENERATION = 10_000;
+
 /** Transport protocol of WebRTC media (RFC 5764 §8, RFC 8827): DTLS-SRTP with RTCP feedback. */
 export const WEBRTC_PROTOCOL = 'UDP/TLS/RTP/SAVPF';
 
 /** Whether a side is a WebRTC endpoint: its own flag, else its leg is a WebSocket (RFC 7118). */
-export function isWebrtcSide(side: RtpengineMediaSide): boolean {
+export function isWebrtcSide(side: MediaSide): boolean {
   return side.webrtc ?? (side.transport === 'ws' || side.transport === 'wss');
 }
 
@@ -98,12 +81,15 @@ export function isWebrtcSide(side: RtpengineMediaSide): boolean {
  * await relay.close();
  * ```
  */
-export class RtpengineMediaRelay {
+export class RtpengineMediaRelay implements MediaRelay {
   readonly client: RtpengineClient;
   readonly #ownsClient: boolean;
   readonly #options: RtpengineRelaySettings;
   readonly #logger: RtpengineLogger | undefined;
   #closed = false;
+  /** `callId \0 fromTag` → CSeq of the initial offer: two generations, no timers (Net::SIP's way). */
+  #initial = new Map<string, number>();
+  #initialOlder = new Map<string, number>();
 
   /** Wraps an open client (shared or not: the relay closes it only when it opened it). */
   constructor(client: RtpengineClient, settings: RtpengineRelaySettings = {}, ownsClient = false) {
@@ -144,11 +130,12 @@ export class RtpengineMediaRelay {
    * SDP for `to` (media addresses of rtpengine). A re-offer with the same tags (a retransmitted
    * or re-INVITE) keeps the ports. Throws {@link RtpengineError} with status 503.
    */
-  async offer(sdp: string, call: RtpengineMediaCall, from: RtpengineMediaSide, to: RtpengineMediaSide): Promise<string> {
+  async offer(sdp: string, call: MediaCall, from: MediaSide, to: MediaSide): Promise<string> {
     const dict = this.#sdpCommand('offer', sdp, call, from, to);
     const direction = this.#direction(from, to);
     if (direction !== undefined) dict['direction'] = direction;
     dict['supports'] = ['load limit'];
+    this.#rememberInitial(call);
     this.#logger?.debug?.('rtpengine: offer', { callId: call.callId, from: from.leg, to: to.leg, protocol: dict['transport protocol'] });
     return this.#sdpOf(await this.client.request(dict as { command: string }), 'offer');
   }
@@ -157,7 +144,7 @@ export class RtpengineMediaRelay {
    * rtpengine `answer`: `sdp` came from the answerer (`from`) and goes to the offerer (`to`).
    * Needs `call.toTag`. Resolves with the SDP for `to`. Throws {@link RtpengineError} (503).
    */
-  async answer(sdp: string, call: RtpengineMediaCall, from: RtpengineMediaSide, to: RtpengineMediaSide): Promise<string> {
+  async answer(sdp: string, call: MediaCall, from: MediaSide, to: MediaSide): Promise<string> {
     if (call.toTag === undefined || call.toTag === '') {
       throw new RtpengineError('RTPENGINE_CALL_INVALID', `rtpengine: an answer needs a To tag (Call-ID ${call.callId})`);
     }
@@ -167,18 +154,42 @@ export class RtpengineMediaRelay {
   }
 
   /**
-   * rtpengine `delete`: with a To tag the dialog, without it every branch of the From tag (a
-   * CANCEL before any answer). Idempotent: an unknown call is not an error.
+   * Ends a call's media (rtpengine `delete`). Idempotent: an unknown call is not an error.
+   *
+   * - `'bye'` (or no reason): the dialog of the From and To tags.
+   * - `'cancel'` / `'rejected'` of the INVITE that set the call up: every branch of its From tag.
+   * - `'cancel'` / `'rejected'` of a re-INVITE: nothing; rtpengine keeps the media agreed before
+   *   (RFC 3261 §14.1). Told apart by the CSeq of the initial offer this relay saw for the
+   *   Call-ID and From tag; when it did not see it (another proxy did, or it was forgotten), an
+   *   in-dialog CANCEL (with a To tag) or a rejection whose To tag rtpengine already knows is a
+   *   re-INVITE's.
    */
-  async delete(call: RtpengineMediaCall): Promise<void> {
+  async delete(call: MediaCall, reason?: MediaDeleteReason): Promise<void> {
     this.#checkCall(call);
-    this.#logger?.debug?.('rtpengine: delete', { callId: call.callId });
+    let toTag = call.toTag === '' ? undefined : call.toTag;
+    if (reason === 'cancel' || reason === 'rejected') {
+      const initial = this.#initialCseq(call);
+      const reInvite =
+        initial !== undefined && call.cseq !== undefined
+          ? call.cseq !== initial
+          : reason === 'cancel'
+            ? toTag !== undefined
+            : toTag !== undefined && (await this.#knowsTag(call.callId, toTag));
+      if (reInvite) {
+        this.#logger?.debug?.('rtpengine: re-INVITE ended, media kept', { callId: call.callId, reason, cseq: call.cseq });
+        return;
+      }
+      // The call never got going: every branch of the offer goes (rtpengine: no to-tag).
+      toTag = undefined;
+    }
+    this.#forget(call);
+    this.#logger?.debug?.('rtpengine: delete', { callId: call.callId, reason });
     try {
       await this.client.request({
         command: 'delete',
         'call-id': call.callId,
         'from-tag': call.fromTag,
-        'to-tag': call.toTag === '' ? undefined : call.toTag,
+        'to-tag': toTag,
         'delete delay': this.#options.deleteDelay,
       });
     } catch (error) {
@@ -189,6 +200,42 @@ export class RtpengineMediaRelay {
     }
   }
 
+  /** Does rtpengine know `tag` in this call (an answer or offer of that party went through)? */
+  async #knowsTag(callId: string, tag: string): Promise<boolean> {
+    try {
+      const reply = await this.client.request({ command: 'query', 'call-id': callId });
+      const tags = reply.dict['tags'];
+      return typeof tags === 'object' && tags !== null && !Array.isArray(tags) && Object.hasOwn(tags, tag);
+    } catch (error) {
+      if (RtpengineError.isInstance(error) && error.code === 'RTPENGINE_ERROR') return false;
+      throw error;
+    }
+  }
+
+  /** Remembers the CSeq of an initial offer (no To tag) per Call-ID and From tag; bounded. */
+  #rememberInitial(call: MediaCall): void {
+    if (call.toTag !== undefined && call.toTag !== '') return;
+    if (call.cseq === undefined) return;
+    if (this.#initial.size >= INITIAL_OFFERS_PER_GENERATION) {
+      this.#initialOlder = this.#initial;
+      this.#initial = new Map();
+    }
+    this.#initial.set(`${call.callId}\0${call.fromTag}`, call.cseq);
+  }
+
+  #initialCseq(call: MediaCall): number | undefined {
+    const key = `${call.callId}\0${call.fromTag}`;
+    return this.#initial.get(key) ?? this.#initialOlder.get(key);
+  }
+
+  #forget(call: MediaCall): void {
+    for (const tag of [call.fromTag, call.toTag]) {
+      if (tag === undefined) continue;
+      this.#initial.delete(`${call.callId}\0${tag}`);
+      this.#initialOlder.delete(`${call.callId}\0${tag}`);
+    }
+  }
+
   /** Closes the client if this relay opened it. rtpengine's calls stay until deleted or timed out. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -196,7 +243,7 @@ export class RtpengineMediaRelay {
     if (this.#ownsClient) await this.client.close();
   }
 
-  #checkCall(call: RtpengineMediaCall): void {
+  #checkCall(call: MediaCall): void {
     if (this.#closed) throw new RtpengineError('RTPENGINE_CLOSED', 'rtpengine media relay is closed');
     if (typeof call.callId !== 'string' || call.callId === '' || typeof call.fromTag !== 'string' || call.fromTag === '') {
       throw new RtpengineError('RTPENGINE_CALL_INVALID', 'rtpengine: a call needs a Call-ID and a From tag');
@@ -206,9 +253,9 @@ export class RtpengineMediaRelay {
   #sdpCommand(
     command: 'offer' | 'answer',
     sdp: string,
-    call: RtpengineMediaCall,
-    from: RtpengineMediaSide,
-    to: RtpengineMediaSide,
+    call: MediaCall,
+    from: MediaSide,
+    to: MediaSide,
   ): Record<string, BencodeInput | undefined> {
     this.#checkCall(call);
     const toWebrtc = isWebrtcSide(to);
@@ -243,10 +290,10 @@ export class RtpengineMediaRelay {
     return dict;
   }
 
-  #direction(from: RtpengineMediaSide, to: RtpengineMediaSide): [string, string] | undefined {
+  #direction(from: MediaSide, to: MediaSide): [string, string] | undefined {
     const interfaces = this.#options.interfaces;
     if (interfaces === undefined) return undefined;
-    const name = (side: RtpengineMediaSide): string => {
+    const name = (side: MediaSide): string => {
       const found = Object.hasOwn(interfaces, side.leg) ? interfaces[side.leg] : Object.hasOwn(interfaces, side.address) ? interfaces[side.address] : undefined;
       if (found === undefined) {
         throw new RtpengineError('RTPENGINE_OPTION_INVALID', `rtpengine: leg ${side.leg} (${side.address}) has no entry in interfaces`);
