@@ -304,7 +304,8 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): ProxyConfi
     throw invalid(where, 'store is the registrar\'s: give --registrar (or registrar: true on a leg)');
   }
   const media = g.media === undefined ? undefined : parseMediaSpec(g.media);
-  if (media !== undefined) checkMediaLegs(legs);
+  // rtpengine writes its own addresses into SDP: only the built-in relay needs specific leg addresses.
+  if (media?.kind === 'builtin') checkMediaLegs(legs);
   return {
     legs,
     domains,
