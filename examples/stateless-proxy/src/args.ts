@@ -37,6 +37,8 @@ export const USAGE = `usage: sipway-proxy [options]
   --rate-limit-allow CIDR never rate-limited (repeatable)
   --media M               relay RTP between the legs: builtin[:PORTMIN-PORTMAX] (in-process,
                           default ports 30000-39999) or rtpengine:HOST:PORT; off by default
+  --media-timeout S       built-in relay: end a call whose media stopped for S seconds
+                          (default 60)
   --admin host:port       admin HTTP listener: /metrics, /health, /bindings (off by default)
   --log-level L           fatal, error, warn, info (default), debug, trace, silent
   --config FILE           YAML file with the same keys and per-leg settings; flags win
@@ -64,6 +66,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
         store: { type: 'string' },
         admin: { type: 'string' },
         media: { type: 'string' },
+        'media-timeout': { type: 'string' },
         'auth-user': { type: 'string', multiple: true },
         'auth-realm': { type: 'string' },
         'auth-algorithms': { type: 'string' },
@@ -107,6 +110,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       rateLimit: v['rate-limit'],
       rateLimitAllow: v['rate-limit-allow'],
       media: v.media,
+      mediaTimeout: v['media-timeout'],
     },
   };
 }

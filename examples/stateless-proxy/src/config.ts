@@ -92,6 +92,7 @@ export interface ConfigInput {
   rateLimit?: string | undefined;
   rateLimitAllow?: string[] | undefined;
   media?: string | undefined;
+  mediaTimeout?: string | undefined;
 }
 
 /** One leg of the file. */
@@ -125,6 +126,7 @@ const TOP_KEYS: Record<string, keyof ConfigInput> = {
   'rate-limit': 'rateLimit',
   'rate-limit-allow': 'rateLimitAllow',
   media: 'media',
+  'media-timeout': 'mediaTimeout',
 };
 const LEG_KEYS: Record<string, keyof LegInput> = {
   leg: 'leg',
@@ -303,7 +305,8 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): ProxyConfi
   if (store.kind !== 'memory' && !legs.some((l) => l.registrar)) {
     throw invalid(where, 'store is the registrar\'s: give --registrar (or registrar: true on a leg)');
   }
-  const media = g.media === undefined ? undefined : parseMediaSpec(g.media);
+  if (g.media === undefined && g.mediaTimeout !== undefined) throw invalid(where, 'media-timeout needs media');
+  const media = g.media === undefined ? undefined : parseMediaSpec(g.media, g.mediaTimeout);
   // rtpengine writes its own addresses into SDP: only the built-in relay needs specific leg addresses.
   if (media?.kind === 'builtin') checkMediaLegs(legs);
   return {

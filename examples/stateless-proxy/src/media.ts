@@ -10,7 +10,7 @@ import { ConfigError } from './errors.js';
 
 /** The parsed `--media` value. */
 export type MediaSpec =
-  | { kind: 'builtin'; portMin: number; portMax: number }
+  | { kind: 'builtin'; portMin: number; portMax: number; idleTimeoutS?: number | undefined }
   | { kind: 'rtpengine'; host: string; port: number };
 
 /** The built-in relay's default port range (rtpengine's too). */
@@ -27,8 +27,20 @@ function invalid(message: string): ConfigError {
   return new ConfigError('CONFIG_INVALID', `configuration: media ${message}`);
 }
 
-/** Parses `builtin`, `builtin:30000-30999` or `rtpengine:127.0.0.1:2223` (IPv6 as `[::1]`). */
-export function parseMediaSpec(text: string): MediaSpec {
+/**
+ * Parses `builtin`, `builtin:30000-30999` or `rtpengine:127.0.0.1:2223` (IPv6 as `[::1]`);
+ * `timeout` (`--media-timeout`, seconds) is the built-in relay's idle timeout.
+ */
+export function parseMediaSpec(text: string, timeout?: string): MediaSpec {
+  const spec = parseMediaKind(text);
+  if (timeout === undefined) return spec;
+  const seconds = Number(timeout);
+  if (!/^\d+(\.\d+)?$/.test(timeout.trim()) || seconds < 0.1 || seconds > 86400) throw new ConfigError('CONFIG_INVALID', `configuration: media-timeout "${timeout}": expected seconds from 0.1 to 86400`);
+  if (spec.kind !== 'builtin') throw new ConfigError('CONFIG_INVALID', 'configuration: media-timeout applies to the built-in relay only (rtpengine has its own --timeout)');
+  return { ...spec, idleTimeoutS: seconds };
+}
+
+function parseMediaKind(text: string): MediaSpec {
   const t = text.trim();
   if (t === 'builtin') return { kind: 'builtin', ...DEFAULT_MEDIA_PORTS };
   if (t.startsWith('builtin:')) {
@@ -66,7 +78,12 @@ export function checkMediaLegs(legs: ReadonlyArray<{ address: string }>): void {
  */
 export async function createMediaRelay(spec: MediaSpec, logger: Logger): Promise<MediaRelay> {
   if (spec.kind === 'builtin') {
-    return new BuiltinMediaRelay({ portMin: spec.portMin, portMax: spec.portMax, logger });
+    return new BuiltinMediaRelay({
+      portMin: spec.portMin,
+      portMax: spec.portMax,
+      ...(spec.idleTimeoutS === undefined ? {} : { idleTimeout: Math.round(spec.idleTimeoutS * 1000), sweepInterval: Math.min(1000, Math.round(spec.idleTimeoutS * 250)) }),
+      logger,
+    });
   }
   return RtpengineMediaRelay.start({ host: spec.host, port: spec.port, logger });
 }

@@ -146,3 +146,22 @@ describe('store, authentication, rate limit and admin settings', () => {
     expect(resolveConfig(configFromObject({ 'rate-limit': 5 }), {}).rateLimit).toEqual({ points: 5, duration: 1, allow: [] });
   });
 });
+
+describe('media', () => {
+  it('--media builtin, builtin:MIN-MAX with --media-timeout, rtpengine:HOST:PORT, and the YAML keys', () => {
+    const legs = ['--leg', 'udp:127.0.0.1:5060', '--leg', 'udp:127.0.0.2:5060'];
+    expect(resolveConfig({}, parseCliArgs([...legs, '--media', 'builtin']).flags).media).toEqual({ kind: 'builtin', portMin: 30000, portMax: 39999 });
+    expect(resolveConfig({}, parseCliArgs([...legs, '--media', 'builtin:20000-20999', '--media-timeout', '2.5']).flags).media).toEqual({
+      kind: 'builtin',
+      portMin: 20000,
+      portMax: 20999,
+      idleTimeoutS: 2.5,
+    });
+    expect(resolveConfig({}, parseCliArgs([...legs, '--media', 'rtpengine:[::1]:2223']).flags).media).toEqual({ kind: 'rtpengine', host: '::1', port: 2223 });
+    const file = configFromObject({ legs: ['udp:10.0.0.1:5060'], media: 'builtin:40000-40099', 'media-timeout': 30 });
+    expect(resolveConfig(file, {}).media).toEqual({ kind: 'builtin', portMin: 40000, portMax: 40099, idleTimeoutS: 30 });
+    expect(resolveConfig({}, parseCliArgs(legs).flags).media).toBeUndefined();
+    expect(() => resolveConfig({}, parseCliArgs([...legs, '--media', 'rtpengine:127.0.0.1:2223', '--media-timeout', '5']).flags)).toThrow(/media-timeout applies to the built-in relay only/);
+    expect(() => resolveConfig({}, parseCliArgs([...legs, '--media', 'rtpengine:127.0.0.1:0']).flags)).toThrow(/expected rtpengine:HOST:PORT/);
+  });
+});

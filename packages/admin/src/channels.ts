@@ -28,6 +28,10 @@ export const SIPWAY_CHANNELS = {
   authFailed: 'sipway:auth:failed',
   /** @sipway/auth `blockedChannel`: `{ reason, action, … }` (rate limiter). */
   authBlocked: 'sipway:auth:blocked',
+  /** @sipway/media-relay `MEDIA_CHANNELS.session`: `{ event: 'open' | 'active' | 'close', callId, reason? }`. */
+  mediaSession: 'sipway:media:session',
+  /** @sipway/media-relay `MEDIA_CHANNELS.traffic`: `{ relay, packets, bytes, dropped }` (deltas, about once a second). */
+  mediaTraffic: 'sipway:media:traffic',
 } as const;
 
 export type SipwayChannelName = (typeof SIPWAY_CHANNELS)[keyof typeof SIPWAY_CHANNELS];

@@ -282,8 +282,37 @@ export function createMetrics(options: MetricsOptions = {}): SipwayMetrics {
     labelNames: ['reason', 'action'],
     registers,
   });
+  const mediaSessions = new Counter({
+    name: 'sipway_media_sessions_total',
+    help: 'Relayed calls opened (offer), activated (answer) and closed, the closed ones by reason (bye, cancel, rejected, idle, unanswered, failed, closed)',
+    labelNames: ['event', 'reason'],
+    registers,
+  });
+  const mediaActive = new Gauge({
+    name: 'sipway_media_sessions',
+    help: 'Calls the media relay holds sockets for now',
+    registers,
+  });
+  const mediaPackets = new Counter({
+    name: 'sipway_media_packets_total',
+    help: 'RTP/RTCP packets relayed, by relay',
+    labelNames: ['relay'],
+    registers,
+  });
+  const mediaBytes = new Counter({
+    name: 'sipway_media_bytes_total',
+    help: 'RTP/RTCP bytes relayed (UDP payload), by relay',
+    labelNames: ['relay'],
+    registers,
+  });
+  const mediaDropped = new Counter({
+    name: 'sipway_media_dropped_packets_total',
+    help: 'Packets the media relay dropped: before the answer, from a source other than the latched one, or with nowhere to go',
+    labelNames: ['relay'],
+    registers,
+  });
   // prom-client sets `name` on every metric; its typings just do not declare it.
-  const owned = [legErrors, forwarded, forwardFailures, registersTotal, bindingErrors, bindings, storeDuration, unhandled, challenges, authorized, authFailures, blocked] as unknown as ReadonlyArray<{ name: string }>;
+  const owned = [legErrors, forwarded, forwardFailures, registersTotal, bindingErrors, bindings, storeDuration, unhandled, challenges, authorized, authFailures, blocked, mediaSessions, mediaActive, mediaPackets, mediaBytes, mediaDropped] as unknown as ReadonlyArray<{ name: string }>;
 
   const incLegErrors = incrementer(legErrors);
   const incForwarded = incrementer(forwarded);
@@ -294,6 +323,11 @@ export function createMetrics(options: MetricsOptions = {}): SipwayMetrics {
   const incAuthorized = incrementer(authorized);
   const incAuthFailures = incrementer(authFailures);
   const incBlocked = incrementer(blocked);
+  const incMediaSessions = incrementer(mediaSessions);
+  const countOf = (event: unknown, name: string): number => {
+    const v = field(event, name);
+    return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0;
+  };
 
   // Leg labels are computed once per leg object (a leg's address never changes once started).
   const legLabels = new WeakMap<object, string>();
@@ -341,6 +375,28 @@ export function createMetrics(options: MetricsOptions = {}): SipwayMetrics {
       (event) => {
         const action = field(event, 'action');
         incBlocked([tokenLabel(field(event, 'reason')), action === 'drop' ? 'drop' : statusLabel(action)]);
+      },
+    ],
+    [
+      SIPWAY_CHANNELS.mediaSession,
+      (event) => {
+        const kind = field(event, 'event');
+        if (kind !== 'open' && kind !== 'active' && kind !== 'close') return;
+        incMediaSessions([kind, kind === 'close' ? tokenLabel(field(event, 'reason')) : '']);
+        if (kind === 'open') mediaActive.inc();
+        else if (kind === 'close') mediaActive.dec();
+      },
+    ],
+    [
+      SIPWAY_CHANNELS.mediaTraffic,
+      (event) => {
+        const relay = tokenLabel(field(event, 'relay'));
+        const packets = countOf(event, 'packets');
+        const bytes = countOf(event, 'bytes');
+        const dropped = countOf(event, 'dropped');
+        if (packets > 0) mediaPackets.inc({ relay }, packets);
+        if (bytes > 0) mediaBytes.inc({ relay }, bytes);
+        if (dropped > 0) mediaDropped.inc({ relay }, dropped);
       },
     ],
   ];

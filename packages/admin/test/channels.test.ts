@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { authFailedChannel, authorizedChannel, blockedChannel, challengedChannel } from '@sipway/auth';
+import { MEDIA_CHANNELS } from '@sipway/media-relay';
 import { PROXY_CHANNELS } from '@sipway/proxy';
 import { unhandledChannel } from '@sipway/receive-chain';
 import { registerChannel } from '@sipway/registrar';
@@ -20,5 +21,7 @@ describe('SIPWAY_CHANNELS', () => {
     expect(SIPWAY_CHANNELS.authAuthorized).toBe(authorizedChannel.name);
     expect(SIPWAY_CHANNELS.authFailed).toBe(authFailedChannel.name);
     expect(SIPWAY_CHANNELS.authBlocked).toBe(blockedChannel.name);
+    expect(SIPWAY_CHANNELS.mediaSession).toBe(MEDIA_CHANNELS.session);
+    expect(SIPWAY_CHANNELS.mediaTraffic).toBe(MEDIA_CHANNELS.traffic);
   });
 });

@@ -226,3 +226,56 @@ describe('createMetrics: lifecycle', () => {
     expect(() => createMetrics({ bindings: 3 as unknown as () => Promise<number> })).toThrow(/bindings/);
   });
 });
+
+describe('createMetrics: media relay events', () => {
+  it('counts relayed calls, packets, bytes and drops of @sipway/media-relay', async () => {
+    const { BuiltinMediaRelay } = await import('@sipway/media-relay');
+    const { createSocket } = await import('node:dgram');
+    await withMetrics(async (metrics) => {
+      const portMin = 44000 + 2 * Math.floor(Math.random() * 5000);
+      const relay = new BuiltinMediaRelay({ portMin, portMax: portMin + 19, sweepInterval: 20 });
+      const a = createSocket('udp4');
+      const b = createSocket('udp4');
+      try {
+        await new Promise<void>((r) => a.bind(0, '127.0.0.1', () => r()));
+        await new Promise<void>((r) => b.bind(0, '127.0.0.1', () => r()));
+        const side = (address: string) => ({ leg: `udp:${address}:5060`, address, transport: 'udp' as const, family: 4 as const });
+        const sdp = (port: number) => `v=0\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0\r\n`;
+        const call = { callId: 'm1', fromTag: 'a', toTag: 'b', cseq: 1 };
+        const offered = await relay.offer(sdp(a.address().port), call, side('127.0.0.1'), side('127.0.0.2'));
+        const toB = Number(/m=audio (\d+)/.exec(offered)![1]);
+        // Before the answer nothing is relayed: a dropped packet.
+        b.send(Buffer.alloc(10), toB, '127.0.0.2');
+        const end = Date.now() + 3000;
+        while (relay.stats().dropped === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+        const answered = await relay.answer(sdp(b.address().port), call, side('127.0.0.2'), side('127.0.0.1'));
+        const toA = Number(/m=audio (\d+)/.exec(answered)![1]);
+        for (let i = 0; i < 3; i++) a.send(Buffer.alloc(172), toA, '127.0.0.1');
+        b.send(Buffer.alloc(172), toB, '127.0.0.2');
+        // Traffic is published in batches (each sweep): poll the scrape.
+        const scrapeUntil = async (check: (text: string) => boolean) => {
+          const end = Date.now() + 3000;
+          while (!check(await metrics.text())) {
+            if (Date.now() > end) throw new Error('condition not met in time');
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        };
+        await scrapeUntil((t) => sample(t, 'sipway_media_packets_total', { relay: 'builtin' }) === 4);
+        await scrapeUntil((t) => sample(t, 'sipway_media_dropped_packets_total', { relay: 'builtin' }) === 1);
+        let text = await metrics.text();
+        expect(sample(text, 'sipway_media_bytes_total', { relay: 'builtin' })).toBe(4 * 172);
+        expect(sample(text, 'sipway_media_sessions')).toBe(1);
+        expect(sample(text, 'sipway_media_sessions_total', { event: 'open', reason: '' })).toBe(1);
+        expect(sample(text, 'sipway_media_sessions_total', { event: 'active', reason: '' })).toBe(1);
+        await relay.delete(call, 'bye');
+        text = await metrics.text();
+        expect(sample(text, 'sipway_media_sessions')).toBe(0);
+        expect(sample(text, 'sipway_media_sessions_total', { event: 'close', reason: 'bye' })).toBe(1);
+      } finally {
+        await relay.close();
+        a.close();
+        b.close();
+      }
+    });
+  });
+});

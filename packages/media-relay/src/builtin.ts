@@ -60,27 +60,93 @@ interface Target {
   port: number;
 }
 
+/**
+ * One relay socket and the peer it learned. Once latched, the socket is connect()ed to that
+ * peer: the kernel then drops datagrams from anyone else and sends need no address lookup
+ * (Node's dgram resolves even an IP literal on each unconnected send).
+ */
+class RelaySocket {
+  latch: Target | undefined;
+  #state: 'idle' | 'connecting' | 'connected' = 'idle';
+  #connectedTo: Target | undefined;
+  constructor(readonly socket: Socket) {}
+
+  learn(address: string, port: number): void {
+    this.latch = { address, port };
+    if (this.#state === 'idle') this.#connect();
+  }
+
+  forget(): void {
+    this.latch = undefined;
+    if (this.#state === 'connected') this.#disconnect();
+  }
+
+  send(msg: Buffer, target: Target): void {
+    if (this.#state === 'connected' && this.#connectedTo === this.latch) this.socket.send(msg);
+    else this.socket.send(msg, target.port, target.address);
+  }
+
+  #connect(): void {
+    const to = this.latch!;
+    this.#state = 'connecting';
+    try {
+      this.socket.connect(to.port, to.address, () => {
+        this.#state = 'connected';
+        this.#connectedTo = to;
+        // The latch changed (a re-offer) while connecting: start over.
+        if (this.latch !== to) {
+          this.#disconnect();
+          if (this.latch !== undefined) this.#connect();
+        }
+      });
+    } catch {
+      this.#state = 'idle';
+    }
+  }
+
+  #disconnect(): void {
+    try {
+      this.socket.disconnect();
+    } catch {
+      // not connected after all
+    }
+    this.#state = 'idle';
+    this.#connectedTo = undefined;
+  }
+
+  close(): void {
+    try {
+      this.socket.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}
+
 /** One party's end of one stream: the sockets it sends to and receives from. */
 class Endpoint {
   /** RTP target from the SDP (undefined: none, or held with 0.0.0.0). */
   rtpTarget: Target | undefined;
   rtcpTarget: Target | undefined;
-  /** Where this party's packets really come from (RFC 4961 symmetric RTP). */
-  rtpLatch: Target | undefined;
-  rtcpLatch: Target | undefined;
+  /** Where this party's packets really come from (RFC 4961 symmetric RTP), and the sockets. */
+  readonly rtp: RelaySocket;
+  readonly rtcp: RelaySocket;
   peer!: Endpoint;
   constructor(
     readonly call: Call,
     readonly address: string,
     readonly family: 4 | 6,
     readonly port: number,
-    readonly rtp: Socket,
-    readonly rtcp: Socket,
-  ) {}
+    rtp: Socket,
+    rtcp: Socket,
+  ) {
+    this.rtp = new RelaySocket(rtp);
+    this.rtcp = new RelaySocket(rtcp);
+  }
 
   setTargets(rtp: Target | undefined, rtcp: Target | undefined): void {
-    if (!same(rtp, this.rtpTarget)) this.rtpLatch = undefined;
-    if (!same(rtcp, this.rtcpTarget)) this.rtcpLatch = undefined;
+    if (!same(rtp, this.rtpTarget)) this.rtp.forget();
+    if (!same(rtcp, this.rtcpTarget)) this.rtcp.forget();
     this.rtpTarget = rtp;
     this.rtcpTarget = rtcp;
   }
@@ -373,13 +439,8 @@ export class BuiltinMediaRelay implements MediaRelay {
   }
 
   #closeEndpoint(ep: Endpoint): void {
-    for (const s of [ep.rtp, ep.rtcp]) {
-      try {
-        s.close();
-      } catch {
-        // Already closed.
-      }
-    }
+    ep.rtp.close();
+    ep.rtcp.close();
     this.#sockets -= 2;
     this.#ports.delete(`${ep.address}|${ep.port}`);
   }
@@ -409,22 +470,21 @@ export class BuiltinMediaRelay implements MediaRelay {
       return;
     }
     // Latching: the first packet after an answer names where this party really is.
-    const latch = isRtp ? ep.rtpLatch : ep.rtcpLatch;
-    if (latch === undefined) {
-      const learned = { address: rinfo.address, port: rinfo.port };
-      if (isRtp) ep.rtpLatch = learned;
-      else ep.rtcpLatch = learned;
-    } else if (latch.port !== rinfo.port || latch.address !== rinfo.address) {
+    const own = isRtp ? ep.rtp : ep.rtcp;
+    const latch = own.latch;
+    if (latch === undefined) own.learn(rinfo.address, rinfo.port);
+    else if (latch.port !== rinfo.port || latch.address !== rinfo.address) {
       this.#dropped++;
       return;
     }
     const peer = ep.peer;
-    const target = isRtp ? (peer.rtpLatch ?? peer.rtpTarget) : (peer.rtcpLatch ?? peer.rtcpTarget);
+    const out = isRtp ? peer.rtp : peer.rtcp;
+    const target = out.latch ?? (isRtp ? peer.rtpTarget : peer.rtcpTarget);
     if (target === undefined) {
       this.#dropped++;
       return;
     }
-    (isRtp ? peer.rtp : peer.rtcp).send(msg, target.port, target.address);
+    out.send(msg, target);
     c.packets++;
     c.bytes += msg.length;
     this.#packets++;
