@@ -130,6 +130,23 @@ describe('plain RTP on both sides', () => {
     await Promise.all([a.close(), b.close(), b2.close()]);
   });
 
+  it('a late offer (INVITE without SDP, offer in the 200, answer in the ACK) relays media too', async () => {
+    const call = nextCall();
+    const a = await rtpEndpoint('127.0.0.1');
+    const b = await rtpEndpoint('127.0.0.1');
+    // The proxy passes the callee's tag as from-tag: it made the offer.
+    const late = { callId: call.callId, fromTag: call.toTag, toTag: call.fromTag, cseq: 1 };
+    const forA = await relay.offer(plainSdp(b.address, b.port), late, outside, inside);
+    const forB = await relay.answer(plainSdp(a.address, a.port), late, inside, outside);
+    await exchange(a, forA, b, forB);
+    expect(a.received.length).toBeGreaterThanOrEqual(95);
+    expect(b.received.length).toBeGreaterThanOrEqual(95);
+    // The BYE names the dialog by the SIP From/To tags of the message, in either order.
+    await relay.delete({ callId: call.callId, fromTag: call.fromTag, toTag: call.toTag }, 'bye');
+    await until(async () => !(await portInUse('127.0.0.1', readSdp(forA).port)), 5000, 'ports freed');
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('a retransmitted offer (same tags) gets the same ports, not a second allocation', async () => {
     const call = nextCall();
     const sdp = plainSdp('127.0.0.1', 40_000);
