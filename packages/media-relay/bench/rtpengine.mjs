@@ -66,7 +66,7 @@ async function start(streams, a, b) {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    const pairs = new Array(streams);
+    const pairs = Array.from({ length: streams });
     for (let i = 0; i < streams; i += 100) {
       await Promise.all(
         Array.from({ length: Math.min(100, streams - i) }, async (_, k) => {
