@@ -171,6 +171,8 @@ class Call {
   packets = 0;
   bytes = 0;
   seenPackets = 0;
+  /** Offers of one call run one after the other (a retransmitted INVITE must not bind twice). */
+  queue: Promise<unknown> = Promise.resolve();
   lastActivity: number;
   constructor(
     readonly callId: string,
@@ -276,6 +278,14 @@ export class BuiltinMediaRelay implements MediaRelay {
       this.#opened++;
       publishSession({ event: 'open', callId: call.callId });
     }
+    const known = c;
+    const run = known.queue.then(() => this.#offer(known, created, parsed, call, from, to));
+    known.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #offer(c: Call, created: boolean, parsed: Sdp, call: MediaCall, from: MediaSide, to: MediaSide): Promise<string> {
+    if (this.#calls.get(c.callId) !== c) throw new MediaRelayError('MEDIA_NO_SESSION', `media relay: call ${call.callId} ended before its offer`);
     const a = offererOf(c, call);
     const b = a === 0 ? 1 : 0;
     const offer: Offer = { offerer: a, cseq: call.cseq, streams: [] };

@@ -163,6 +163,16 @@ describe('BuiltinMediaRelay', () => {
     await until(() => a2.got.length === 2);
   });
 
+  it('a retransmitted offer arriving while the first one binds gets the same sockets', async () => {
+    const r = relay();
+    const sdp = audio('127.0.0.1', 4000) + 'm=video 4002 RTP/AVP 96\r\n';
+    const [one, two] = await Promise.all([r.offer(sdp, CALL, INSIDE, OUTSIDE), r.offer(sdp, CALL, INSIDE, OUTSIDE)]);
+    expect(two).toBe(one);
+    expect(r.stats().sockets).toBe(8);
+    await r.delete(CALL, 'bye');
+    expect(r.stats().sockets).toBe(0);
+  });
+
   it('hold with c=0.0.0.0 stops media toward the held party', async () => {
     const r = relay();
     const a = await peer('127.0.0.1');

@@ -6,6 +6,8 @@
  */
 import { BuiltinMediaRelay } from '../../dist/index.js';
 
+// SIGTERM from the driver: exit normally (lets --cpu-prof write its profile).
+process.on('SIGTERM', () => process.exit(0));
 const [streams, aPort, bPort, portMin] = process.argv.slice(2).map(Number);
 const relay = new BuiltinMediaRelay({ portMin, portMax: Math.min(65535, portMin + streams * 4 + 400), maxSessions: streams + 10, maxSockets: streams * 4 + 40 });
 const side = (address) => ({ leg: `udp:${address}:5060`, address, transport: 'udp', family: 4 });

@@ -122,8 +122,8 @@ async function level(name, start, streams, seconds) {
   windowEnd = performance.now();
   endTick = Math.floor((windowEnd - t0) / INTERVAL_MS) + 2;
   const cpu1 = cpuMicros(relay.pid);
-  // Packets of the window still in flight (or not yet sent by a late loop) get a second to arrive.
-  await sleep(1000);
+  // Packets of the window still in flight (or not yet sent by a late loop) get two seconds to arrive.
+  await sleep(2000);
   counting = false;
   running = false;
   await sender;
