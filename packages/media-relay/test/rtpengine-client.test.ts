@@ -1,7 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startRtpengine, until, type RtpengineDaemon } from '@sipway/test-peers';
-import { RtpengineClient, RtpengineError, RtpengineMediaRelay, bencodeDecode, bencodeEncode } from '../src/index.js';
+import { MediaRelayError, RtpengineClient, RtpengineError, RtpengineMediaRelay, bencodeDecode, bencodeEncode } from '../src/index.js';
 
 // The ng control client against a real rtpengine (ping, errors, IPv6 control address, a hung
 // daemon) and against a UDP socket of the test where exact control of the replies is needed
@@ -75,7 +75,7 @@ describe('ping against a real rtpengine', () => {
     const client = await RtpengineClient.connect({ host: daemon.host, port: daemon.port });
     const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => client.request({ command: 'query', 'call-id': `none-${i}` }).catch((e) => e)));
     // Every query of an unknown call is refused, each with its own reply.
-    expect(replies.every((r) => RtpengineError.isInstance(r) && r.code === 'RTPENGINE_ERROR')).toBe(true);
+    expect(replies.every((r) => RtpengineError.isInstance(r) && r.rtpengineCode === 'RTPENGINE_ERROR')).toBe(true);
     expect(client.stats).toMatchObject({ requests: 50, pending: 0, timeouts: 0 });
     await client.close();
   });
@@ -86,7 +86,11 @@ describe('start-up fails with a clear error in bounded time', () => {
     const port = await freePort();
     const started = Date.now();
     const error = await rejection(RtpengineMediaRelay.start({ host: '127.0.0.1', port, timeoutMs: 2000 }));
-    expect(error.code).toBe('RTPENGINE_UNREACHABLE');
+    expect(error.rtpengineCode).toBe('RTPENGINE_UNREACHABLE');
+    // A MediaRelayError of the package, with the package's code, as the proxy expects.
+    expect(MediaRelayError.isInstance(error)).toBe(true);
+    expect(error).toBeInstanceOf(MediaRelayError);
+    expect(error.code).toBe('MEDIA_UNREACHABLE');
     expect(error.status).toBe(503);
     expect(error.message).toContain(`rtpengine at 127.0.0.1:${port}`);
     expect(error.message).toContain('--listen-ng');
@@ -100,7 +104,7 @@ describe('start-up fails with a clear error in bounded time', () => {
       const started = Date.now();
       const error = await rejection(RtpengineMediaRelay.start({ host: hung.host, port: hung.port, timeoutMs: 200, retries: 2 }));
       const took = Date.now() - started;
-      expect(error.code).toBe('RTPENGINE_TIMEOUT');
+      expect(error.rtpengineCode).toBe('RTPENGINE_TIMEOUT');
       expect(error.message).toBe(
         `rtpengine at 127.0.0.1:${hung.port} did not answer ping within 600 ms (3 tries): is rtpengine running with --listen-ng=127.0.0.1:${hung.port}?`,
       );
@@ -129,7 +133,8 @@ describe('start-up fails with a clear error in bounded time', () => {
     ];
     for (const options of bad) {
       const error = await rejection(RtpengineMediaRelay.start(options as never));
-      expect(error.code, JSON.stringify(options)).toBe('RTPENGINE_OPTION_INVALID');
+      expect(error.rtpengineCode, JSON.stringify(options)).toBe('RTPENGINE_OPTION_INVALID');
+      expect(error.code).toBe('MEDIA_INVALID_OPTIONS');
       expect(error.status).toBeUndefined();
     }
   });
@@ -156,7 +161,7 @@ describe('retransmission and reply matching', () => {
     const ng = await fakeNg(() => undefined);
     const client = await RtpengineClient.connect({ host: '127.0.0.1', port: ng.port, timeoutMs: 50, retries: 2 });
     const error = await rejection(client.request({ command: 'offer', sdp: 'v=0' }));
-    expect(error.code).toBe('RTPENGINE_TIMEOUT');
+    expect(error.rtpengineCode).toBe('RTPENGINE_TIMEOUT');
     expect(error.message).toContain('did not answer offer (3 tries, 50 ms each)');
     expect(ng.seen).toHaveLength(3);
     expect(client.stats).toMatchObject({ timeouts: 1, pending: 0 });
@@ -174,11 +179,11 @@ describe('retransmission and reply matching', () => {
     ng.socket.on('message', (_d, rinfo) => (target = rinfo));
     const client = await RtpengineClient.connect({ host: '127.0.0.1', port: ng.port, timeoutMs: 100, retries: 0 });
     // 1: a reply with a cookie nobody waits for is dropped, so this one times out.
-    expect((await rejection(client.request({ command: 'offer' }))).code).toBe('RTPENGINE_TIMEOUT');
+    expect((await rejection(client.request({ command: 'offer' }))).rtpengineCode).toBe('RTPENGINE_TIMEOUT');
     expect(client.stats.strayReplies).toBe(1);
     // 2: malformed bencode is a typed error, not a crash.
     const bad = await rejection(client.request({ command: 'offer' }));
-    expect(bad.code).toBe('RTPENGINE_BAD_REPLY');
+    expect(bad.rtpengineCode).toBe('RTPENGINE_BAD_REPLY');
     expect(bad.message).toContain('unreadable reply to offer');
     // 3: datagrams from another socket are not accepted (the client's socket is connected).
     const other = createSocket('udp4');
@@ -206,11 +211,11 @@ describe('retransmission and reply matching', () => {
     const side = { leg: 'a', address: '127.0.0.1', transport: 'udp', family: 4 } as const;
     const call = { callId: 'c', fromTag: 'f' };
     const e1 = await rejection(relay.offer('v=0', call, side, side));
-    expect([e1.code, e1.status, e1.reason, e1.message]).toEqual(['RTPENGINE_ERROR', 503, 'Unknown call-id', 'rtpengine refused offer: Unknown call-id']);
+    expect([e1.rtpengineCode, e1.code, e1.status, e1.reason, e1.message]).toEqual(['RTPENGINE_ERROR', 'MEDIA_REFUSED', 503, 'Unknown call-id', 'rtpengine refused offer: Unknown call-id']);
     expect((await rejection(relay.offer('v=0', call, side, side))).reason).toBe('no reason given');
     const e3 = await rejection(relay.offer('v=0', call, side, side));
-    expect([e3.code, e3.status, e3.reason]).toEqual(['RTPENGINE_LOAD_LIMIT', 503, 'Parallel session limit reached']);
-    expect((await rejection(relay.offer('v=0', call, side, side))).code).toBe('RTPENGINE_BAD_REPLY');
+    expect([e3.rtpengineCode, e3.code, e3.status, e3.reason]).toEqual(['RTPENGINE_LOAD_LIMIT', 'MEDIA_LIMIT', 503, 'Parallel session limit reached']);
+    expect((await rejection(relay.offer('v=0', call, side, side))).rtpengineCode).toBe('RTPENGINE_BAD_REPLY');
     expect((await rejection(relay.offer('v=0', call, side, side))).message).toBe('rtpengine answered offer without an SDP');
     // A warning is not an error: the SDP is used and the warning logged.
     expect(await relay.offer('v=0', call, side, side)).toBe('v=0\r\n');
@@ -225,11 +230,11 @@ describe('retransmission and reply matching', () => {
     const client = await RtpengineClient.connect({ host: '127.0.0.1', port: ng.port, maxPending: 2, timeoutMs: 5000 });
     const first = rejection(client.request({ command: 'ping' }));
     const second = rejection(client.request({ command: 'ping' }));
-    expect((await rejection(client.request({ command: 'ping' }))).code).toBe('RTPENGINE_OVERLOADED');
+    expect((await rejection(client.request({ command: 'ping' }))).rtpengineCode).toBe('RTPENGINE_OVERLOADED');
     await client.close();
-    expect((await first).code).toBe('RTPENGINE_CLOSED');
-    expect((await second).code).toBe('RTPENGINE_CLOSED');
-    expect((await rejection(client.request({ command: 'ping' }))).code).toBe('RTPENGINE_CLOSED');
+    expect((await first).rtpengineCode).toBe('RTPENGINE_CLOSED');
+    expect((await second).rtpengineCode).toBe('RTPENGINE_CLOSED');
+    expect((await rejection(client.request({ command: 'ping' }))).rtpengineCode).toBe('RTPENGINE_CLOSED');
     await client.close();
     await ng.close();
   });

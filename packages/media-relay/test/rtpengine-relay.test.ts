@@ -285,7 +285,7 @@ describe('addresses and interfaces', () => {
       await r.delete(call);
       // A leg that is in neither map is a configuration error, not a call on the wrong network.
       const error = await rejection(r.offer(plainSdp(a.address, a.port), nextCall(), inside, { ...browser, address: '127.0.0.9' }));
-      expect(error.code).toBe('RTPENGINE_OPTION_INVALID');
+      expect(error.rtpengineCode).toBe('RTPENGINE_OPTION_INVALID');
       expect(error.message).toContain('leg ws (127.0.0.9) has no entry in interfaces');
       await Promise.all([a.close(), b.close()]);
     } finally {
@@ -373,7 +373,7 @@ describe('several proxies on one rtpengine', () => {
     expect(new Set(sdps.map((s) => readSdp(s).port)).size).toBe(20);
     await p2.delete(call);
     await Promise.all(calls.map((c) => p1.delete(c)));
-    expect((await rejection(p1.client.request({ command: 'query', 'call-id': call.callId }))).code).toBe('RTPENGINE_ERROR');
+    expect((await rejection(p1.client.request({ command: 'query', 'call-id': call.callId }))).rtpengineCode).toBe('RTPENGINE_ERROR');
     await p1.close();
     await p2.close();
   });
@@ -382,18 +382,18 @@ describe('several proxies on one rtpengine', () => {
 describe('refusals', () => {
   it('an SDP rtpengine cannot parse: RTPENGINE_ERROR, status 503, with its reason', async () => {
     const error = await rejection(relay.offer('this is not sdp', nextCall(), inside, outside));
-    expect(error.code).toBe('RTPENGINE_ERROR');
+    expect(error.rtpengineCode).toBe('RTPENGINE_ERROR');
     expect(error.status).toBe(503);
     expect(error.reason).toMatch(/SDP/i);
   });
 
   it('an answer for a call rtpengine does not know, or without a To tag', async () => {
     const unknown = await rejection(relay.answer(plainSdp('127.0.0.1', 40_016), nextCall(), outside, inside));
-    expect(unknown.code).toBe('RTPENGINE_ERROR');
+    expect(unknown.rtpengineCode).toBe('RTPENGINE_ERROR');
     expect(unknown.reason).toMatch(/Unknown call-id/i);
     const noTag = await rejection(relay.answer('v=0', { callId: 'x', fromTag: 'y' }, outside, inside));
-    expect([noTag.code, noTag.status]).toEqual(['RTPENGINE_CALL_INVALID', 503]);
-    expect((await rejection(relay.offer('v=0', { callId: '', fromTag: 'y' }, inside, outside))).code).toBe('RTPENGINE_CALL_INVALID');
+    expect([noTag.rtpengineCode, noTag.status]).toEqual(['RTPENGINE_CALL_INVALID', 503]);
+    expect((await rejection(relay.offer('v=0', { callId: '', fromTag: 'y' }, inside, outside))).rtpengineCode).toBe('RTPENGINE_CALL_INVALID');
   });
 
   it('a full rtpengine (--max-sessions) answers load limit: RTPENGINE_LOAD_LIMIT, status 503', async () => {
@@ -403,7 +403,7 @@ describe('refusals', () => {
       const first = nextCall();
       await r.offer(plainSdp('127.0.0.1', 40_018), first, inside, outside);
       const error = await rejection(r.offer(plainSdp('127.0.0.1', 40_020), nextCall(), inside, outside));
-      expect([error.code, error.status]).toEqual(['RTPENGINE_LOAD_LIMIT', 503]);
+      expect([error.rtpengineCode, error.status]).toEqual(['RTPENGINE_LOAD_LIMIT', 503]);
       await r.delete(first);
       await until(async () => (await r.offer(plainSdp('127.0.0.1', 40_022), nextCall(), inside, outside).then(() => true, () => false)), 5000, 'room again');
     } finally {
@@ -418,11 +418,11 @@ describe('refusals', () => {
     await r.offer(plainSdp('127.0.0.1', 40_024), nextCall(), inside, outside);
     await dying.stop();
     const error = await rejection(r.offer(plainSdp('127.0.0.1', 40_026), nextCall(), inside, outside));
-    expect(['RTPENGINE_UNREACHABLE', 'RTPENGINE_TIMEOUT']).toContain(error.code);
+    expect(['RTPENGINE_UNREACHABLE', 'RTPENGINE_TIMEOUT']).toContain(error.rtpengineCode);
     expect(error.status).toBe(503);
     await r.close();
     await r.close();
-    expect((await rejection(r.offer('v=0', nextCall(), inside, outside))).code).toBe('RTPENGINE_CLOSED');
-    expect((await rejection(r.delete(nextCall()))).code).toBe('RTPENGINE_CLOSED');
+    expect((await rejection(r.offer('v=0', nextCall(), inside, outside))).rtpengineCode).toBe('RTPENGINE_CLOSED');
+    expect((await rejection(r.delete(nextCall()))).rtpengineCode).toBe('RTPENGINE_CLOSED');
   });
 });

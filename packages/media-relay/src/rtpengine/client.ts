@@ -174,12 +174,12 @@ export class RtpengineClient {
         throw new RtpengineError('RTPENGINE_BAD_REPLY', `rtpengine at ${this.target} answered ping with ${reply.result}, not pong`);
       }
     } catch (error) {
-      if (!RtpengineError.isInstance(error) || (error.code !== 'RTPENGINE_TIMEOUT' && error.code !== 'RTPENGINE_UNREACHABLE')) throw error;
+      if (!RtpengineError.isInstance(error) || (error.rtpengineCode !== 'RTPENGINE_TIMEOUT' && error.rtpengineCode !== 'RTPENGINE_UNREACHABLE')) throw error;
       const why =
-        error.code === 'RTPENGINE_TIMEOUT'
+        error.rtpengineCode === 'RTPENGINE_TIMEOUT'
           ? `did not answer ping within ${this.#timeoutMs * (this.#retries + 1)} ms (${this.#retries + 1} tries)`
           : 'refused the ping (ICMP port unreachable)';
-      throw new RtpengineError(error.code, `rtpengine at ${this.target} ${why}: is rtpengine running with --listen-ng=${this.target}?`, {
+      throw new RtpengineError(error.rtpengineCode, `rtpengine at ${this.target} ${why}: is rtpengine running with --listen-ng=${this.target}?`, {
         cause: error,
       });
     }

@@ -195,7 +195,7 @@ export class RtpengineMediaRelay implements MediaRelay {
     } catch (error) {
       // rtpengine answers an unknown call with a warning by default, with an error when asked to
       // be `fatal`; both mean the call is gone already.
-      if (RtpengineError.isInstance(error) && error.code === 'RTPENGINE_ERROR' && isUnknownCall(error.reason)) return;
+      if (RtpengineError.isInstance(error) && error.rtpengineCode === 'RTPENGINE_ERROR' && isUnknownCall(error.reason)) return;
       throw error;
     }
   }
@@ -207,7 +207,7 @@ export class RtpengineMediaRelay implements MediaRelay {
       const tags = reply.dict['tags'];
       return typeof tags === 'object' && tags !== null && !Array.isArray(tags) && Object.hasOwn(tags, tag);
     } catch (error) {
-      if (RtpengineError.isInstance(error) && error.code === 'RTPENGINE_ERROR') return false;
+      if (RtpengineError.isInstance(error) && error.rtpengineCode === 'RTPENGINE_ERROR') return false;
       throw error;
     }
   }
