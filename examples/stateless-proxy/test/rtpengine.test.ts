@@ -22,7 +22,7 @@ const sockets: WebSocket[] = [];
 
 beforeAll(async () => {
   // --delete-delay=0: a deleted call frees its ports at once (the packaged default keeps it 30 s).
-  daemon = await startRtpengine({ args: ['--delete-delay=0'] });
+  daemon = await startRtpengine({ interfaces: ['127.0.0.1', '::1'], args: ['--delete-delay=0'] });
   control = await RtpengineClient.connect({ host: daemon.host, port: daemon.port });
 });
 afterAll(async () => {
@@ -96,37 +96,47 @@ describe('start-up with --media rtpengine', () => {
 interface Net {
   name: string;
   outsideTransport: 'udp' | 'tcp';
+  /** Leg addresses (inside, outside), phone addresses (caller, callee), rtpengine's address towards them. */
+  inside: string;
+  outside: string;
+  caller: string;
+  callee: string;
+  relay: string;
 }
 
 async function twoLegs(net: Net): Promise<{ proxy: ProxyProcess; caller: SipPeer; callee: SipPeer; route: string[]; target: (p: SipPeer) => string }> {
   const proxy = await startProxy(
-    ['--leg', 'udp:127.0.0.1:0', '--leg', `${net.outsideTransport}:127.0.0.2:0`, '--domain', '*', '--media', media(), '--log-level', 'warn'],
+    ['--leg', `udp:${bracket(net.inside)}:0`, '--leg', `${net.outsideTransport}:${bracket(net.outside)}:0`, '--domain', '*', '--media', media(), '--log-level', 'warn'],
     2,
   );
   const [inside, outside] = [proxy.legs[0]!, proxy.legs[1]!];
-  const caller = await SipPeer.start('udp', '127.0.0.3', { host: inside.address, port: inside.port });
-  const callee = await SipPeer.start(net.outsideTransport, '127.0.0.4', { host: outside.address, port: outside.port });
+  const caller = await SipPeer.start('udp', net.caller, { host: inside.address, port: inside.port });
+  const callee = await SipPeer.start(net.outsideTransport, net.callee, { host: outside.address, port: outside.port });
   // A preloaded Route to the outside leg (UDP); over TCP the transport picks it.
-  const route = net.outsideTransport === 'udp' ? [`<sip:${outside.address}:${outside.port};lr>`] : [];
-  const target = (p: SipPeer) => `sip:bob@${p.address}:${p.port}${net.outsideTransport === 'tcp' ? ';transport=tcp' : ''}`;
+  const route = net.outsideTransport === 'udp' ? [`<sip:${bracket(outside.address)}:${outside.port};lr>`] : [];
+  const target = (p: SipPeer) => `sip:bob@${bracket(p.address)}:${p.port}${net.outsideTransport === 'tcp' ? ';transport=tcp' : ''}`;
   return { proxy, caller, callee, route, target };
 }
 
+const V4 = { inside: '127.0.0.1', outside: '127.0.0.2', caller: '127.0.0.3', callee: '127.0.0.4', relay: '127.0.0.1' };
+const V6 = { inside: '::1', outside: '::1', caller: '::1', callee: '::1', relay: '::1' };
+
 describe.each<Net>([
-  { name: 'UDP to UDP', outsideTransport: 'udp' },
-  { name: 'UDP to TCP', outsideTransport: 'tcp' },
+  { name: 'IPv4 UDP to UDP', outsideTransport: 'udp', ...V4 },
+  { name: 'IPv4 UDP to TCP', outsideTransport: 'tcp', ...V4 },
+  { name: 'IPv6 UDP to TCP', outsideTransport: 'tcp', ...V6 },
 ])('calls across two legs through rtpengine ($name)', (net) => {
   it('both SDPs point at rtpengine, 100 packets each way arrive (>= 95) from it, BYE deletes the call in rtpengine', async () => {
     const { proxy, caller, callee, route, target } = await twoLegs(net);
     const baseSockets = socketCount(proxy.child.pid!);
-    const callerRtp = await RtpEndpoint.open('127.0.0.3');
-    const calleeRtp = await RtpEndpoint.open('127.0.0.4');
+    const callerRtp = await RtpEndpoint.open(net.caller);
+    const calleeRtp = await RtpEndpoint.open(net.callee);
 
     const d = newCall(caller, target(callee), route);
-    await caller.send(d.request('INVITE', { sdp: audioSdp('127.0.0.3', callerRtp.port) }));
+    await caller.send(d.request('INVITE', { sdp: audioSdp(net.caller, callerRtp.port) }));
     const invite = await callee.wait((m) => m.method === 'INVITE', 'INVITE at the callee');
     await callee.reply(invite, 180, 'Ringing', { toTag: 'callee1' });
-    await callee.reply(invite, 200, 'OK', { toTag: 'callee1', sdp: audioSdp('127.0.0.4', calleeRtp.port) });
+    await callee.reply(invite, 200, 'OK', { toTag: 'callee1', sdp: audioSdp(net.callee, calleeRtp.port) });
     const ok = await caller.wait((m) => m.status === 200 && m.method === 'INVITE', '200 at the caller');
     confirmAsCaller(d, ok);
     await caller.send(d.request('ACK', { cseq: d.cseq }));
@@ -134,7 +144,7 @@ describe.each<Net>([
     const towardCallee = mediaOf(invite.body);
     const towardCaller = mediaOf(ok.body);
     for (const m of [towardCallee, towardCaller]) {
-      expect(m.address).toBe('127.0.0.1');
+      expect(m.address).toBe(net.relay);
       expect(m.port).toBeGreaterThanOrEqual(daemon.portMin);
       expect(m.port).toBeLessThanOrEqual(daemon.portMax);
     }
@@ -168,7 +178,7 @@ describe.each<Net>([
     const { proxy, caller, callee, route, target } = await twoLegs(net);
     const d = newCall(caller, target(callee), route);
     const branch = 'z9hG4bK-rtpengine-cancel';
-    await caller.send(d.request('INVITE', { sdp: audioSdp('127.0.0.3', 40_000), branch }));
+    await caller.send(d.request('INVITE', { sdp: audioSdp(net.caller, 40_000), branch }));
     const invite = await callee.wait((m) => m.method === 'INVITE', 'INVITE at the callee');
     const callId = invite.header('call-id')!;
     expect(await callExists(callId)).toBe(true);
