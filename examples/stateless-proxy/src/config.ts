@@ -383,7 +383,8 @@ export function resolveConfig(file: ConfigInput, flags: ConfigInput): ProxyConfi
   }
   if (g.media === undefined && g.mediaTimeout !== undefined) throw invalid(where, 'media-timeout needs media');
   const media = g.media === undefined ? undefined : parseMediaSpec(g.media, g.mediaTimeout);
-  if (media !== undefined) checkMediaLegs(legs);
+  // rtpengine writes its own addresses into SDP: only the built-in relay needs specific leg addresses.
+  if (media?.kind === 'builtin') checkMediaLegs(legs);
   return {
     legs,
     domains,

@@ -14,7 +14,7 @@ import { describeLeg, startProxy } from './wiring.js';
 import type { RunningProxy } from './wiring.js';
 
 /** Error codes of the packages that mean a bad option rather than a failed start: exit 2. */
-const OPTION_ERRORS = new Set(['LEG_OPTIONS', 'REGISTRAR_INVALID_OPTIONS', 'AUTH_INVALID_OPTIONS', 'ADMIN_INVALID_OPTIONS', 'PROXY_INVALID_OPTIONS']);
+const OPTION_ERRORS = new Set(['LEG_OPTIONS', 'REGISTRAR_INVALID_OPTIONS', 'AUTH_INVALID_OPTIONS', 'ADMIN_INVALID_OPTIONS', 'PROXY_INVALID_OPTIONS', 'MEDIA_INVALID_OPTIONS']);
 
 async function main(argv: readonly string[]): Promise<number> {
   let config;

@@ -4,7 +4,7 @@
  * drives an rtpengine over its ng control protocol.
  */
 import { isIP } from 'node:net';
-import { BuiltinMediaRelay } from '@sipway/media-relay';
+import { BuiltinMediaRelay, RtpengineMediaRelay } from '@sipway/media-relay';
 import type { MediaRelay } from '@sipway/proxy';
 import { ConfigError } from './errors.js';
 
@@ -71,7 +71,11 @@ export function checkMediaLegs(legs: ReadonlyArray<{ address: string }>): void {
   if (wildcard !== undefined) throw invalid(`needs every leg bound to a specific address (${wildcard.address} cannot be written in SDP)`);
 }
 
-/** Builds (and for rtpengine, checks the reachability of) the relay a `--media` value names. */
+/**
+ * Builds (and for rtpengine, checks the reachability of) the relay a `--media` value names. An
+ * rtpengine that does not answer `ping` (3 tries, 1 s each) stops the start with an error that
+ * names its address (RTPENGINE_TIMEOUT / RTPENGINE_UNREACHABLE: exit 1).
+ */
 export async function createMediaRelay(spec: MediaSpec, logger: Logger): Promise<MediaRelay> {
   if (spec.kind === 'builtin') {
     return new BuiltinMediaRelay({
@@ -81,5 +85,5 @@ export async function createMediaRelay(spec: MediaSpec, logger: Logger): Promise
       logger,
     });
   }
-  throw new ConfigError('CONFIG_INVALID', `configuration: media rtpengine:${spec.host}:${spec.port}: the rtpengine client is not available yet; use --media builtin`);
+  return RtpengineMediaRelay.start({ host: spec.host, port: spec.port, logger });
 }

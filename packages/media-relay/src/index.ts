@@ -4,3 +4,4 @@ export { Sdp, type SdpConnection, type SdpMedia, type SdpReplacement } from './s
 export { MediaRelayError, type MediaRelayErrorCode } from './errors.js';
 export { MEDIA_CHANNELS, publishSession, publishTraffic, type MediaSessionEvent, type MediaTrafficEvent } from './diagnostics.js';
 export type { MediaCall, MediaSide, MediaRelay, MediaDeleteReason } from './types.js';
+export * from './rtpengine/index.js';

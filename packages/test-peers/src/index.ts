@@ -1,4 +1,5 @@
 export { startRedisServer, type RedisServer } from './redis-server.js';
+export { startRtpengine, type RtpengineDaemon, type RtpengineDaemonOptions } from './rtpengine-daemon.js';
 export { until } from './wait.js';
 export { freePort } from './ports.js';
 export { parseLogs } from './logs.js';
