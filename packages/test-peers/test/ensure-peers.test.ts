@@ -65,7 +65,9 @@ describe('scripts/ensure-peers.mjs', () => {
   });
 
   it('checks more than presence: a perl without Net::SIP is libnet-sip-perl missing', async () => {
-    const dir = fakeDir({ sipp: 'exit 99', 'redis-server': 'exit 0', perl: 'echo "Can\'t locate Net/SIP.pm in @INC" >&2; exit 2' });
+    // Every other peer of the list is there (a fake that proves nothing but presence).
+    const others = Object.fromEntries(PEERS.filter((p) => p.command !== 'perl').map((p) => [p.command, 'exit 0']));
+    const dir = fakeDir({ ...others, sipp: 'exit 99', perl: 'echo "Can\'t locate Net/SIP.pm in @INC" >&2; exit 2' });
     const r = await run({ PATH: dir, SIPWAY_PEERS_INSTALL: 'never' });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/libnet-sip-perl \(`perl -MNet::SIP -e 1` failed: Can't locate Net\/SIP\.pm/);
