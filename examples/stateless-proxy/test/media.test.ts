@@ -5,8 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { adminGet, freePort, sample, until } from '@sipway/test-peers';
 import { MAIN, cleanup, startProxy } from './helpers.js';
 import type { ProxyProcess } from './helpers.js';
-import { RtpEndpoint, SipPeer, audioSdp, bracket, calleeDialog, closePeers, confirmAsCaller, mediaOf, newCall, socketCount } from './media-peers.js';
-import type { Dialog, Msg } from './media-peers.js';
+import { Dialog, RtpEndpoint, SipPeer, audioSdp, bracket, calleeDialog, closePeers, confirmAsCaller, mediaOf, newCall, socketCount } from './media-peers.js';
+import type { Msg } from './media-peers.js';
 
 afterEach(async () => {
   closePeers();
@@ -137,6 +137,42 @@ describe.each(NETS)('calls across two legs with the built-in relay ($name)', (ne
     await callerRtp.stream(towardCaller, 5);
     await new Promise((r) => setTimeout(r, 200));
     expect(calleeRtp.got.length).toBe(before);
+    expect(await s.proxy.stop()).toBe(0);
+  });
+});
+
+describe('two UDP legs of one proxy, phones registered on each (the new user\'s first call)', () => {
+  it('a call to a user registered on the other leg leaves through that leg, and its audio is relayed', async () => {
+    // pnpm proxy -- --leg udp:127.0.0.1:P --leg udp:127.0.0.2:P --registrar --media builtin: no
+    // Route, no Contact token; the binding remembers the leg its REGISTER came in on.
+    const net = NETS[0]!;
+    const s = await setup(net, ['--registrar']);
+    const register = new Dialog(s.callee, 'reg-bob@test', 'sip:bob@example.com', 'r1', 'sip:bob@example.com', 0);
+    const mark = s.callee.received.length;
+    await s.callee.send(register.request('REGISTER', { uri: 'sip:example.com', headers: ['Expires: 60'] }));
+    await s.callee.wait((m) => m.status === 200 && m.method === 'REGISTER', '200 to REGISTER', 10_000, mark);
+
+    const callerRtp = await RtpEndpoint.open(net.caller);
+    const calleeRtp = await RtpEndpoint.open(net.callee);
+    const d = newCall(s.caller, 'sip:bob@example.com');
+    await s.caller.send(d.request('INVITE', { sdp: audioSdp(net.caller, callerRtp.port) }));
+    const invite = await s.callee.wait((m) => m.method === 'INVITE', 'INVITE at the callee');
+    // It left through the outside leg: its top Via and the SDP name 127.0.0.2, not 127.0.0.1.
+    expect(invite.header('via')).toContain(`${s.outsideLeg.address}:${s.outsideLeg.port}`);
+    const towardCallee = mediaOf(invite.body);
+    expect(towardCallee.address).toBe(s.outsideLeg.address);
+    await s.callee.reply(invite, 200, 'OK', { toTag: 'callee1', sdp: audioSdp(net.callee, calleeRtp.port) });
+    const ok = await s.caller.wait((m) => m.status === 200 && m.method === 'INVITE', '200 at the caller');
+    confirmAsCaller(d, ok);
+    await s.caller.send(d.request('ACK', { cseq: d.cseq }));
+    const towardCaller = mediaOf(ok.body);
+    expect(towardCaller.address).toBe(s.insideLeg.address);
+
+    await Promise.all([callerRtp.stream(towardCaller), calleeRtp.stream(towardCallee)]);
+    await until(() => calleeRtp.got.length >= 100 && callerRtp.got.length >= 100, 3000, 'the last packets').catch(() => undefined);
+    expect(fromRelay(calleeRtp, towardCallee)).toBeGreaterThanOrEqual(95);
+    expect(fromRelay(callerRtp, towardCaller)).toBeGreaterThanOrEqual(95);
+    await hangUp(d, s.callee);
     expect(await s.proxy.stop()).toBe(0);
   });
 });

@@ -18,7 +18,8 @@ export interface Binding {
    * The transport address the REGISTER came from (the registrar records it). Used when the
    * contact cannot be reached by itself: a WebSocket client's `.invalid` host (RFC 7118 §5).
    */
-  source?: { transport: string; address: string; port: number };
+  /** Where the REGISTER came from; `local` names the leg it arrived on (`transport:address:port`). */
+  source?: { transport: string; address: string; port: number; local?: string };
   /** Contact header parameters recorded at registration (`reg-id`, `+sip.instance`: RFC 5626 outbound). */
   params?: Readonly<Record<string, string | null>>;
 }

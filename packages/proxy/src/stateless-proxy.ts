@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { ContactRewriter, netSipLegKey } from '@sipway/contact-rewriter';
-import { SipResolver, responseTarget } from '@sipway/sip-leg';
+import { SipResolver, legPlace, responseTarget } from '@sipway/sip-leg';
 import type { Destination, DestinationResolver, Dispatcher, Leg, ReceiveInfo, Receiver, Transport } from '@sipway/sip-leg';
 import { createResponse, formatUri, parseVia, validateMessage } from '@sipway/sip-message';
 import type { SipMessage, SipRequest, SipResponse } from '@sipway/sip-message';
@@ -364,6 +364,7 @@ export class StatelessProxy implements Receiver {
       routes = request.routes;
     }
     let forcedLeg: Leg | undefined;
+    let preferredLeg: Leg | undefined;
     const lastOwn = ownRoutes[ownRoutes.length - 1];
     if (lastOwn !== undefined && (ownRoutes.length > 1 || lastOwn !== inLeg)) forcedLeg = lastOwn;
 
@@ -460,6 +461,10 @@ export class StatelessProxy implements Receiver {
           const reach = flows[bindings.indexOf(best)]!;
           if (reach.kind === 'flow') flow = reach.target;
           else if (reach.kind === 'source') sourceDestination = reach.destination;
+          // A proxy between networks reaches a binding through the leg it registered on (its
+          // network), not through the first leg of the transport (Net::SIP picks by routing).
+          const local = best.source?.local;
+          if (local !== undefined) preferredLeg = legs.find((leg) => legPlace(leg) === local);
         } else if ((bindings.length > 0 || served) && request.method !== 'ACK') {
           // An ACK is never answered: without a binding it goes on its Request-URI (the 2xx ACK
           // of a dialog whose callee has no binding here, RFC 3261 §17.1.1.3, §13.2.2.4).
@@ -494,7 +499,12 @@ export class StatelessProxy implements Receiver {
         forbiddenSeen ??= `${d.address} (${refusal})`;
         continue;
       }
-      const leg = flow !== undefined ? flow.leg : this.#pickLeg(d, forcedLeg, request, info);
+      const leg =
+        flow !== undefined
+          ? flow.leg
+          : forcedLeg === undefined && preferredLeg?.state === 'listening' && preferredLeg.canDeliverTo(d)
+            ? preferredLeg
+            : this.#pickLeg(d, forcedLeg, request, info);
       if (leg !== undefined) {
         outLeg = leg;
         destination = d;

@@ -8,6 +8,11 @@ export interface BindingSource {
   transport: string;
   address: string;
   port: number;
+  /**
+   * The local leg the REGISTER arrived on, `transport:address:port` (IPv6 in brackets): a proxy
+   * with several legs sends requests for this binding out of the same leg (its network).
+   */
+  local?: string;
 }
 
 /**

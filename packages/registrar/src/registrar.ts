@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createResponse, formatNameAddr, isSipUri, sipUriEquals } from '@sipway/sip-message';
 import type { SipMessage, SipRequest } from '@sipway/sip-message';
-import { isConnectionTransport, reachableOnlyByFlow } from '@sipway/sip-leg';
+import { isConnectionTransport, legPlace, reachableOnlyByFlow } from '@sipway/sip-leg';
 import type { Dispatcher, LegConnection, ReceiveInfo, Receiver } from '@sipway/sip-leg';
 import { toAor } from './aor.js';
 import { liveBindings } from './binding.js';
@@ -320,7 +320,7 @@ export class Registrar implements Receiver {
   }
 
   async #update(request: SipRequest, info: ReceiveInfo, intent: Exclude<RegisterIntent, RegisterReply>): Promise<void> {
-    const source = { transport: info.source.transport, address: info.source.address, port: info.source.port };
+    const source: BindingSource = { transport: info.source.transport, address: info.source.address, port: info.source.port, local: legPlace(info.leg) };
     const outcome = await this.#decide(intent, source);
     if (outcome.kind === 'reply') {
       if (outcome.limit !== undefined) this.#limitLog.refused(outcome.limit, this.#sources.key(source.address), sourceKey(source.address, 128), intent.aor, this.#clock());

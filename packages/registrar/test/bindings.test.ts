@@ -23,7 +23,8 @@ describe('add, refresh and remove bindings (RFC 3261 §10.3 steps 7–8)', () =>
     const bindings = await s.registrar.lookup('sip:alice@example.com');
     expect(bindings).toHaveLength(1);
     expect(bindings[0]).toMatchObject({ contact: 'sip:alice@10.0.0.2:5060', expires: T0 + 120_000, callId: 'call-1@10.0.0.2', cseq: 1, updated: T0 });
-    expect(bindings[0]?.source).toEqual({ transport: 'udp', address: '10.0.0.2', port: 5060 });
+    // `local`: the leg it came in on, so a proxy with several legs sends from the same one.
+    expect(bindings[0]?.source).toEqual({ transport: 'udp', address: '10.0.0.2', port: 5060, local: 'udp:10.0.0.1:5060' });
   });
 
   it('merges: a second contact from another device is added, the first kept (Net::SIP replaces)', async () => {

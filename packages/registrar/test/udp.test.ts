@@ -105,7 +105,7 @@ describe.each([
     expect(first.to?.tag).toBeDefined();
     expect(first.getHeader('date')).toMatch(/ GMT$/);
     expect((await registrar.lookup('sip:carol@example.com')).map((b) => b.contact)).toEqual([contact]);
-    expect((await registrar.lookup('sip:carol@example.com'))[0]?.source).toEqual({ transport: 'udp', address, port: c.port });
+    expect((await registrar.lookup('sip:carol@example.com'))[0]?.source).toEqual({ transport: 'udp', address, port: c.port, local: `udp:${bracket(address)}:${port}` });
 
     const refresh = await c.exchange(register(local, contact, 2, 600), port);
     expect(refresh.contacts.map((x) => x.expires)).toEqual([300]);

@@ -39,6 +39,14 @@ export function sameAddress(a: string, b: string): boolean {
 }
 
 /** `host:port` with IPv6 in brackets (RFC 3261 §25.1 hostport). */
+/**
+ * A leg's place, `transport:address:port` (IPv6 in brackets): how a binding names the leg its
+ * REGISTER arrived on, so that every process with that leg recognises it.
+ */
+export function legPlace(leg: { transport: string; address: string; port: number }): string {
+  return `${leg.transport}:${hostPort(leg.address, leg.port)}`;
+}
+
 export function hostPort(host: string, port?: number): string {
   const bare = stripBrackets(host);
   const h = isIP(bare) === 6 ? `[${bare}]` : bare;

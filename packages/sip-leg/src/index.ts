@@ -10,3 +10,4 @@ export { Dispatcher } from './dispatcher.js';
 export type { DeliverFailure, DeliverOptions, DeliverResult, DestinationResolver, DispatcherOptions, Receiver } from './dispatcher.js';
 export * from './resolve/index.js';
 export { isConnectionTransport, reachableOnlyByFlow } from './flow.js';
+export { legPlace } from './address.js';

@@ -108,6 +108,7 @@ function checkBinding(value: unknown, where: string): Binding {
   if (value.source !== undefined) {
     const s = value.source;
     if (!isObject(s) || typeof s.transport !== 'string' || typeof s.address !== 'string' || !Number.isInteger(s.port)) fail(where, 'source is not { transport, address, port }');
+    if (s.local !== undefined && typeof s.local !== 'string') fail(where, 'source.local is not a string');
   }
   return value as unknown as Binding;
 }
