@@ -46,6 +46,28 @@ try {
   }
   console.log(versions.join('\n'));
 
+  // What would be uploaded: each versioned package packed from the copy must carry its build,
+  // its new CHANGELOG.md and LICENSE, and no src/.
+  const packed = join(copy, '.release-tarballs');
+  mkdirSync(packed);
+  for (const { name, dir, manifest } of publishablePackages()) {
+    const rel = dir.slice(ROOT.length + 1);
+    const version = JSON.parse(readFileSync(join(copy, rel, 'package.json'), 'utf8')).version;
+    sh('pnpm', ['pack', '--pack-destination', packed], join(copy, rel));
+    const tarball = join(packed, `${name.replace(/^@/, '').replace('/', '-')}-${version}.tgz`);
+    const list = sh('tar', ['tzf', tarball], copy).split('\n');
+    const bin = Object.values(manifest.bin ?? {}).map((b) => `package/${b.replace(/^\.\//, '')}`);
+    const want = ['package/LICENSE', 'package/README.md', ...bin];
+    if (version !== manifest.version) want.push('package/CHANGELOG.md');
+    const lacking = want.filter((f) => !list.includes(f));
+    if (!list.some((f) => f.startsWith('package/dist/'))) lacking.push('package/dist/');
+    if (list.some((f) => f.startsWith('package/src/'))) lacking.push('(ships src/)');
+    if (lacking.length > 0) {
+      failed = true;
+      console.error(`release:check: ${name}@${version} tarball lacks ${lacking.join(', ')}`);
+    }
+  }
+
   const out = sh('pnpm', ['publish', '-r', '--dry-run', '--no-git-checks', '--report-summary'], copy, { stdio: ['ignore', 'pipe', 'pipe'] });
   const summary = JSON.parse(readFileSync(join(copy, 'pnpm-publish-summary.json'), 'utf8'));
   const published = new Set(summary.publishedPackages.map((p) => p.name));
