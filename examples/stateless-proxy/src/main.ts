@@ -59,6 +59,8 @@ async function main(argv: readonly string[]): Promise<number> {
     const code = (error as { code?: string }).code;
     return ConfigError.isInstance(error) || (code !== undefined && OPTION_ERRORS.has(code)) ? 2 : 1;
   }
+  // The default Contact rewriter is made on first use: make it now, so a random-key warning shows at start-up.
+  void running.proxy.contactRewriter;
   for (const leg of running.legs) {
     ready.info({ leg: describeLeg(leg), contact: leg.contact }, `listening on ${describeLeg(leg)}`);
   }
