@@ -34,7 +34,7 @@ afterAll(async () => {
 /** A registrar with a logger that keeps its warn lines, and clients at other addresses. */
 async function registrar(options: Parameters<typeof setup>[0] = {}) {
   const warnings: string[] = [];
-  const s = await setup({ logger: { warn: (line) => warnings.push(line) }, ...options });
+  const s = await setup({ logger: { warn: (_f, line) => warnings.push(line) }, ...options });
   cleanup.push(() => s.close());
   const clients = new Map<string, Promise<(args: RegisterArgs) => Promise<SipResponse>>>();
   let cseq = 0;

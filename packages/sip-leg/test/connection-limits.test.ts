@@ -25,7 +25,7 @@ afterEach(async () => {
 /** A logger that keeps every line. */
 function recordingLogger(): LegLogger & { lines: Array<{ level: string; message: string; data: Record<string, unknown> }> } {
   const lines: Array<{ level: string; message: string; data: Record<string, unknown> }> = [];
-  const at = (level: string) => (message: string, data: Record<string, unknown> = {}) => void lines.push({ level, message, data });
+  const at = (level: string) => (data: Record<string, unknown>, message: string) => void lines.push({ level, message, data });
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 

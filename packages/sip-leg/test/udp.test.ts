@@ -270,7 +270,7 @@ describe('UDP leg diagnostics', () => {
 describe('UDP leg logging', () => {
   it('logs a dropped datagram through the logger', async () => {
     const lines: string[] = [];
-    const leg = new UdpLeg({ port: 0, logger: { warn: (msg) => lines.push(msg) } });
+    const leg = new UdpLeg({ port: 0, logger: { warn: (_f, msg) => lines.push(msg) } });
     await leg.start();
     cleanup.push(() => leg.close());
     const peer = new UdpPeer('udp4');

@@ -4,3 +4,4 @@ export { freePort } from './ports.js';
 export { parseLogs } from './logs.js';
 export { statusOf, digestAuthorization } from './sip-text.js';
 export { adminGet, sample } from './admin-http.js';
+export { pinoCapture } from './pino.js';
