@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitPortBound } from '@sipway/test-peers';
 import { cleanup, find, freePort, headerValues, sipp, startLine, startProxy, unsigned } from './helpers.js';
 
 const NETSIP = '/usr/share/doc/libnet-sip-perl/examples/bin/stateless_proxy.pl';
@@ -11,28 +11,16 @@ afterEach(async () => {
   await cleanup();
 });
 
-/** True while something holds UDP `port` on 127.0.0.1. */
-function udpBound(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createSocket('udp4');
-    s.once('error', () => resolve(true));
-    s.bind(port, '127.0.0.1', () => s.close(() => resolve(false)));
-  });
-}
-
+/** Starts Net::SIP's stateless_proxy.pl on a free port; resolves once it holds the port. */
 async function startNetSip(): Promise<number> {
   // CI installs libnet-sip-perl (.ci/run); without it this test fails rather than skips.
   if (!existsSync(NETSIP)) throw new Error(`${NETSIP} missing: apt-get install libnet-sip-perl`);
   const port = await freePort();
   const child = spawn('perl', [NETSIP, '--leg', `127.0.0.1:${port}`], { stdio: 'ignore' });
   stops.push(() => child.kill('SIGKILL'));
-  let bound = false;
-  const end = Date.now() + 10_000;
-  while (!bound && Date.now() < end) {
-    bound = await udpBound(port);
-    if (!bound) await new Promise((r) => setTimeout(r, 50));
-  }
-  if (!bound) throw new Error('stateless_proxy.pl did not bind');
+  await waitPortBound(port, 'udp', 10_000).catch(() => {
+    throw new Error('stateless_proxy.pl did not bind');
+  });
   return port;
 }
 
@@ -74,8 +62,8 @@ async function callThrough(proxyPort: number) {
   const uasPort = await freePort('127.0.0.3');
   const uacPort = await freePort();
   const uas = sipp({ scenario: 'uas-call.xml', local: '127.0.0.3', port: uasPort, transport: 'udp', keys: { user: 'bob', contact_host: '127.0.0.3' } });
-  // Give the UAS a moment to bind: sipp prints no readiness line (the INVITE is retransmitted anyway).
-  await new Promise((r) => setTimeout(r, 300));
+  // sipp prints no readiness line: wait until the UAS holds its port.
+  await waitPortBound(uasPort);
   const uac = await sipp({
     scenario: 'uac-call.xml',
     remote: `127.0.0.1:${proxyPort}`,

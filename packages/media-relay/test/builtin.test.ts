@@ -77,7 +77,7 @@ describe('BuiltinMediaRelay', () => {
     expect(toward.address).toBe('127.0.0.2');
     // Before the answer nothing flows (the session is not active).
     send(b, toward, 'early');
-    await new Promise((res) => setTimeout(res, 50));
+    await new Promise((res) => setTimeout(res, 50)); // nothing may arrive: the window of the assertion
     expect(a.got).toHaveLength(0);
     expect(r.stats().dropped).toBe(1);
 
@@ -133,7 +133,7 @@ describe('BuiltinMediaRelay', () => {
     // kernel once the socket is connected to the latched peer).
     const intruder = await peer('127.0.0.1');
     send(intruder, aSendsTo, 'spoof');
-    await new Promise((res) => setTimeout(res, 50));
+    await new Promise((res) => setTimeout(res, 50)); // the spoof is handled before 'again' is sent
     send(a, aSendsTo, 'again');
     await until(() => b.got.length === 2);
     expect(b.got.map((p) => p.data)).toEqual(['hello', 'again']);

@@ -5,6 +5,7 @@ import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitPortBound } from '@sipway/test-peers';
 
 export interface SippRun {
   done: Promise<{ code: number | null; output: string; messages: string }>;
@@ -43,26 +44,9 @@ export function freeUdpPort(address: string): Promise<number> {
   });
 }
 
-/**
- * Resolves once something (sipp) holds the UDP port, read from /proc/net/udp{,6} so the check
- * never competes with sipp for the port. Bounded to 5 s.
- */
-export async function waitBound(port: number): Promise<void> {
-  const suffix = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  const deadline = Date.now() + 5000;
-  while (Date.now() < deadline) {
-    const tables = ['/proc/net/udp', '/proc/net/udp6'].map((f) => {
-      try {
-        return readFileSync(f, 'latin1');
-      } catch {
-        return '';
-      }
-    });
-    // Column 2 is local_address:port in hex.
-    if (tables.some((t) => t.split('\n').some((line) => (line.trim().split(/\s+/)[1] ?? '').endsWith(suffix)))) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing bound UDP port ${port} within 5 s`);
+/** Resolves once something (sipp) holds the UDP port. Bounded to 5 s. */
+export function waitBound(port: number): Promise<void> {
+  return waitPortBound(port, 'udp', 5000);
 }
 
 export const bracket = (a: string) => (a.includes(':') ? `[${a}]` : a);

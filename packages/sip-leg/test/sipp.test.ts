@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort, waitPortBound } from '@sipway/test-peers';
 import { createResponse, parseMessage } from '@sipway/sip-message';
 import type { SipMessage } from '@sipway/sip-message';
 import type { Destination, Leg, ReceiveInfo } from '../src/index.js';
@@ -32,17 +32,6 @@ function runSipp(args: string[]): Promise<{ code: number | null; output: string 
       clearTimeout(killer);
       rmSync(dir, { recursive: true, force: true });
       resolve({ code, output: output.slice(-2000) });
-    });
-  });
-}
-
-function freePort(address: string): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, address, () => {
-      const info = s.address();
-      const port = typeof info === 'object' && info !== null ? info.port : 0;
-      s.close(() => resolve(port));
     });
   });
 }
@@ -104,11 +93,9 @@ describe.each(CASES)('sipp against a $name leg', ({ make, address, t }) => {
     const uac: Leg = leg;
     await uac.start();
     cleanup.push(() => uac.close());
-    // sipp needs a moment to bind; resend INVITE a few times (bounded) until it answers.
-    for (let i = 0; i < 20 && responses.length === 0; i++) {
-      await uac.send(parseMessage(invite(uac, sippPort)), destination);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    // sipp prints no readiness line: wait until its port is bound (listening, for TCP).
+    await waitPortBound(sippPort, t === 't1' ? 'tcp' : 'udp');
+    await uac.send(parseMessage(invite(uac, sippPort)), destination);
     await done;
     const { code, output } = await sipp;
     expect(code, output).toBe(0);

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '@sipway/test-peers';
 import { parseMessage } from '@sipway/sip-message';
 import { LegClosedError, SipLegError, LEG_CHANNELS } from '../src/index.js';
 import type { LegErrorEvent } from '../src/index.js';
@@ -140,6 +141,7 @@ describe.each(FAMILIES)('UDP leg over $name', ({ address, family, udpType }) => 
     await peer.send(badAck, leg.port, address);
     await peer.send(response('SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKq').replace('Content-Length: 0', 'Content-Length: 99'), leg.port, address);
     await peer.send(request({ callId: 'after' }), leg.port, address);
+    // Behaviour under test: no answer at all, so the wait is the assertion's window.
     await sleep(100);
     expect(peer.received).toHaveLength(0);
   });
@@ -238,8 +240,7 @@ describe('UDP leg lifecycle', () => {
     await peer.bind('127.0.0.1');
     await peer.send(request(), leg.port, '127.0.0.1');
     await peer.send(request({ callId: 'two' }), leg.port, '127.0.0.1');
-    const { waitUntil } = await import('./helpers.js');
-    await waitUntil(() => calls === 2);
+    await until(() => calls === 2);
     peer.close();
     await leg.close();
   });
@@ -277,8 +278,7 @@ describe('UDP leg logging', () => {
     await peer.bind('127.0.0.1');
     cleanup.push(() => peer.close());
     await peer.send('definitely not SIP at all\r\n\r\n', leg.port, '127.0.0.1');
-    const { waitUntil } = await import('./helpers.js');
-    await waitUntil(() => lines.length === 1);
+    await until(() => lines.length === 1);
     expect(lines[0]).toMatch(/dropped/);
   });
 });

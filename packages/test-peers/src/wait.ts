@@ -5,6 +5,6 @@ export async function until(fn: () => boolean | Promise<boolean>, timeoutMs = 50
   const end = Date.now() + timeoutMs;
   while (!(await fn())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, 5));
   }
 }
