@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { until } from '@sipway/test-peers';
+import { pinoCapture, until } from '@sipway/test-peers';
 import { parseMessage } from '@sipway/sip-message';
 import { LegClosedError, SipLegError, LEG_CHANNELS } from '../src/index.js';
-import type { LegErrorEvent } from '../src/index.js';
+import type { LegErrorEvent, LegLogger } from '../src/index.js';
 import { UdpLeg } from '../src/udp/index.js';
 import { FAMILIES, Inbox, UdpPeer, bracket, recordChannel, request, response, sleep } from './helpers.js';
 
@@ -269,16 +269,29 @@ describe('UDP leg diagnostics', () => {
 });
 
 describe('UDP leg logging', () => {
-  it('logs a dropped datagram through the logger', async () => {
-    const lines: string[] = [];
-    const leg = new UdpLeg({ port: 0, logger: { warn: (_f, msg) => lines.push(msg) } });
+  /** A leg with `logger` that has just been sent one datagram that is not SIP. */
+  async function dropGarbage(logger: LegLogger): Promise<UdpLeg> {
+    const leg = new UdpLeg({ address: '127.0.0.1', port: 0, logger });
     await leg.start();
     cleanup.push(() => leg.close());
     const peer = new UdpPeer('udp4');
     await peer.bind('127.0.0.1');
     cleanup.push(() => peer.close());
     await peer.send('definitely not SIP at all\r\n\r\n', leg.port, '127.0.0.1');
+    return leg;
+  }
+
+  it('logs a dropped datagram through the logger', async () => {
+    const lines: string[] = [];
+    await dropGarbage({ warn: (_f, msg) => lines.push(msg) });
     await until(() => lines.length === 1);
     expect(lines[0]).toMatch(/dropped/);
+  });
+
+  it('a pino logger passed straight in gets the fields of the line, not only the message', async () => {
+    const { logger, lines } = pinoCapture();
+    const leg = await dropGarbage(logger);
+    await until(() => lines.some((l) => l.msg === 'dropped unparseable messages'), 5000, 'the dropped line');
+    expect(lines.find((l) => l.msg === 'dropped unparseable messages')).toMatchObject({ level: 30, leg: `udp leg 127.0.0.1:${leg.port}`, count: 1 });
   });
 });
