@@ -2,15 +2,14 @@ import { parseArgs } from 'node:util';
 import { parseAdminAddress } from '@sipway/admin';
 import { DIGEST_ALGORITHMS, parseLockoutOptions } from '@sipway/auth';
 import type { DigestAlgorithm, LockoutOptions } from '@sipway/auth';
-import { ConfigError } from './errors.js';
-import { parseLegSpec } from './leg-spec.js';
-import type { LegSpec } from './leg-spec.js';
+import { ConfigError, parseLegSpec } from '@sipway/example-kit';
+import type { LegSpec, StoreSpec } from '@sipway/example-kit';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Where bindings live. */
-export type StoreSpec = { kind: 'memory' } | { kind: 'file'; url: string } | { kind: 'redis'; url: string };
+export type { StoreSpec };
 
 /** Everything the command line asked for, validated. */
 export interface RegistrarConfig {

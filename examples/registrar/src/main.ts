@@ -7,9 +7,9 @@
 import { pino } from 'pino';
 import { parseCliArgs, USAGE } from './args.js';
 import type { RegistrarConfig } from './args.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, Signals, exitWhenDone } from '@sipway/example-kit';
 import { describeLeg, startRegistrar } from './server.js';
-import { describeStore } from './store.js';
+import { describeStore } from '@sipway/example-kit';
 
 async function main(argv: readonly string[]): Promise<number> {
   let config: RegistrarConfig;
@@ -29,6 +29,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
   // "listening" lines are the readiness signal: printed whatever the log level.
   const ready = logger.child({}, { level: 'info' });
+  // Taken from the first moment, so a signal during start-up still ends in an orderly close.
+  const signals = new Signals();
   let running;
   try {
     running = await startRegistrar(config, logger);
@@ -51,44 +53,7 @@ async function main(argv: readonly string[]): Promise<number> {
     'registrar on',
   );
 
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals) => {
-      if (stopping) return;
-      stopping = true;
-      ready.info({ signal }, 'closing');
-      // A leg or store that will not close must not keep the process: bounded wait.
-      const timer = setTimeout(() => {
-        logger.warn('did not close within 5 s; exiting anyway');
-        resolve(0);
-      }, 5000);
-      timer.unref();
-      running.close().then(
-        () => {
-          clearTimeout(timer);
-          ready.info('closed');
-          resolve(0);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          logger.error({ err: error }, 'error while closing');
-          resolve(1);
-        },
-      );
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  return signals.closeOnSignal(running, logger, ready, { closing: 'closing', timeout: 'did not close within 5 s; exiting anyway' });
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-    // Flush pino's stdout before exiting even if a socket lingers.
-    setTimeout(() => process.exit(code), 100).unref();
-  },
-  (error: unknown) => {
-    process.stderr.write(`sipway-registrar: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+exitWhenDone('sipway-registrar', main(process.argv.slice(2)));

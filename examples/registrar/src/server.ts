@@ -15,9 +15,7 @@ import type { Leg } from '@sipway/sip-leg';
 import type { Logger } from 'pino';
 import type { RegistrarConfig } from './args.js';
 import { registrarFallback } from './fallback.js';
-import { formatLeg } from './leg-spec.js';
-import { createLeg } from './legs.js';
-import { openStore } from './store.js';
+import { createLeg, formatLeg, openStore } from '@sipway/example-kit';
 
 /** A running registrar. */
 export interface RunningRegistrar {
@@ -28,16 +26,6 @@ export interface RunningRegistrar {
   readonly admin: Admin | undefined;
   /** Closes the legs, then the registrar, the store (the file store writes its last snapshot) and the admin listener. Idempotent. */
   close(): Promise<void>;
-}
-
-/** pino's `(obj, msg)` order behind the packages' `(msg, data)` logger shape. */
-export function adapt(logger: Logger) {
-  return {
-    debug: (msg: string, data?: Record<string, unknown>) => logger.debug(data ?? {}, msg),
-    info: (msg: string, data?: Record<string, unknown>) => logger.info(data ?? {}, msg),
-    warn: (msg: string, data?: Record<string, unknown>) => logger.warn(data ?? {}, msg),
-    error: (msg: string, data?: Record<string, unknown>) => logger.error(data ?? {}, msg),
-  };
 }
 
 /** `udp:127.0.0.1:5060` of a started leg (the real port when 0 was asked). */
@@ -58,13 +46,13 @@ export async function startRegistrar(config: RegistrarConfig, logger: Logger): P
       metrics = m;
       cleanups.push(() => m.dispose());
     }
-    const raw = await openStore(config.store, adapt(logger.child({ component: 'store' })));
+    const raw = await openStore(config.store, logger.child({ component: 'store' }));
     cleanups.push(() => raw.close());
     const store = metrics === undefined ? raw : instrumentStore(raw, metrics);
 
-    const legLogger = adapt(logger.child({ component: 'leg' }));
+    const legLogger = logger.child({ component: 'leg' });
     const legs: Leg[] = [];
-    for (const spec of config.legs) legs.push(await createLeg(spec, { cert: config.tlsCert, key: config.tlsKey }, legLogger));
+    for (const spec of config.legs) legs.push(await createLeg({ ...spec, tlsCert: config.tlsCert, tlsKey: config.tlsKey }, legLogger));
     const resolver = new SipResolver({ transports: [...new Set(config.legs.map((l) => l.transport))] });
     cleanups.push(() => resolver.close());
     const dispatcher = new Dispatcher({ legs, resolver, logger: legLogger });
@@ -80,7 +68,7 @@ export async function startRegistrar(config: RegistrarConfig, logger: Logger): P
       maxAorsPerSource: config.maxAorsPerSource,
       maxAors: config.maxAors,
       trustedSources: config.registrarTrusted,
-      logger: adapt(logger.child({ component: 'registrar' })),
+      logger: logger.child({ component: 'registrar' }),
     });
     cleanups.push(() => registrar.close());
 
@@ -95,7 +83,7 @@ export async function startRegistrar(config: RegistrarConfig, logger: Logger): P
         duration: config.rateLimit.duration,
         allow: config.rateLimitAllow,
         securityLog,
-        logger: adapt(logger.child({ component: 'rate-limiter' })),
+        logger: logger.child({ component: 'rate-limiter' }),
       });
       members.push({ name: 'rate-limiter', handler: limiter });
     }
@@ -115,13 +103,13 @@ export async function startRegistrar(config: RegistrarConfig, logger: Logger): P
         // a stale challenge and answers again.
         bindNonceToAddress: true,
         securityLog,
-        logger: adapt(logger.child({ component: 'auth' })),
+        logger: logger.child({ component: 'auth' }),
       });
       members.push({ name: 'digest', handler: auth });
     }
     members.push({ name: 'registrar', handler: registrar });
     members.push({ name: 'fallback', handler: registrarFallback(dispatcher) });
-    dispatcher.setReceiver(new ReceiveChain(members, { logger: adapt(logger.child({ component: 'chain' })) }));
+    dispatcher.setReceiver(new ReceiveChain(members, { logger: logger.child({ component: 'chain' }) }));
     await dispatcher.start();
 
     let admin: Admin | undefined;

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '@sipway/example-kit';
 import { LOG_LEVELS } from './config.js';
 import type { ConfigInput, LogLevel } from './config.js';
 

@@ -10,11 +10,10 @@ import { parseContactKey } from '@sipway/contact-rewriter';
 import { parseCidr } from '@sipway/proxy';
 import type { DigestAlgorithm, LockoutOptions } from '@sipway/auth';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError } from './errors.js';
-import { formatLeg, parseLegSpec } from './leg-spec.js';
+import { ConfigError, formatLeg, parseLegSpec } from '@sipway/example-kit';
+import type { LegSpec, StoreSpec } from '@sipway/example-kit';
 import { CONNECTION_KEYS, connectionLimits } from './connection-limits.js';
 import type { ConnectionLimitsConfig, ConnectionLimitsInput } from './connection-limits.js';
-import type { LegSpec } from './leg-spec.js';
 import { checkMediaLegs, parseMediaSpec } from './media.js';
 import type { MediaSpec } from './media.js';
 import { lockoutConfig, rateLimitConfig, registrarLimits } from './limits.js';
@@ -52,7 +51,7 @@ export interface LegConfig extends LegSpec {
 export const DEFAULT_UDP_RECEIVE_BUFFER = 4 * 1024 * 1024;
 
 /** Where the registrar keeps its bindings (`--store`). */
-export type StoreSpec = { kind: 'memory' } | { kind: 'file'; url: string } | { kind: 'redis'; url: string };
+export type { StoreSpec };
 
 /** Digest authentication (`--auth-user` and friends); absent when no user is configured. */
 export interface AuthConfig {

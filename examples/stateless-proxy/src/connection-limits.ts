@@ -4,7 +4,7 @@
  * settings and their checks read in one place.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '@sipway/example-kit';
 
 /** The validated settings, applied to every stream leg. */
 export interface ConnectionLimitsConfig {

@@ -5,7 +5,7 @@
  */
 import { parseLockoutOptions } from '@sipway/auth';
 import type { LockoutOptions } from '@sipway/auth';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '@sipway/example-kit';
 
 /** `--rate-limit` when not given: 50 requests per source address per second, then 503. */
 export const DEFAULT_RATE_LIMIT = { points: 50, duration: 1 } as const;

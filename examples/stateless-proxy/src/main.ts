@@ -7,8 +7,7 @@
 import { pino } from 'pino';
 import { parseCliArgs, USAGE } from './args.js';
 import { loadConfigFile, resolveConfig } from './config.js';
-import { ConfigError } from './errors.js';
-import { describeStore } from './store.js';
+import { ConfigError, Signals, describeStore, exitWhenDone } from '@sipway/example-kit';
 import { fdLimitWarning } from './connection-limits.js';
 import { describeLeg, startProxy } from './wiring.js';
 import type { RunningProxy } from './wiring.js';
@@ -36,18 +35,8 @@ async function main(argv: readonly string[]): Promise<number> {
   // "listening" lines are the readiness signal: printed whatever the log level.
   const ready = logger.child({}, { level: 'info' });
 
-  // Signals are taken from the first moment, so one that arrives during start-up still ends in
-  // an orderly close. `on`, not `once`: pnpm relays a signal the process group also got, and a
-  // second SIGTERM must not fall through to Node's default (exit 143).
-  let signalled: NodeJS.Signals | undefined;
-  let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
-  const handler = (signal: NodeJS.Signals) => {
-    if (signalled !== undefined) return;
-    signalled = signal;
-    onSignal?.(signal);
-  };
-  process.on('SIGTERM', handler);
-  process.on('SIGINT', handler);
+  // Taken from the first moment, so a signal during start-up still ends in an orderly close.
+  const signals = new Signals();
 
   let running: RunningProxy;
   try {
@@ -83,41 +72,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (fdWarning !== undefined) logger.warn({ connections: config.connections }, fdWarning);
   if (config.media !== undefined) logger.info({ media: config.media }, 'media relay on');
 
-  return new Promise<number>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      ready.info({ signal }, 'closing legs');
-      // A leg that will not close must not keep the process: bounded wait.
-      const timer = setTimeout(() => {
-        logger.warn('legs did not close within 5 s; exiting anyway');
-        resolve(0);
-      }, 5000);
-      timer.unref();
-      running.close().then(
-        () => {
-          clearTimeout(timer);
-          ready.info('closed');
-          resolve(0);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          logger.error({ err: error }, 'error while closing');
-          resolve(1);
-        },
-      );
-    };
-    if (signalled !== undefined) stop(signalled);
-    else onSignal = stop;
-  });
+  return signals.closeOnSignal(running, logger, ready, { closing: 'closing legs', timeout: 'legs did not close within 5 s; exiting anyway' });
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-    // Flush pino's stdout before exiting even if a socket lingers.
-    setTimeout(() => process.exit(code), 100).unref();
-  },
-  (error: unknown) => {
-    process.stderr.write(`sipway-proxy: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+exitWhenDone('sipway-proxy', main(process.argv.slice(2)));

@@ -5,8 +5,9 @@
  */
 import { isIP } from 'node:net';
 import { BuiltinMediaRelay, RtpengineMediaRelay } from '@sipway/media-relay';
+import type { MediaRelayLogger } from '@sipway/media-relay';
 import type { MediaRelay } from '@sipway/proxy';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '@sipway/example-kit';
 
 /** The parsed `--media` value. */
 export type MediaSpec =
@@ -15,13 +16,6 @@ export type MediaSpec =
 
 /** The built-in relay's default port range (rtpengine's too). */
 export const DEFAULT_MEDIA_PORTS = { portMin: 30000, portMax: 39999 } as const;
-
-interface Logger {
-  debug(message: string, data?: Record<string, unknown>): void;
-  info(message: string, data?: Record<string, unknown>): void;
-  warn(message: string, data?: Record<string, unknown>): void;
-  error(message: string, data?: Record<string, unknown>): void;
-}
 
 function invalid(message: string): ConfigError {
   return new ConfigError('CONFIG_INVALID', `configuration: media ${message}`);
@@ -76,7 +70,7 @@ export function checkMediaLegs(legs: ReadonlyArray<{ address: string }>): void {
  * rtpengine that does not answer `ping` (3 tries, 1 s each) stops the start with an error that
  * names its address (RTPENGINE_TIMEOUT / RTPENGINE_UNREACHABLE: exit 1).
  */
-export async function createMediaRelay(spec: MediaSpec, logger: Logger): Promise<MediaRelay> {
+export async function createMediaRelay(spec: MediaSpec, logger: MediaRelayLogger): Promise<MediaRelay> {
   if (spec.kind === 'builtin') {
     return new BuiltinMediaRelay({
       portMin: spec.portMin,

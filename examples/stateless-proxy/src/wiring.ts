@@ -17,11 +17,10 @@ import { Dispatcher, SipResolver } from '@sipway/sip-leg';
 import type { Leg } from '@sipway/sip-leg';
 import type { Logger } from 'pino';
 import type { ProxyConfig } from './config.js';
-import { formatLeg } from './leg-spec.js';
+import { formatLeg, openStore } from '@sipway/example-kit';
 import { createLeg } from './legs.js';
 import { createMediaRelay } from './media.js';
 import { RedisNonceCountStore } from './nonce-counts.js';
-import { openStore } from './store.js';
 
 /** A running proxy. */
 export interface RunningProxy {
@@ -36,7 +35,7 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
-/** pino's `(obj, msg)` order behind the packages' `(msg, data)` logger shape. */
+/** pino's `(obj, msg)` order behind @sipway/proxy's `(msg, data)` logger shape (the other packages take pino as it is). */
 function adapt(logger: Logger) {
   return {
     debug: (msg: string, data?: Record<string, unknown>) => logger.debug(data ?? {}, msg),
@@ -76,14 +75,14 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
     const withRegistrar = config.legs.some((l) => l.registrar);
     let raw: LocationStore | undefined;
     if (withRegistrar) {
-      const opened = await openStore(config.store, adapt(logger.child({ component: 'store' })));
+      const opened = await openStore(config.store, logger.child({ component: 'store' }));
       raw = opened;
       cleanups.push(() => opened.close());
     }
     // Wrapped before the Registrar is built, so every save and lookup is timed.
     const store = raw === undefined || metrics === undefined ? raw : instrumentStore(raw, metrics);
 
-    const legLogger = adapt(logger.child({ component: 'leg' }));
+    const legLogger = logger.child({ component: 'leg' });
     const legs: Leg[] = [];
     for (const lc of config.legs) legs.push(await createLeg(lc, legLogger, config.connections));
     const hops = nextHops(config);
@@ -109,13 +108,13 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
             maxAorsPerSource: config.registrarLimits.maxAorsPerSource,
             maxAors: config.registrarLimits.maxAors,
             trustedSources: config.registrarLimits.trustedSources,
-            logger: adapt(logger.child({ component: 'registrar' })),
+            logger: logger.child({ component: 'registrar' }),
           })
         : undefined;
     if (registrar !== undefined) cleanups.push(() => registrar.close());
     let mediaRelay: MediaRelay | undefined;
     if (config.media !== undefined) {
-      const relay = await createMediaRelay(config.media, adapt(logger.child({ component: 'media' })));
+      const relay = await createMediaRelay(config.media, logger.child({ component: 'media' }));
       mediaRelay = relay;
       cleanups.push(() => relay.close());
     }
@@ -146,7 +145,7 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
         duration: config.rateLimit.duration,
         allow: config.rateLimit.allow,
         securityLog,
-        logger: adapt(logger.child({ component: 'rate-limiter' })),
+        logger: logger.child({ component: 'rate-limiter' }),
       });
       members.push({ name: 'rate-limiter', handler: limiter });
     }
@@ -173,7 +172,7 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
         // a stale challenge and answers again.
         bindNonceToAddress: true,
         securityLog,
-        logger: adapt(logger.child({ component: 'auth' })),
+        logger: logger.child({ component: 'auth' }),
       });
       members.push({ name: 'digest', handler: auth });
     }
@@ -182,7 +181,7 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
       members.push({ name: 'registrar', handler: registrar, filter: (_m, info) => registrarLegs.has(info.leg) });
     }
     members.push({ name: 'proxy', handler: proxy });
-    dispatcher.setReceiver(new ReceiveChain(members, { logger: adapt(logger.child({ component: 'chain' })) }));
+    dispatcher.setReceiver(new ReceiveChain(members, { logger: logger.child({ component: 'chain' }) }));
     await dispatcher.start();
 
     let admin: Admin | undefined;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseCliArgs } from '../src/args.js';
 import { configFromObject, resolveConfig } from '../src/config.js';
-import { ConfigError } from '../src/errors.js';
-import { formatLeg, parseLegSpec } from '../src/leg-spec.js';
+import { ConfigError } from '@sipway/example-kit';
+import { formatLeg, parseLegSpec } from '@sipway/example-kit';
 
 describe('parseLegSpec', () => {
   it.each([

@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { adminGet } from '@sipway/test-peers';
+import { adminGet, waitPortBound } from '@sipway/test-peers';
 import { bracket, cleanup, find, freePort, headerValues, sipp, startLine, startProxy, until } from './helpers.js';
 import type { ProxyProcess } from './helpers.js';
 
@@ -236,8 +236,8 @@ describe('a WebSocket client with a .invalid Contact, calling and refused (RFC 7
         `CSeq: ${cseq} ${method}`,
         ...extra,
       ];
-      // Give sipp's UAS a moment to bind: the INVITE is retransmitted by nobody here.
-      await new Promise((r) => setTimeout(r, 300));
+      // sipp prints no readiness line, and the INVITE is retransmitted by nobody here: wait until the UAS holds its port.
+      await waitPortBound(uasPort);
       client.send(
         message([
           'INVITE sip:uas@example.com SIP/2.0',
@@ -469,7 +469,7 @@ describe('a closed flow takes its bindings with it (RFC 5626 §5.2)', () => {
     expect(refused.code, refused.errors + refused.output.slice(-1500)).toBe(0);
 
     const uas = sipp({ scenario: 'uas-call.xml', local: '127.0.0.3', port: uasPort, transport: 'udp', keys: { user: 'both', contact_host: '127.0.0.3' }, timeoutS: 15 });
-    await new Promise((r) => setTimeout(r, 300));
+    await waitPortBound(uasPort);
     const uac = await sipp({
       scenario: 'uac-call.xml',
       remote: `127.0.0.1:${udpPort}`,

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 // Shared with the other examples' tests.
-export { freePort, parseLogs } from '@sipway/test-peers';
+export { freePort, parseLogs, until } from '@sipway/test-peers';
 import { parseLogs } from '@sipway/test-peers';
 
 export const EXAMPLE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -239,11 +239,3 @@ export function find(messages: string[], start: RegExp): string[] {
   return messages.filter((m) => start.test(startLine(m)));
 }
 
-/** Wait until `fn` is true, bounded. */
-export async function until(fn: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}

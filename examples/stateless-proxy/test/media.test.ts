@@ -135,7 +135,7 @@ describe.each(NETS)('calls across two legs with the built-in relay ($name)', (ne
     // After BYE nothing is relayed any more.
     const before = calleeRtp.got.length;
     await callerRtp.stream(towardCaller, 5);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 200)); // nothing may be relayed: the window of the assertion
     expect(calleeRtp.got.length).toBe(before);
     expect(await s.proxy.stop()).toBe(0);
   });
@@ -263,7 +263,7 @@ describe('media life cycle through the example proxy (IPv4, UDP inside, UDP or T
     await s.callee.send(c.callee.request('ACK', { cseq: c.callee.cseq }));
     const before = calleeRtp.got.length;
     await moved.stream(towardCaller, 25);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 200)); // nothing may be relayed: the window of the assertion
     expect(calleeRtp.got.length).toBe(before);
     await hangUp(c.callee, s.caller);
     await until(() => socketCount(s.proxy.child.pid!) === s.baseSockets, 5000, 'sockets closed after the callee’s BYE');

@@ -1,7 +1,7 @@
 import { requirePeer, spawnPeer } from '@sipway/test-peers';
-import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { portBound, waitPortBound } from '@sipway/test-peers';
 import { cleanup, find, freePort, headerValues, sipp, startLine, startProxy, unsigned } from './helpers.js';
 
 const NETSIP = '/usr/share/doc/libnet-sip-perl/examples/bin/stateless_proxy.pl';
@@ -11,15 +11,7 @@ afterEach(async () => {
   await cleanup();
 });
 
-/** True while something holds UDP `port` on 127.0.0.1. */
-function udpBound(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createSocket('udp4');
-    s.once('error', () => resolve(true));
-    s.bind(port, '127.0.0.1', () => s.close(() => resolve(false)));
-  });
-}
-
+/** Starts Net::SIP's stateless_proxy.pl on a free port; resolves once it holds the port. */
 async function startNetSip(): Promise<number> {
   // CI installs libnet-sip-perl (.ci/run); without it this test fails rather than skips.
   requirePeer('libnet-sip-perl');
@@ -32,7 +24,7 @@ async function startNetSip(): Promise<number> {
   const end = Date.now() + 10_000;
   while (!bound && Date.now() < end) {
     if (missing !== undefined) throw missing;
-    bound = await udpBound(port);
+    bound = portBound(port, 'udp');
     if (!bound) await new Promise((r) => setTimeout(r, 50));
   }
   if (!bound) throw new Error('stateless_proxy.pl did not bind');
@@ -77,8 +69,8 @@ async function callThrough(proxyPort: number) {
   const uasPort = await freePort('127.0.0.3');
   const uacPort = await freePort();
   const uas = sipp({ scenario: 'uas-call.xml', local: '127.0.0.3', port: uasPort, transport: 'udp', keys: { user: 'bob', contact_host: '127.0.0.3' } });
-  // Give the UAS a moment to bind: sipp prints no readiness line (the INVITE is retransmitted anyway).
-  await new Promise((r) => setTimeout(r, 300));
+  // sipp prints no readiness line: wait until the UAS holds its port.
+  await waitPortBound(uasPort);
   const uac = await sipp({
     scenario: 'uac-call.xml',
     remote: `127.0.0.1:${proxyPort}`,

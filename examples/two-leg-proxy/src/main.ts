@@ -16,28 +16,18 @@ import { ReceiveChain } from '@sipway/receive-chain';
 import { Registrar } from '@sipway/registrar';
 import { Dispatcher, SipResolver } from '@sipway/sip-leg';
 import type { Leg } from '@sipway/sip-leg';
-import { TcpLeg } from '@sipway/sip-leg/tcp';
-import { UdpLeg } from '@sipway/sip-leg/udp';
-import { WsLeg } from '@sipway/sip-leg/ws';
+import { ConfigError, createLeg, parseLegSpec } from '@sipway/example-kit';
 
 const USAGE = `usage: two-leg-proxy --inside udp:IP:PORT --outside tcp:IP:PORT [--outside ws:IP:PORT]
                      [--domain D]... [--contact-key KEY] [--contact-lifetime SECONDS]
 `;
 
-/** `proto:ip:port` with IPv6 in brackets. */
-function parseLeg(text: string): { transport: string; address: string; port: number } {
-  const m = /^(udp|tcp|ws):(\[[^\]]+\]|[^:[\]]+):(\d+)$/.exec(text);
-  if (m === null) throw new Error(`bad leg "${text}" (proto:ip:port, proto udp, tcp or ws)`);
-  return { transport: m[1]!, address: m[2]!.replace(/^\[|\]$/g, ''), port: Number(m[3]) };
-}
-
-function makeLeg(text: string, side: 'inside' | 'outside'): Leg {
-  const { transport, address, port } = parseLeg(text);
-  if (side === 'inside' && transport !== 'udp') throw new Error('--inside must be a udp leg');
-  if (side === 'outside' && transport === 'udp') throw new Error('--outside must be tcp or ws');
-  if (transport === 'udp') return new UdpLeg({ address, port });
-  if (transport === 'tcp') return new TcpLeg({ address, port });
-  return new WsLeg({ address, port });
+/** `proto:ip:port` with IPv6 in brackets (example-kit's `--leg` syntax); inside is UDP, outside TCP or plain WebSocket. */
+function makeLeg(text: string, side: 'inside' | 'outside'): Promise<Leg> {
+  const spec = parseLegSpec(text);
+  if (side === 'inside' && spec.transport !== 'udp') throw new ConfigError('USAGE', '--inside must be a udp leg');
+  if (side === 'outside' && spec.transport !== 'tcp' && spec.transport !== 'ws') throw new ConfigError('USAGE', '--outside must be tcp or ws');
+  return createLeg(spec, {});
 }
 
 async function main(): Promise<number> {
@@ -64,7 +54,8 @@ async function main(): Promise<number> {
   }
   let legs: Leg[];
   try {
-    legs = [makeLeg(values.inside, 'inside'), ...values.outside.map((o) => makeLeg(o, 'outside'))];
+    legs = [await makeLeg(values.inside, 'inside')];
+    for (const o of values.outside) legs.push(await makeLeg(o, 'outside'));
   } catch (error) {
     process.stderr.write(`two-leg-proxy: ${(error as Error).message}\n`);
     return 2;

@@ -2,11 +2,12 @@ import { channel } from 'node:diagnostics_channel';
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { describe, expect, it } from 'vitest';
+import { until } from '@sipway/test-peers';
 import { LocationStoreError, MemoryLocationStore, Registrar } from '@sipway/registrar';
 import { Dispatcher } from '@sipway/sip-leg';
 import { UdpLeg } from '@sipway/sip-leg/udp';
 import { createMetrics, instrumentStore, parseAdminAddress, startAdmin } from '../src/index.js';
-import { sample, until } from './helpers.js';
+import { sample } from './helpers.js';
 
 /** A registrar on a real UDP leg on 127.0.0.1 with an instrumented store, and a UDP client socket. */
 async function udpRegistrar(store = new MemoryLocationStore()) {

@@ -11,15 +11,7 @@ import { MemoryNetwork } from '@sipway/sip-leg/testing';
 import type { MemoryLeg } from '@sipway/sip-leg/testing';
 import { parseMessage } from '@sipway/sip-message';
 import type { SipMessage, SipResponse } from '@sipway/sip-message';
-
-/** Polls until `check` is true, at most `ms` milliseconds (every wait in these tests is bounded). */
-export async function until(check: () => boolean, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+import { until } from '@sipway/test-peers';
 
 /**
  * One sample of the Prometheus text format, read independently of prom-client: the value of

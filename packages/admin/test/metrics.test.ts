@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { until } from '@sipway/test-peers';
 import { Registry } from 'prom-client';
 import { countBindings, createMetrics } from '../src/index.js';
 import type { SipwayMetrics } from '../src/index.js';
 import { parseMessage } from '@sipway/sip-message';
-import { authorization, requestText, sample, sipSetup, until } from './helpers.js';
+import { authorization, requestText, sample, sipSetup } from './helpers.js';
 
 const SERVER = 'udp:10.0.0.1:5060';
 const CLIENT = 'udp:10.0.0.2:5060';

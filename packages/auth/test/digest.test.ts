@@ -466,7 +466,7 @@ describe('DigestAuthenticator: options', () => {
 
   it('reports where the nonce secret came from: option, SIPWAY_NONCE_SECRET, or a warned random fallback', () => {
     const warnings: string[] = [];
-    const logger = { warn: (m: string) => warnings.push(m) };
+    const logger = { warn: (_f: Record<string, unknown>, m: string) => warnings.push(m) };
     expect(new DigestAuthenticator({ dispatcher, realm: REALM, users: {}, nonceSecret: SECRET, logger }).nonceSecretSource).toBe('option');
     const saved = process.env['SIPWAY_NONCE_SECRET'];
     try {

@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import { until } from '@sipway/test-peers';
 import { createHash } from 'node:crypto';
 import { Dispatcher, type ReceiveInfo } from '@sipway/sip-leg';
 import { MemoryNetwork, type MemoryLeg } from '@sipway/sip-leg/testing';
@@ -9,15 +10,6 @@ import { DigestAuthenticator, type DigestAuthenticatorOptions } from '../src/ind
 export const T0 = Date.UTC(2026, 10, 26, 10, 0, 0);
 export const REALM = 'example.com';
 export const SECRET = 'a-cluster-wide-nonce-secret-of-32b';
-
-/** Polls until `check` is true, at most `ms` milliseconds. */
-export async function until(check: () => boolean, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 // ---- digest computed independently of src/, straight from RFC 2617 §3.2.2 / RFC 7616 §3.4 ----
 

@@ -1,9 +1,10 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '@sipway/test-peers';
 import { Dispatcher } from '@sipway/sip-leg';
 import { parseMessage, type SipResponse } from '@sipway/sip-message';
 import { DigestAuthenticator, Lockout, type AuthLockedEvent } from '../src/index.js';
-import { challengeParams, credentials, requestText, setup, until, type DigestArgs, type RequestArgs } from './helpers.js';
+import { challengeParams, credentials, requestText, setup, type DigestArgs, type RequestArgs } from './helpers.js';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {

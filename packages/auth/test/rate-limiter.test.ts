@@ -1,6 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { afterEach, describe, expect, it } from 'vitest';
+import { pinoCapture } from '@sipway/test-peers';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { Dispatcher, type ReceiveInfo } from '@sipway/sip-leg';
 import { UdpLeg } from '@sipway/sip-leg/udp';
@@ -169,10 +170,20 @@ describe('RateLimiter over real UDP datagrams', () => {
   it('lets requests through when the limiter store fails, and warns', async () => {
     const warnings: string[] = [];
     const broken = { consume: () => Promise.reject(new Error('store down')) };
-    const s = await server('127.0.0.1', { limiter: broken as never, logger: { warn: (m) => warnings.push(m) } });
+    const s = await server('127.0.0.1', { limiter: broken as never, logger: { warn: (_f, m) => warnings.push(m) } });
     const p = await peer('127.0.0.1');
     expect((await p.request('OPTIONS', s.port))?.status).toBe(200);
     expect(warnings).toHaveLength(1);
+  });
+
+  it('writes the store failure with its fields to a pino logger passed straight in', async () => {
+    const { logger, lines } = pinoCapture();
+    const broken = { consume: () => Promise.reject(new Error('store down')) };
+    const s = await server('127.0.0.1', { limiter: broken as never, logger });
+    const p = await peer('127.0.0.1');
+    expect((await p.request('OPTIONS', s.port))?.status).toBe(200);
+    const line = lines.find((l) => l.msg === 'RateLimiter: limiter store failed; request let through');
+    expect(line).toMatchObject({ level: 40, source: '127.0.0.1' });
   });
 
   it('limits and logs IPv6 sources on ::1 (no brackets in the line)', async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { pinoCapture } from '@sipway/test-peers';
 import {
   base32Encode,
   CONTACT_KEY_ENV,
@@ -211,6 +212,13 @@ describe('ContactRewriter: keys', () => {
     const configured = new ContactRewriter({ legs: l, key: KEY1, logger });
     expect(configured.randomKey).toBe(false);
     expect(warnings).toHaveLength(1);
+  });
+
+  it('writes the random-key warning with its fields to a pino logger passed straight in', () => {
+    const { logger, lines } = pinoCapture();
+    new ContactRewriter({ legs: l, env: {}, logger });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 40, keySource: 'random' });
   });
 
   it('rotates: decodes with the current or a previous key, encodes with the current', () => {

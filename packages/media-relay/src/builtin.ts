@@ -13,11 +13,12 @@ import { Sdp, unspecified } from './sdp.js';
 import type { SdpMedia, SdpReplacement } from './sdp.js';
 import type { MediaCall, MediaDeleteReason, MediaRelay, MediaSide } from './types.js';
 
-/** Optional logger: every method optional (pino, console and the like fit). */
+/** Optional logger in pino's `(fields, msg)` order, every method optional: a pino logger is passed straight in. */
 export interface MediaRelayLogger {
-  debug?(message: string, data?: Record<string, unknown>): void;
-  info?(message: string, data?: Record<string, unknown>): void;
-  warn?(message: string, data?: Record<string, unknown>): void;
+  debug?(fields: Record<string, unknown>, msg: string): void;
+  info?(fields: Record<string, unknown>, msg: string): void;
+  warn?(fields: Record<string, unknown>, msg: string): void;
+  error?(fields: Record<string, unknown>, msg: string): void;
 }
 
 /** Options of {@link BuiltinMediaRelay}; all optional. */
@@ -467,7 +468,7 @@ export class BuiltinMediaRelay implements MediaRelay {
     c.streams.length = 0;
     c.active = false;
     this.#closedCalls++;
-    this.#logger?.debug?.('media session closed', { callId: c.callId, reason, packets: c.packets, bytes: c.bytes });
+    this.#logger?.debug?.({ callId: c.callId, reason, packets: c.packets, bytes: c.bytes }, 'media session closed');
     publishSession({ event: 'close', callId: c.callId, reason, packets: c.packets, bytes: c.bytes });
   }
 

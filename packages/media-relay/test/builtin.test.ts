@@ -2,6 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createSocket } from 'node:dgram';
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
+import { pinoCapture, until } from '@sipway/test-peers';
 import { BuiltinMediaRelay, MEDIA_CHANNELS, MediaRelayError } from '../src/index.js';
 import type { MediaCall, MediaSide } from '../src/index.js';
 
@@ -21,14 +22,6 @@ function relay(options: ConstructorParameters<typeof BuiltinMediaRelay>[0] = {})
   const r = new BuiltinMediaRelay({ ...range(), ...options });
   relays.push(r);
   return r;
-}
-
-async function until(fn: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 interface Peer {
@@ -84,7 +77,7 @@ describe('BuiltinMediaRelay', () => {
     expect(toward.address).toBe('127.0.0.2');
     // Before the answer nothing flows (the session is not active).
     send(b, toward, 'early');
-    await new Promise((res) => setTimeout(res, 50));
+    await new Promise((res) => setTimeout(res, 50)); // nothing may arrive: the window of the assertion
     expect(a.got).toHaveLength(0);
     expect(r.stats().dropped).toBe(1);
 
@@ -96,6 +89,17 @@ describe('BuiltinMediaRelay', () => {
     expect(b.got[0]).toMatchObject({ data: 'a->b', from: { address: '127.0.0.2', port: toward.port } });
     expect(a.got[0]).toMatchObject({ data: 'b->a', from: { address: '127.0.0.1', port: back.port } });
     expect(r.stats()).toMatchObject({ sessions: 1, sockets: 4, packets: 2, bytes: 8 });
+  });
+
+  it('writes the session close with its fields to a pino logger passed straight in', async () => {
+    const { logger, lines } = pinoCapture();
+    const r = relay({ logger });
+    const a = await peer('127.0.0.1');
+    const b = await peer('127.0.0.2');
+    await established(r, a, b);
+    await r.delete(CALL, 'bye');
+    await until(() => lines.some((l) => l.msg === 'media session closed'), 5000, 'the close line');
+    expect(lines.find((l) => l.msg === 'media session closed')).toMatchObject({ level: 20, callId: CALL.callId, reason: 'bye' });
   });
 
   it('sends RTCP to the a=rtcp port (RFC 3605) and announces its own there', async () => {
@@ -129,7 +133,7 @@ describe('BuiltinMediaRelay', () => {
     // kernel once the socket is connected to the latched peer).
     const intruder = await peer('127.0.0.1');
     send(intruder, aSendsTo, 'spoof');
-    await new Promise((res) => setTimeout(res, 50));
+    await new Promise((res) => setTimeout(res, 50)); // the spoof is handled before 'again' is sent
     send(a, aSendsTo, 'again');
     await until(() => b.got.length === 2);
     expect(b.got.map((p) => p.data)).toEqual(['hello', 'again']);

@@ -206,7 +206,7 @@ describe('retransmission and reply matching', () => {
     ];
     const ng = await fakeNg((cookie, _r, n) => framed(cookie, answers[n - 1] ?? { result: 'ok' }));
     const warnings: unknown[] = [];
-    const client = await RtpengineClient.connect({ host: '127.0.0.1', port: ng.port, logger: { warn: (m, d) => warnings.push([m, d]) } });
+    const client = await RtpengineClient.connect({ host: '127.0.0.1', port: ng.port, logger: { warn: (d, m) => warnings.push([m, d]) } });
     const relay = new RtpengineMediaRelay(client);
     const side = { leg: 'a', address: '127.0.0.1', transport: 'udp', family: 4 } as const;
     const call = { callId: 'c', fromTag: 'f' };

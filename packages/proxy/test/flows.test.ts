@@ -13,6 +13,7 @@ import { TcpLeg } from '@sipway/sip-leg/tcp';
 import { UdpLeg } from '@sipway/sip-leg/udp';
 import type { SipMessage } from '@sipway/sip-message';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '@sipway/test-peers';
 import { FlowTokens } from '../src/flow-token.js';
 import { StatelessProxy } from '../src/index.js';
 import type { Binding, LocationService, ProxyOutcome } from '../src/index.js';
@@ -23,14 +24,6 @@ const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function setup(bindings: Record<string, Binding[]> = {}) {
   const udp = new UdpLeg({ address: '127.0.0.1', port: 0 });
@@ -66,7 +59,7 @@ async function tcpClient(port: number): Promise<{ socket: Socket; got: () => str
   socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
   // A CRLF ping (RFC 5626 §4.4.1): the leg answers with a pong, so the connection is in its table.
   socket.write('\r\n\r\n');
-  await until(() => text.includes('\r\n'), 'pong');
+  await until(() => text.includes('\r\n'), 5000, 'pong');
   return { socket, got: () => text };
 }
 
@@ -108,7 +101,7 @@ describe('in-dialog requests through a Route with a flow token (RFC 5626 §5.3)'
     const client = await tcpClient(tcp.port);
     const route = tokenRoute(tcp, '127.0.0.1', client.socket.localPort!);
     sendUdp(inDialog('BYE', 'sip:bob@df7jal23ls0d.invalid;transport=tcp', route, phonePort));
-    await until(() => client.got().includes('BYE sip:bob@df7jal23ls0d.invalid;transport=tcp SIP/2.0'), 'BYE on the flow');
+    await until(() => client.got().includes('BYE sip:bob@df7jal23ls0d.invalid;transport=tcp SIP/2.0'), 5000, 'BYE on the flow');
     expect(outcomes[0]).toMatchObject({ ok: true, destination: { transport: 'tcp', port: client.socket.localPort } });
     expect(heard).toEqual([]);
   });
@@ -118,16 +111,16 @@ describe('in-dialog requests through a Route with a flow token (RFC 5626 §5.3)'
     const client = await tcpClient(tcp.port);
     const port = client.socket.localPort!;
     client.socket.destroy();
-    await until(() => tcp.connectionTo(`127.0.0.1`, port) === undefined, 'connection gone');
+    await until(() => tcp.connectionTo(`127.0.0.1`, port) === undefined, 5000, 'connection gone');
     sendUdp(inDialog('BYE', 'sip:bob@df7jal23ls0d.invalid;transport=tcp', tokenRoute(tcp, '127.0.0.1', port), phonePort));
-    await until(() => heard.length === 1, '430');
+    await until(() => heard.length === 1, 5000, '430');
     expect(heard[0]).toMatch(/^SIP\/2\.0 430 Flow Failed\r\n/);
 
     const good = tokenRoute(tcp, '127.0.0.1', port);
     const user = /<sip:([^@]+)@/.exec(good)![1]!;
     const forged = good.replace(user, `${user.slice(0, -2)}${user.endsWith('AA') ? 'BB' : 'AA'}`);
     sendUdp(inDialog('INFO', 'sip:bob@df7jal23ls0d.invalid;transport=tcp', forged, phonePort));
-    await until(() => heard.length === 2, '403');
+    await until(() => heard.length === 2, 5000, '403');
     expect(heard[1]).toMatch(/^SIP\/2\.0 403 Forbidden\r\n/);
   });
 
@@ -152,7 +145,7 @@ describe('in-dialog requests through a Route with a flow token (RFC 5626 §5.3)'
         'CSeq: 3 BYE',
       ),
     );
-    await until(() => got.length === 1, 'BYE at the caller');
+    await until(() => got.length === 1, 5000, 'BYE at the caller');
     expect(got[0]).toMatch(/^BYE sip:alice@127\.0\.0\.3:\d+ SIP\/2\.0\r\n/);
   });
 });
@@ -180,10 +173,10 @@ describe('location lookup of flow bindings', () => {
         `Contact: <sip:alice@127.0.0.1:${phonePort}>`,
       );
     sendUdp(call('bob', 1));
-    await until(() => client.got().includes('INVITE sip:bob@127.0.0.1:1;transport=tcp;ob SIP/2.0'), 'INVITE on the open flow');
+    await until(() => client.got().includes('INVITE sip:bob@127.0.0.1:1;transport=tcp;ob SIP/2.0'), 5000, 'INVITE on the open flow');
     expect(client.got()).toMatch(new RegExp(`Record-Route: <sip:[A-Za-z0-9_-]{20,}@127\\.0\\.0\\.1:${tcp.port};transport=tcp;lr;rrsig=[A-Za-z0-9_-]+>`));
     sendUdp(call('carol', 2));
-    await until(() => heard.some((m) => m.startsWith('SIP/2.0 480 ')), '480 for a binding whose flow closed');
+    await until(() => heard.some((m) => m.startsWith('SIP/2.0 480 ')), 5000, '480 for a binding whose flow closed');
     expect(outcomes.find((o) => !o.ok)).toMatchObject({ status: 480, code: 'temporarily-unavailable' });
   });
 
@@ -207,6 +200,6 @@ describe('location lookup of flow bindings', () => {
         `Contact: <sip:alice@127.0.0.1:${phonePort}>`,
       ),
     );
-    await until(() => client.got().includes('INVITE sip:nat@192.0.2.44:5060;transport=tcp SIP/2.0'), 'INVITE on the registration connection');
+    await until(() => client.got().includes('INVITE sip:nat@192.0.2.44:5060;transport=tcp SIP/2.0'), 5000, 'INVITE on the registration connection');
   });
 });

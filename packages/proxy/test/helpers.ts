@@ -6,6 +6,7 @@ import { parseMessage } from '@sipway/sip-message';
 import type { SipMessage } from '@sipway/sip-message';
 import { StatelessProxy } from '../src/index.js';
 import type { ProxyOutcome, StatelessProxyOptions } from '../src/index.js';
+import { until } from '@sipway/test-peers';
 
 /** A fixed contact key so tokens are reproducible within a test. */
 export const KEY = 'hex:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
@@ -46,14 +47,6 @@ export interface Harness {
   settled(count: number, timeoutMs?: number): Promise<ProxyOutcome>;
   peer(address: string, port: number, transport?: MemoryLegOptions['transport']): Promise<Peer>;
   close(): Promise<void>;
-}
-
-async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 export async function harness(legSpecs: LegSpec[], options: Partial<StatelessProxyOptions> = {}): Promise<Harness> {

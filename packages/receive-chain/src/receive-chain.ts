@@ -1,5 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
-import type { Receiver, ReceiveInfo } from '@sipway/sip-leg';
+import type { LegLogger, Receiver, ReceiveInfo } from '@sipway/sip-leg';
 import type { SipMessage } from '@sipway/sip-message';
 
 /**
@@ -18,7 +18,8 @@ export interface ChainMember {
 }
 
 export interface ReceiveChainOptions {
-  logger?: { debug?(message: string, data?: Record<string, unknown>): void };
+  /** Optional logger in pino's `(fields, msg)` order (sip-leg's `LegLogger`): a pino logger is passed straight in. Only `debug` is used. */
+  logger?: Pick<LegLogger, 'debug'>;
 }
 
 /** Published when no member took a message. */
@@ -76,7 +77,7 @@ export class ReceiveChain implements Receiver {
         return true;
       }
     }
-    this.#logger?.debug?.('no chain member took the message', { source: info.source });
+    this.#logger?.debug?.({ source: info.source }, 'no chain member took the message');
     if (unhandledChannel.hasSubscribers) unhandledChannel.publish({ message, info });
     return false;
   }

@@ -2,6 +2,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { spawnPeer } from '@sipway/test-peers';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { pinoCapture, until } from '@sipway/test-peers';
 import { Dispatcher, type ReceiveInfo } from '@sipway/sip-leg';
 import { UdpLeg } from '@sipway/sip-leg/udp';
 import { createResponse, isRequest, parseMessage, type SipMessage, type SipResponse } from '@sipway/sip-message';
@@ -110,6 +111,14 @@ describe('ReceiveChain over a real UDP leg', () => {
     send(request('OPTIONS', 0));
     expect(await p.next(300)).toBeUndefined();
     expect(unhandled).toHaveLength(1);
+  });
+
+  it('writes the unhandled line with its fields to a pino logger passed straight in', async () => {
+    const { logger, lines } = pinoCapture();
+    const { send } = await setup(() => new ReceiveChain([() => false], { logger }));
+    send(request('OPTIONS', 0));
+    await until(() => lines.length > 0, 5000, 'the debug line');
+    expect(lines[0]).toMatchObject({ level: 20, msg: 'no chain member took the message', source: { address: '127.0.0.1' } });
   });
 
   it('accepts objects with receive() (a proxy, a registrar) as members', async () => {

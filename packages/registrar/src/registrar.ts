@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createResponse, formatNameAddr, isSipUri, sipUriEquals } from '@sipway/sip-message';
 import type { SipMessage, SipRequest } from '@sipway/sip-message';
 import { isConnectionTransport, legPlace, reachableOnlyByFlow } from '@sipway/sip-leg';
-import type { Dispatcher, LegConnection, ReceiveInfo, Receiver } from '@sipway/sip-leg';
+import type { Dispatcher, LegConnection, LegLogger, ReceiveInfo, Receiver } from '@sipway/sip-leg';
 import { toAor } from './aor.js';
 import { liveBindings } from './binding.js';
 import type { Binding, BindingSource, LocationRecord } from './binding.js';
@@ -16,12 +16,8 @@ import { applyRegister, readRegister } from './register.js';
 import type { RegisterIntent, RegisterPolicy, RegisterReply } from './register.js';
 import type { LocationStore } from './store.js';
 
-/** Optional logger; every method optional (pino, console and the like fit). */
-export interface RegistrarLogger {
-  debug?(message: string, data?: Record<string, unknown>): void;
-  warn?(message: string, data?: Record<string, unknown>): void;
-  error?(message: string, data?: Record<string, unknown>): void;
-}
+/** Optional logger in pino's `(fields, msg)` order (sip-leg's {@link LegLogger}): a pino logger is passed straight in. */
+export type RegistrarLogger = LegLogger;
 
 /** Options of {@link Registrar}. */
 export interface RegistrarOptions {
@@ -173,7 +169,7 @@ export class Registrar implements Receiver {
     this.#dispatcher = options.dispatcher;
     this.#clock = options.clock ?? Date.now;
     this.#logger = options.logger;
-    this.#limitLog = new LimitLog((line, data) => this.#logger?.warn?.(line, data));
+    this.#limitLog = new LimitLog((line, data) => this.#logger?.warn?.(data, line));
     this.#ownsStore = options.store === undefined;
     this.store = options.store ?? new MemoryLocationStore();
     if (options.flowTimer !== undefined) positiveInteger('flowTimer', options.flowTimer);
@@ -293,9 +289,9 @@ export class Registrar implements Receiver {
       const dropped = await this.store.expire(now);
       this.#sources.prune(now);
       if (this.#created.size > 0) for (const aor of this.#created) if ((await this.store.lookup(aor)) === undefined) this.#created.delete(aor);
-      if (dropped > 0) this.#logger?.debug?.('expired bindings', { dropped });
+      if (dropped > 0) this.#logger?.debug?.({ dropped }, 'expired bindings');
     } catch (error) {
-      this.#logger?.warn?.('location store sweep failed', { error: String(error) });
+      this.#logger?.warn?.({ error: String(error) }, 'location store sweep failed');
     } finally {
       this.#sweeping = false;
     }
@@ -395,12 +391,12 @@ export class Registrar implements Receiver {
         if (kept.length === record.bindings.length) return;
         const saved = await this.store.save(aor, kept, { expectedVersion: record.version, expiresAt: record.expiresAt });
         if (saved.ok) {
-          this.#logger?.debug?.('flow closed: bindings removed', { aor, flow: key, removed: record.bindings.length - kept.length });
+          this.#logger?.debug?.({ aor, flow: key, removed: record.bindings.length - kept.length }, 'flow closed: bindings removed');
           return;
         }
       }
     } catch (error) {
-      this.#logger?.warn?.('could not remove the bindings of a closed flow', { aor, flow: key, error: String(error) });
+      this.#logger?.warn?.({ aor, flow: key, error: String(error) }, 'could not remove the bindings of a closed flow');
     }
   }
 
@@ -440,11 +436,11 @@ export class Registrar implements Receiver {
           return { kind: 'ok', bindings: liveBindings(outcome.bindings, now), now };
         }
         this.#sources.update(intent.aor, outcome.bindings, current);
-        this.#logger?.debug?.('concurrent update of an AOR, retrying', { aor: intent.aor, attempt });
+        this.#logger?.debug?.({ aor: intent.aor, attempt }, 'concurrent update of an AOR, retrying');
       }
-      this.#logger?.warn?.('could not save bindings: too many concurrent updates', { aor: intent.aor });
+      this.#logger?.warn?.({ aor: intent.aor }, 'could not save bindings: too many concurrent updates');
     } catch (error) {
-      this.#logger?.error?.('location store failed', { aor: intent.aor, error: String(error) });
+      this.#logger?.error?.({ aor: intent.aor, error: String(error) }, 'location store failed');
     }
     // RFC 3261 §21.5.4: temporarily unable to process the request; try again later.
     return { kind: 'reply', status: 503, reason: 'Service Unavailable', headers: [['Retry-After', String(this.#retryAfter)]] };
@@ -499,17 +495,17 @@ export class Registrar implements Receiver {
     try {
       response = createResponse(request, outcome.status, outcome.reason, { toTag: toTag(request), headers: outcome.headers ?? [] });
     } catch (error) {
-      this.#logger?.warn?.('cannot build a response', { error: String(error) });
+      this.#logger?.warn?.({ error: String(error) }, 'cannot build a response');
       return;
     }
     if (registerChannel.hasSubscribers) registerChannel.publish({ aor, status: outcome.status, bindings: count ?? 0, source: info.source });
-    this.#logger?.debug?.('REGISTER answered', { aor, status: outcome.status });
+    this.#logger?.debug?.({ aor, status: outcome.status }, 'REGISTER answered');
     try {
       const result = await this.#dispatcher.deliver(response, { incoming: info });
-      if (!result.ok) this.#logger?.warn?.('could not send the REGISTER response', { aor, status: outcome.status, detail: result.detail });
+      if (!result.ok) this.#logger?.warn?.({ aor, status: outcome.status, detail: result.detail }, 'could not send the REGISTER response');
     } catch (error) {
       // A dispatcher closed meanwhile: the client retransmits or times out (§10.2).
-      this.#logger?.warn?.('could not send the REGISTER response', { aor, status: outcome.status, error: String(error) });
+      this.#logger?.warn?.({ aor, status: outcome.status, error: String(error) }, 'could not send the REGISTER response');
     }
   }
 }

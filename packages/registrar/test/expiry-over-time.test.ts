@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '@sipway/test-peers';
 import { MemoryLocationStore } from '../src/index.js';
-import { setup, until } from './helpers.js';
+import { setup } from './helpers.js';
 import type { Setup } from './helpers.js';
 
 let s: Setup | undefined;

@@ -7,7 +7,7 @@ import { LocationStoreError, RegistrarClosedError, RegistrarOptionsError } from 
 import { FileLocationStore, LocationSnapshotError, parseFileStoreUrl } from '../src/stores/file/index.js';
 import type { FileLocationStoreOptions } from '../src/stores/file/index.js';
 import { binding, describeLocationStore } from './store-contract.js';
-import { until } from './helpers.js';
+import { pinoCapture, until } from '@sipway/test-peers';
 
 const root = mkdtempSync(join(tmpdir(), 'sipway-file-store-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -62,6 +62,19 @@ describe('FileLocationStore: restart', () => {
     const store = await openStore(path);
     expect(await store.list()).toEqual([]);
     expect(snapshotOf(path).records).toEqual([]);
+    await store.close();
+  });
+
+  it('writes the move-aside warning with its fields to a pino logger passed straight in', async () => {
+    const dir = freshDir();
+    const path = join(dir, 'bindings.json');
+    writeFileSync(path, 'garbage');
+    const { logger, lines } = pinoCapture();
+    const store = await openStore(path, { ifCorrupt: 'move-aside', logger });
+    const aside = readdirSync(dir).filter((f) => f.startsWith('bindings.json.corrupt-'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 40, path, movedTo: join(dir, aside[0] as string) });
+    expect(String(lines[0]!.msg)).toMatch(/^location snapshot was corrupt/);
     await store.close();
   });
 
@@ -168,7 +181,7 @@ describe('FileLocationStore: bad files are start-up errors', () => {
     const path = join(dir, 'bindings.json');
     writeFileSync(path, 'garbage');
     const warnings: Array<Record<string, unknown> | undefined> = [];
-    const store = await openStore(path, { ifCorrupt: 'move-aside', logger: { warn: (_m, data) => warnings.push(data) } });
+    const store = await openStore(path, { ifCorrupt: 'move-aside', logger: { warn: (data) => warnings.push(data) } });
     expect(await store.list()).toEqual([]);
     const aside = readdirSync(dir).filter((f) => f.startsWith('bindings.json.corrupt-'));
     expect(aside).toHaveLength(1);
@@ -198,7 +211,7 @@ describe('FileLocationStore: writes that fail later', () => {
     mkdirSync(sub);
     const path = join(sub, 'bindings.json');
     const errors: string[] = [];
-    const store = await openStore(path, { flushIntervalMs: 50, logger: { error: (m) => errors.push(m) } });
+    const store = await openStore(path, { flushIntervalMs: 50, logger: { error: (_f, m) => errors.push(m) } });
     rmSync(sub, { recursive: true });
     await store.save(AOR, [binding('sip:a@h', T + 1000)], { expectedVersion: 0, expiresAt: T + 1000 });
     await until(() => errors.length >= 2, 3000);

@@ -8,9 +8,10 @@ import type { Socket } from 'node:net';
 import { Dispatcher } from '@sipway/sip-leg';
 import { TcpLeg } from '@sipway/sip-leg/tcp';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '@sipway/test-peers';
 import { Registrar } from '../src/index.js';
 import type { RegistrarOptions } from '../src/index.js';
-import { registerText, until } from './helpers.js';
+import { registerText } from './helpers.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -124,7 +125,7 @@ describe('registrations over a flow (RFC 5626)', () => {
     await c.register('<sip:alice@x1.invalid;transport=tcp>', [], 'flow-e@test');
     c.socket.destroy();
     await until(() => leg.connections.length === 0, 3000);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 200)); // a removal would come now: the window of the negative assertion
     expect(await registrar.lookup('sip:alice@example.com')).toHaveLength(1);
   });
 });

@@ -6,6 +6,7 @@ import { MemoryNetwork } from '@sipway/sip-leg/testing';
 import type { MemoryLeg } from '@sipway/sip-leg/testing';
 import { Registrar } from '../src/index.js';
 import type { RegistrarOptions } from '../src/index.js';
+import { until } from '@sipway/test-peers';
 
 /** 2026-11-26T10:00:00Z: a fixed start for the injected clock. */
 export const T0 = Date.UTC(2026, 10, 26, 10, 0, 0);
@@ -22,15 +23,6 @@ export interface RegisterArgs {
   uri?: string;
   headers?: Array<[string, string]>;
   method?: string;
-}
-
-/** Polls until `check` is true, at most `ms` milliseconds (every wait in these tests is bounded). */
-export async function until(check: () => boolean, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 let branchCounter = 0;

@@ -13,9 +13,9 @@ import { Registrar, RegistrarOptionsError } from '../src/index.js';
 import { SourceIndex, sourceKey } from '../src/limits.js';
 import { FileLocationStore } from '../src/stores/file/index.js';
 import { RedisLocationStore } from '../src/stores/redis/index.js';
-import { registerText, setup, until } from './helpers.js';
+import { registerText, setup } from './helpers.js';
 import type { RegisterArgs, Setup } from './helpers.js';
-import { startRedisServer } from '@sipway/test-peers';
+import { startRedisServer, until } from '@sipway/test-peers';
 import type { RedisServer } from '@sipway/test-peers';
 
 const cleanup: Array<() => Promise<unknown>> = [];
@@ -34,7 +34,7 @@ afterAll(async () => {
 /** A registrar with a logger that keeps its warn lines, and clients at other addresses. */
 async function registrar(options: Parameters<typeof setup>[0] = {}) {
   const warnings: string[] = [];
-  const s = await setup({ logger: { warn: (line) => warnings.push(line) }, ...options });
+  const s = await setup({ logger: { warn: (_f, line) => warnings.push(line) }, ...options });
   cleanup.push(() => s.close());
   const clients = new Map<string, Promise<(args: RegisterArgs) => Promise<SipResponse>>>();
   let cseq = 0;

@@ -76,7 +76,7 @@ describe('Redis stops mid-test and comes back', () => {
   it('REGISTER answers 503 with Retry-After, lookups reject fast, nothing crashes; recovery is automatic', async () => {
     const prefix = `outage${++prefixes}:`;
     const warnings: string[] = [];
-    const a = await proxy(prefix, { warn: (m) => warnings.push(m) });
+    const a = await proxy(prefix, { warn: (_f, m) => warnings.push(m) });
     const b = await proxy(prefix);
     expect((await a.s.register({ contacts: ['<sip:alice@10.0.0.2:5060>'], expires: 120 })).status).toBe(200);
 

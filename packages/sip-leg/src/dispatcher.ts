@@ -97,7 +97,7 @@ export class Dispatcher {
         try {
           listener(connection, leg);
         } catch (error) {
-          this.logger?.error?.('connection-close listener threw', { error: String(error) });
+          this.logger?.error?.({ error: String(error) }, 'connection-close listener threw');
         }
       }
     };
@@ -234,7 +234,7 @@ export class Dispatcher {
     // caught too, so one bad message never takes the event loop down.
     const report = (error: unknown): void => {
       if (errorChannel.hasSubscribers) errorChannel.publish({ leg: info.leg, kind: 'receiver-failed', error, source: info.source, connection: info.connection });
-      this.logger?.error?.('receiver failed', { error: String(error) });
+      this.logger?.error?.({ error: String(error) }, 'receiver failed');
     };
     try {
       const out = receiver.receive(message, info);

@@ -100,12 +100,15 @@ export interface SendOptions {
 
 export type LegState = 'idle' | 'starting' | 'listening' | 'closing' | 'closed';
 
-/** Optional logger; every method optional (pino, console and the like fit). */
+/**
+ * Optional logger in pino's `(fields, msg)` order, every method optional: a pino logger (or a
+ * child of one) is passed straight in. The shape every sipway package takes.
+ */
 export interface LegLogger {
-  debug?(message: string, data?: Record<string, unknown>): void;
-  info?(message: string, data?: Record<string, unknown>): void;
-  warn?(message: string, data?: Record<string, unknown>): void;
-  error?(message: string, data?: Record<string, unknown>): void;
+  debug?(fields: Record<string, unknown>, msg: string): void;
+  info?(fields: Record<string, unknown>, msg: string): void;
+  warn?(fields: Record<string, unknown>, msg: string): void;
+  error?(fields: Record<string, unknown>, msg: string): void;
 }
 
 /**
@@ -410,7 +413,7 @@ export abstract class BaseLeg implements Leg {
     } catch (error) {
       this.publishError('parse-failed', error, source, connection);
       // Anyone can send garbage at line rate: one line per source per interval, with a count.
-      this.logger?.debug?.('dropped unparseable message', { leg: this.describe(), source, error: String(error) });
+      this.logger?.debug?.({ leg: this.describe(), source, error: String(error) }, 'dropped unparseable message');
       this.note('parse-failed', source.address, 'info', 'dropped unparseable messages', { source: source.address, port: source.port, error: String(error) });
       if (this.answerBadRequests) this.answerBadRequest(bytes, error, source, connection);
       return;
@@ -428,7 +431,7 @@ export abstract class BaseLeg implements Leg {
       handler(message, { source, leg: this, connection });
     } catch (error) {
       this.publishError('receiver-threw', error, source, connection);
-      this.logger?.error?.('receive callback threw', { leg: this.describe(), error: String(error) });
+      this.logger?.error?.({ leg: this.describe(), error: String(error) }, 'receive callback threw');
     }
   }
 
@@ -457,7 +460,7 @@ export abstract class BaseLeg implements Leg {
       if (key === OVERFLOW_KEY) fields.source = 'various';
       const line = first ? text : `${text} (${count} more in the last ${LOG_SAMPLE_INTERVAL_MS / 1000} s or less)`;
       const write = logger[lvl] ?? logger.warn;
-      write?.call(logger, line, { ...fields, count });
+      write?.call(logger, { ...fields, count }, line);
     });
     this.sampler.hit(`${kind}|${key}`, { message, level, leg: this.describe(), kind, ...data });
   }

@@ -2,6 +2,7 @@ import { connect as netConnect, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '@sipway/test-peers';
 import WebSocket from 'ws';
 import { parseMessage } from '@sipway/sip-message';
 import { LEG_CHANNELS } from '../src/index.js';
@@ -15,7 +16,7 @@ import { UdpLeg } from '../src/udp/index.js';
 import { WsLeg } from '../src/ws/index.js';
 import type { WsLegOptions } from '../src/ws/index.js';
 import { makeCert } from './certs.js';
-import { FAMILIES, Inbox, StreamPeer, UdpPeer, recordChannel, request, sleep, waitUntil } from './helpers.js';
+import { FAMILIES, Inbox, StreamPeer, UdpPeer, recordChannel, request, sleep } from './helpers.js';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
@@ -25,7 +26,7 @@ afterEach(async () => {
 /** A logger that keeps every line. */
 function recordingLogger(): LegLogger & { lines: Array<{ level: string; message: string; data: Record<string, unknown> }> } {
   const lines: Array<{ level: string; message: string; data: Record<string, unknown> }> = [];
-  const at = (level: string) => (message: string, data: Record<string, unknown> = {}) => void lines.push({ level, message, data });
+  const at = (level: string) => (data: Record<string, unknown>, message: string) => void lines.push({ level, message, data });
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
@@ -71,7 +72,7 @@ describe('LogSampler', () => {
       ['a', 1, true],
       ['b', 1, true],
     ]);
-    await waitUntil(() => lines.length >= 3, 2000, 'summary line');
+    await until(() => lines.length >= 3, 2000, 'summary line');
     expect(lines[2]).toEqual(['a', 999, false]);
     // A quiet interval later, the next event is written at once again.
     await sleep(350);
@@ -88,7 +89,7 @@ describe('LogSampler under many sources', () => {
     for (let i = 0; i < 10_000; i++) sampler.hit(`10.0.${i >> 8}.${i & 255}`, {});
     expect(lines).toHaveLength(33);
     expect(lines.at(-1)).toEqual(['*', 1]);
-    await waitUntil(() => lines.some(([k, c]) => k === '*' && c > 1), 2000, 'the overflow count');
+    await until(() => lines.some(([k, c]) => k === '*' && c > 1), 2000, 'the overflow count');
     expect(lines.find(([k, c]) => k === '*' && c > 1)![1]).toBe(10_000 - 33);
     sampler.flush();
   });
@@ -100,7 +101,7 @@ describe.each(FAMILIES)('stream connection limits over $name', ({ address }) => 
     const refused = recordChannel<LegErrorEvent>(LEG_CHANNELS.error);
     cleanup.push(refused.stop);
     const held = await Promise.all([1, 2, 3].map(() => peer(address, leg.port)));
-    await waitUntil(() => leg.slotsInUse === 3, 3000, 'three counted');
+    await until(() => leg.slotsInUse === 3, 3000, 'three counted');
     const extra = await peer(address, leg.port);
     await extra.waitClosed();
     expect(refused.events.some((e) => e.kind === 'too-many-connections' && e.leg === leg)).toBe(true);
@@ -110,7 +111,7 @@ describe.each(FAMILIES)('stream connection limits over $name', ({ address }) => 
     expect(held.every((p) => !p.closed)).toBe(true);
     // One leaves: the source may connect again.
     held[1]!.destroy();
-    await waitUntil(() => leg.slotsInUse === 2, 3000, 'slot released');
+    await until(() => leg.slotsInUse === 2, 3000, 'slot released');
     const again = await peer(address, leg.port);
     again.write(request({ via: 'SIP/2.0/TCP c.invalid;branch=z9hG4bKagain', callId: 'again' }));
     expect((await inbox.next(2)).message.callId).toBe('again');
@@ -119,14 +120,14 @@ describe.each(FAMILIES)('stream connection limits over $name', ({ address }) => 
   it('at maxConnections closes the longest-idle connection for a new one, and refuses when none is idle', async () => {
     const { leg, inbox } = await tcpLeg(address, { maxConnections: 2, evictIdleMs: 300 });
     const oldest = await peer(address, leg.port);
-    await sleep(20);
+    await sleep(20); // so the first is measurably the longest idle
     const second = await peer(address, leg.port);
-    await waitUntil(() => leg.slotsInUse === 2, 3000, 'two counted');
+    await until(() => leg.slotsInUse === 2, 3000, 'two counted');
     // Nothing idle long enough yet: refused.
     const early = await peer(address, leg.port);
     await early.waitClosed();
     expect(oldest.closed || second.closed).toBe(false);
-    await sleep(400);
+    await sleep(400); // waits out evictIdleMs (300): the behaviour under test
     second.write(request({ via: 'SIP/2.0/TCP c.invalid;branch=z9hG4bKbusy', callId: 'busy' }));
     await inbox.next();
     const late = await peer(address, leg.port);
@@ -144,7 +145,7 @@ describe.each(FAMILIES)('stream connection limits over $name', ({ address }) => 
     // A whole message right away is fine, and so is a message split over reads within the deadline.
     const whole = request({ via: 'SIP/2.0/TCP c.invalid;branch=z9hG4bKw', callId: 'whole' });
     p.write(whole.slice(0, 30));
-    await sleep(100);
+    await sleep(100); // a split within the 300 ms deadline: the behaviour under test
     p.write(whole.slice(30));
     await inbox.next();
     // Then a header dripped a byte every 100 ms: each byte would reset an idle timer, not this deadline.
@@ -169,6 +170,7 @@ describe('keep-alives and the message deadline', () => {
   it('lone CRLF keep-alives (held by the framer until the next bytes) start no deadline', async () => {
     const { leg, inbox } = await tcpLeg('127.0.0.1', { messageTimeoutMs: 300, idleTimeoutMs: 60_000 });
     const p = await peer('127.0.0.1', leg.port);
+    // Keep-alive bytes spread past the 300 ms message deadline: the timing is what is tested.
     p.write('\r\n');
     await sleep(250);
     p.socket.write('\r');
@@ -206,7 +208,7 @@ describe('TLS handshake deadline and counting', () => {
     await leg.start();
     cleanup.push(() => leg.close());
     const p = await peer('127.0.0.1', leg.port);
-    await waitUntil(() => leg.slotsInUse === 1, 3000, 'handshaking socket counted');
+    await until(() => leg.slotsInUse === 1, 3000, 'handshaking socket counted');
     expect(leg.connections).toHaveLength(0);
     // A second socket from the same source is refused while the first one handshakes.
     const second = await peer('127.0.0.1', leg.port);
@@ -221,7 +223,7 @@ describe('TLS handshake deadline and counting', () => {
     cleanup.push(() => clearInterval(timer));
     await p.waitClosed(5000);
     expect(Date.now() - started).toBeLessThan(3000);
-    await waitUntil(() => leg.slotsInUse === 0, 3000, 'slot released');
+    await until(() => leg.slotsInUse === 0, 3000, 'slot released');
   });
 });
 
@@ -245,16 +247,16 @@ describe('WebSocket sockets before the upgrade', () => {
   it('counts them per source and closes them at the upgrade deadline', async () => {
     const { leg, inbox } = await wsLeg({ maxConnectionsPerSource: 2, handshakeTimeoutMs: 600 });
     const idle = [await peer('127.0.0.1', leg.port), await peer('127.0.0.1', leg.port)];
-    await waitUntil(() => leg.slotsInUse === 2, 3000, 'pre-upgrade sockets counted');
+    await until(() => leg.slotsInUse === 2, 3000, 'pre-upgrade sockets counted');
     await expect(wsClient(leg.port)).rejects.toThrow(/503|hang up|ECONNRESET/);
     // An HTTP request line dripped slowly does not extend the deadline.
     idle[0]!.write('GET / HTTP/1.1\r\n');
     await Promise.all(idle.map((p) => p.waitClosed(5000)));
-    await waitUntil(() => leg.slotsInUse === 0, 3000, 'slots released');
+    await until(() => leg.slotsInUse === 0, 3000, 'slots released');
     const ws = await wsClient(leg.port);
     ws.send(request({ via: 'SIP/2.0/WS c.invalid;branch=z9hG4bKws', callId: 'ws-after' }));
     expect((await inbox.next()).message.callId).toBe('ws-after');
-    // Upgraded: the deadline no longer applies.
+    // Upgraded: the deadline no longer applies (waiting past it is the behaviour under test).
     await sleep(800);
     expect(ws.readyState).toBe(WebSocket.OPEN);
   });

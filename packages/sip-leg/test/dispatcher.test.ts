@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '@sipway/test-peers';
 import { createResponse, parseMessage } from '@sipway/sip-message';
 import type { SipMessage } from '@sipway/sip-message';
 import { Dispatcher, LEG_CHANNELS, LegClosedError } from '../src/index.js';
@@ -7,7 +8,7 @@ import { SipResolver } from '../src/resolve/index.js';
 import { TcpLeg } from '../src/tcp/index.js';
 import { MemoryNetwork } from '../src/testing/index.js';
 import { UdpLeg } from '../src/udp/index.js';
-import { Inbox, StreamPeer, UdpPeer, recordChannel, request, waitUntil } from './helpers.js';
+import { Inbox, StreamPeer, UdpPeer, recordChannel, request } from './helpers.js';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
@@ -154,7 +155,7 @@ describe('Dispatcher', () => {
     cleanup.push(() => peer.close());
     await peer.send(parseMessage(request({ callId: 'sync' })), udp4('10.0.0.1', 5060));
     await peer.send(parseMessage(request({ callId: 'async' })), udp4('10.0.0.1', 5060));
-    await waitUntil(() => errors.events.filter((e) => e.kind === 'receiver-failed').length === 2);
+    await until(() => errors.events.filter((e) => e.kind === 'receiver-failed').length === 2);
     expect(calls).toBe(2);
   });
 

@@ -4,12 +4,13 @@
  * the dispatcher tells when a connection closed.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '@sipway/test-peers';
 import { WebSocket } from 'ws';
 import { Dispatcher, reachableOnlyByFlow } from '../src/index.js';
 import type { Leg, LegConnection } from '../src/index.js';
 import { TcpLeg } from '../src/tcp/index.js';
 import { WsLeg } from '../src/ws/index.js';
-import { FAMILIES, Inbox, StreamPeer, bracket, request, sleep, waitUntil } from './helpers.js';
+import { FAMILIES, Inbox, StreamPeer, bracket, request, sleep } from './helpers.js';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
@@ -61,15 +62,15 @@ describe.each(FAMILIES)('registered flows over $name', ({ address }) => {
       connection.keepOpenUntil!(Date.now() + 2500);
       await sleep(1000); // more than three idle periods
       expect(isClosed()).toBe(false);
-      await waitUntil(() => isClosed(), 6000, 'close once the pin lapsed');
-      await waitUntil(() => leg.connectionTo!(source.address, source.port) === undefined, 3000, 'connection forgotten');
+      await until(() => isClosed(), 6000, 'close once the pin lapsed');
+      await until(() => leg.connectionTo!(source.address, source.port) === undefined, 3000, 'connection forgotten');
     });
 
     it(`${kind}: keepRegisteredFlows false ignores pins; the dispatcher reports the close`, async () => {
       const { connection, closed, isClosed } = await setup(kind, address, false);
       connection.keepOpenUntil!(Date.now() + 60_000);
-      await waitUntil(() => isClosed(), 3000, 'idle close');
-      await waitUntil(() => closed.length === 1, 3000, 'close reported');
+      await until(() => isClosed(), 3000, 'idle close');
+      await until(() => closed.length === 1, 3000, 'close reported');
       expect(closed[0]).toBe(connection);
     });
 
@@ -77,7 +78,7 @@ describe.each(FAMILIES)('registered flows over $name', ({ address }) => {
       const { connection, closed, end } = await setup(kind, address);
       connection.keepOpenUntil!(Date.now() + 60_000);
       end();
-      await waitUntil(() => closed.length === 1, 3000, 'close reported');
+      await until(() => closed.length === 1, 3000, 'close reported');
       expect(closed[0]!.id).toBe(connection.id);
     });
   }

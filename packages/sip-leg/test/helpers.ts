@@ -3,6 +3,7 @@ import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import type { SipMessage } from '@sipway/sip-message';
 import type { ReceiveInfo } from '../src/index.js';
+import { until } from '@sipway/test-peers';
 
 export const FAMILIES = [
   { name: 'IPv4', address: '127.0.0.1', family: 4 as const, udpType: 'udp4' as const },
@@ -62,18 +63,10 @@ export class Inbox {
     for (const w of this.waiters.splice(0)) w();
   };
   async next(count = 1, timeoutMs = 3000): Promise<{ message: SipMessage; info: ReceiveInfo }> {
-    await waitUntil(() => this.items.length >= count, timeoutMs, `inbox to hold ${count}`);
+    await until(() => this.items.length >= count, timeoutMs, `inbox to hold ${count}`);
     const item = this.items[count - 1];
     if (item === undefined) throw new Error('unreachable');
     return item;
-  }
-}
-
-export async function waitUntil(predicate: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
   }
 }
 
@@ -99,7 +92,7 @@ export class UdpPeer {
     return new Promise((resolve, reject) => this.socket.send(text, port, address, (e) => (e ? reject(e) : resolve())));
   }
   async next(count = 1, timeoutMs = 3000): Promise<{ text: string; address: string; port: number }> {
-    await waitUntil(() => this.received.length >= count, timeoutMs, `peer to receive ${count}`);
+    await until(() => this.received.length >= count, timeoutMs, `peer to receive ${count}`);
     const item = this.received[count - 1];
     if (item === undefined) throw new Error('unreachable');
     return item;
@@ -146,11 +139,11 @@ export class StreamPeer {
     this.socket.write(text);
   }
   async waitFor(predicate: (data: string) => boolean, timeoutMs = 3000): Promise<string> {
-    await waitUntil(() => predicate(this.data), timeoutMs, 'stream data');
+    await until(() => predicate(this.data), timeoutMs, 'stream data');
     return this.data;
   }
   async waitClosed(timeoutMs = 3000): Promise<void> {
-    await waitUntil(() => this.closed, timeoutMs, 'stream close');
+    await until(() => this.closed, timeoutMs, 'stream close');
   }
   destroy(): void {
     this.socket.destroy();

@@ -1,9 +1,9 @@
 import { spawnPeer } from '@sipway/test-peers';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '@sipway/test-peers';
 import { createResponse, parseMessage } from '@sipway/sip-message';
 import type { SipMessage } from '@sipway/sip-message';
 import type { Destination, Leg, ReceiveInfo } from '../src/index.js';
@@ -30,17 +30,6 @@ function runSipp(args: string[]): Promise<{ code: number | null; output: string 
       clearTimeout(killer);
       rmSync(dir, { recursive: true, force: true });
       resolve({ code, output: output.slice(-2000) });
-    });
-  });
-}
-
-function freePort(address: string): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, address, () => {
-      const info = s.address();
-      const port = typeof info === 'object' && info !== null ? info.port : 0;
-      s.close(() => resolve(port));
     });
   });
 }

@@ -1,12 +1,13 @@
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '@sipway/test-peers';
 import { parseMessage } from '@sipway/sip-message';
 import { LEG_CHANNELS, LegClosedError } from '../src/index.js';
 import type { LegErrorEvent } from '../src/index.js';
 import { TcpLeg } from '../src/tcp/index.js';
 import type { TcpLegOptions } from '../src/tcp/index.js';
-import { FAMILIES, Inbox, StreamPeer, bracket, recordChannel, request, response, sleep, waitUntil } from './helpers.js';
+import { FAMILIES, Inbox, StreamPeer, bracket, recordChannel, request, response, sleep } from './helpers.js';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
@@ -57,7 +58,7 @@ describe.each(FAMILIES)('TCP leg over $name', ({ address, family }) => {
     const one = request({ via: 'SIP/2.0/TCP client.invalid;branch=z9hG4bK1', callId: 'c1', body: 'hello' });
     const two = request({ via: 'SIP/2.0/TCP client.invalid;branch=z9hG4bK2', callId: 'c2' });
     peer.write(one.slice(0, 40));
-    await sleep(20);
+    await sleep(20); // two separate reads: the split is what is tested
     peer.write(one.slice(40) + two);
     await inbox.next(2);
     expect(inbox.items.map((i) => i.message.callId)).toEqual(['c1', 'c2']);
@@ -88,10 +89,10 @@ describe.each(FAMILIES)('TCP leg over $name', ({ address, family }) => {
     peer.write(request({ via: `SIP/2.0/TCP client.invalid:${raw.port};branch=z9hG4bKgone` }));
     const { message } = await inbox.next();
     peer.destroy();
-    await waitUntil(() => leg.connections.length === 0);
+    await until(() => leg.connections.length === 0);
     const result = await leg.send(parseMessage(response(message.getHeader('via') ?? '')));
     expect(result).toMatchObject({ ok: true, destination: { address, port: raw.port } });
-    await waitUntil(() => raw.peers[0]?.data.startsWith('SIP/2.0 200 OK') ?? false);
+    await until(() => raw.peers[0]?.data.startsWith('SIP/2.0 200 OK') ?? false);
   });
 
   it('answers a CRLFCRLF keep-alive with CRLF and never hands it to the receiver (RFC 5626 §4.4.1)', async () => {
@@ -128,10 +129,10 @@ describe.each(FAMILIES)('TCP leg over $name', ({ address, family }) => {
       leg.send(parseMessage(request({ callId: 'o2' })), dest),
     ]);
     expect(r1.ok && r2.ok).toBe(true);
-    await waitUntil(() => raw.peers.length === 1 && (raw.peers[0]?.data.includes('o2') ?? false) && (raw.peers[0]?.data.includes('o1') ?? false));
+    await until(() => raw.peers.length === 1 && (raw.peers[0]?.data.includes('o2') ?? false) && (raw.peers[0]?.data.includes('o1') ?? false));
     const r3 = await leg.send(parseMessage(request({ callId: 'o3' })), dest);
     expect(r3.ok).toBe(true);
-    await waitUntil(() => raw.peers[0]?.data.includes('o3') ?? false);
+    await until(() => raw.peers[0]?.data.includes('o3') ?? false);
     expect(raw.peers).toHaveLength(1);
     expect(raw.peers[0]?.socket.remoteAddress?.replace(/^::ffff:/, '')).toBe(address);
     expect(r3.ok && r3.connection?.direction).toBe('outbound');
@@ -166,13 +167,13 @@ describe.each(FAMILIES)('TCP leg over $name', ({ address, family }) => {
     const { leg } = await startLeg(address, { idleTimeoutMs: 150 });
     const peer = await connectPeer(address, leg.port);
     await peer.waitClosed(3000);
-    await waitUntil(() => leg.connections.length === 0);
+    await until(() => leg.connections.length === 0);
   });
 
   it('refuses connections beyond maxConnections', async () => {
     const { leg, inbox } = await startLeg(address, { maxConnections: 1 });
     const first = await connectPeer(address, leg.port);
-    await waitUntil(() => leg.connections.length === 1);
+    await until(() => leg.connections.length === 1);
     const second = await connectPeer(address, leg.port);
     await second.waitClosed();
     first.write(request({ via: 'SIP/2.0/TCP client.invalid;branch=z9hG4bKm' }));
@@ -191,7 +192,7 @@ describe.each(FAMILIES)('TCP leg over $name', ({ address, family }) => {
   it('close ends connections and later use is a typed error', async () => {
     const { leg } = await startLeg(address);
     const peer = await connectPeer(address, leg.port);
-    await waitUntil(() => leg.connections.length === 1);
+    await until(() => leg.connections.length === 1);
     await leg.close();
     await peer.waitClosed();
     await expect(leg.send(parseMessage(request()), { transport: 'tcp', address, port: 9, family })).rejects.toBeInstanceOf(LegClosedError);

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { pinoCapture, until } from '@sipway/test-peers';
 import { parseMessage } from '@sipway/sip-message';
 import { LegClosedError, SipLegError, LEG_CHANNELS } from '../src/index.js';
-import type { LegErrorEvent } from '../src/index.js';
+import type { LegErrorEvent, LegLogger } from '../src/index.js';
 import { UdpLeg } from '../src/udp/index.js';
 import { FAMILIES, Inbox, UdpPeer, bracket, recordChannel, request, response, sleep } from './helpers.js';
 
@@ -140,6 +141,7 @@ describe.each(FAMILIES)('UDP leg over $name', ({ address, family, udpType }) => 
     await peer.send(badAck, leg.port, address);
     await peer.send(response('SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKq').replace('Content-Length: 0', 'Content-Length: 99'), leg.port, address);
     await peer.send(request({ callId: 'after' }), leg.port, address);
+    // Behaviour under test: no answer at all, so the wait is the assertion's window.
     await sleep(100);
     expect(peer.received).toHaveLength(0);
   });
@@ -238,8 +240,7 @@ describe('UDP leg lifecycle', () => {
     await peer.bind('127.0.0.1');
     await peer.send(request(), leg.port, '127.0.0.1');
     await peer.send(request({ callId: 'two' }), leg.port, '127.0.0.1');
-    const { waitUntil } = await import('./helpers.js');
-    await waitUntil(() => calls === 2);
+    await until(() => calls === 2);
     peer.close();
     await leg.close();
   });
@@ -268,17 +269,29 @@ describe('UDP leg diagnostics', () => {
 });
 
 describe('UDP leg logging', () => {
-  it('logs a dropped datagram through the logger', async () => {
-    const lines: string[] = [];
-    const leg = new UdpLeg({ port: 0, logger: { warn: (msg) => lines.push(msg) } });
+  /** A leg with `logger` that has just been sent one datagram that is not SIP. */
+  async function dropGarbage(logger: LegLogger): Promise<UdpLeg> {
+    const leg = new UdpLeg({ address: '127.0.0.1', port: 0, logger });
     await leg.start();
     cleanup.push(() => leg.close());
     const peer = new UdpPeer('udp4');
     await peer.bind('127.0.0.1');
     cleanup.push(() => peer.close());
     await peer.send('definitely not SIP at all\r\n\r\n', leg.port, '127.0.0.1');
-    const { waitUntil } = await import('./helpers.js');
-    await waitUntil(() => lines.length === 1);
+    return leg;
+  }
+
+  it('logs a dropped datagram through the logger', async () => {
+    const lines: string[] = [];
+    await dropGarbage({ warn: (_f, msg) => lines.push(msg) });
+    await until(() => lines.length === 1);
     expect(lines[0]).toMatch(/dropped/);
+  });
+
+  it('a pino logger passed straight in gets the fields of the line, not only the message', async () => {
+    const { logger, lines } = pinoCapture();
+    const leg = await dropGarbage(logger);
+    await until(() => lines.some((l) => l.msg === 'dropped unparseable messages'), 5000, 'the dropped line');
+    expect(lines.find((l) => l.msg === 'dropped unparseable messages')).toMatchObject({ level: 30, leg: `udp leg 127.0.0.1:${leg.port}`, count: 1 });
   });
 });

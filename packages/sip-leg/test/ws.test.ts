@@ -1,11 +1,12 @@
 import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '@sipway/test-peers';
 import { WebSocket } from 'ws';
 import { parseMessage } from '@sipway/sip-message';
 import { WsLeg } from '../src/ws/index.js';
 import type { WsLegOptions } from '../src/ws/index.js';
 import { makeCert } from './certs.js';
-import { FAMILIES, Inbox, bracket, request, response, waitUntil } from './helpers.js';
+import { FAMILIES, Inbox, bracket, request, response } from './helpers.js';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
@@ -60,7 +61,7 @@ describe.each(FAMILIES)('WebSocket leg over $name', ({ address, family }) => {
     expect(first?.message.getHeader('via')).toBe(`SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bKws1;received=${address}`);
     const sent = await leg.send(parseMessage(response(first?.message.getHeader('via') ?? '', 200, 'OK', 'w1')));
     expect(sent.ok).toBe(true);
-    await waitUntil(() => c.messages.length === 1);
+    await until(() => c.messages.length === 1);
     expect(c.messages[0]?.binary).toBe(false);
     expect(c.messages[0]?.text.startsWith('SIP/2.0 200 OK\r\n')).toBe(true);
   });
@@ -72,7 +73,7 @@ describe.each(FAMILIES)('WebSocket leg over $name', ({ address, family }) => {
     const { info } = await inbox.next();
     const sent = await leg.send(parseMessage(request({ method: 'INVITE', callId: 'to-browser' })), { ...info.source });
     expect(sent.ok && sent.connection).toBe(info.connection);
-    await waitUntil(() => c.messages.some((m) => m.text.includes('to-browser')));
+    await until(() => c.messages.some((m) => m.text.includes('to-browser')));
   });
 
   it('refuses a handshake without the sip subprotocol (RFC 7118 §4.1)', async () => {
@@ -95,7 +96,7 @@ describe.each(FAMILIES)('WebSocket leg over $name', ({ address, family }) => {
     const { leg, inbox } = await startLeg(address);
     const c = await client(url(leg.port));
     c.ws.send('\r\n\r\n');
-    await waitUntil(() => c.messages.length === 1);
+    await until(() => c.messages.length === 1);
     expect(c.messages[0]?.text).toBe('\r\n');
     c.ws.send('GARBAGE that is not SIP\r\n\r\n');
     c.ws.send(request({ via: 'SIP/2.0/WS x.invalid;branch=z9hG4bKafter' }));
@@ -110,7 +111,7 @@ describe.each(FAMILIES)('WebSocket leg over $name', ({ address, family }) => {
     c.ws.send(request({ via: 'SIP/2.0/WS x.invalid;branch=z9hG4bKgone' }));
     const { message } = await inbox.next();
     c.ws.close();
-    await waitUntil(() => leg.connections.length === 0);
+    await until(() => leg.connections.length === 0);
     expect(await leg.send(parseMessage(response(message.getHeader('via') ?? '')))).toMatchObject({ ok: false, code: 'NO_CONNECTION', status: 503 });
   });
 
@@ -130,7 +131,7 @@ describe.each(FAMILIES)('WebSocket leg over $name', ({ address, family }) => {
     const { leg } = await startLeg(address, { idleTimeoutMs: 150, maxConnections: 1 });
     const c = await client(url(leg.port));
     await expect(client(url(leg.port))).rejects.toThrow(/HTTP 503/);
-    await waitUntil(() => c.ws.readyState === WebSocket.CLOSED, 3000);
+    await until(() => c.ws.readyState === WebSocket.CLOSED, 3000);
   });
 
   it('serves wss with a certificate file', async () => {

@@ -6,3 +6,5 @@ export { parseLogs } from './logs.js';
 export { statusOf, digestAuthorization } from './sip-text.js';
 export { adminGet, sample } from './admin-http.js';
 export { PEERS, PEERS_FILE, missingPeerError, requirePeer, spawnPeer, type PeerSpec } from './peers.js';
+export { pinoCapture } from './pino.js';
+export { portBound, waitPortBound } from './port-bound.js';

@@ -1,6 +1,6 @@
 import { channel } from 'node:diagnostics_channel';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Dispatcher, ReceiveInfo } from '@sipway/sip-leg';
+import type { Dispatcher, LegLogger, ReceiveInfo } from '@sipway/sip-leg';
 import { createResponse, isRequest, sipUriEquals, type SipMessage, type SipRequest } from '@sipway/sip-message';
 import { AuthOptionsError } from '../errors.js';
 import {
@@ -25,12 +25,8 @@ export type DigestUser = string | { password: string } | { ha1: Partial<Record<D
 /** Looks a user up (a database, a file, LDAP). `undefined` = no such user. */
 export type DigestUserLookup = (username: string, realm: string, request: SipRequest) => DigestUser | undefined | Promise<DigestUser | undefined>;
 
-/** Optional logger; every method optional (pino, console and the like fit). */
-export interface AuthLogger {
-  debug?(message: string, data?: Record<string, unknown>): void;
-  warn?(message: string, data?: Record<string, unknown>): void;
-  error?(message: string, data?: Record<string, unknown>): void;
-}
+/** Optional logger in pino's `(fields, msg)` order (sip-leg's {@link LegLogger}): a pino logger is passed straight in. */
+export type AuthLogger = LegLogger;
 
 /** Options of {@link DigestAuthenticator}. */
 export interface DigestAuthenticatorOptions {
@@ -228,6 +224,7 @@ export class DigestAuthenticator {
     this.#clock = options.clock ?? Date.now;
     if (source === 'random') {
       this.#logger?.warn?.(
+        {},
         'DigestAuthenticator: no nonceSecret and no SIPWAY_NONCE_SECRET; using a random per-process secret (nonces fail after a restart and on other cluster nodes)',
       );
     }
@@ -309,7 +306,7 @@ export class DigestAuthenticator {
     if (verdict.kind === 'locked') {
       // Refused without looking at the password (no oracle while locked). 403, not 503: a 503
       // would send RFC 3263 clients to the next server of the cluster, whose counts are its own.
-      this.#logger?.debug?.('DigestAuthenticator: locked out', { source: info.source.address, username: verdict.username, scope: verdict.scope, seconds: verdict.seconds });
+      this.#logger?.debug?.({ source: info.source.address, username: verdict.username, scope: verdict.scope, seconds: verdict.seconds }, 'DigestAuthenticator: locked out');
       await this.#answer(message, info, 403, 'Too Many Failed Attempts');
       return true;
     }
@@ -371,7 +368,7 @@ export class DigestAuthenticator {
     try {
       ha1 = await this.#ha1For(username, algorithm, request);
     } catch (error) {
-      this.#logger?.error?.('DigestAuthenticator: user lookup failed', { error, username });
+      this.#logger?.error?.({ error, username }, 'DigestAuthenticator: user lookup failed');
       return { kind: 'unavailable' };
     }
     const known = ha1 !== undefined;
@@ -429,7 +426,7 @@ export class DigestAuthenticator {
   async #answer(request: SipRequest, info: ReceiveInfo, status: number, reason?: string, headers: ReadonlyArray<readonly [string, string]> = []): Promise<void> {
     const response = createResponse(request, status, reason, { toTag: this.#tag(request), headers });
     const sent = await this.#dispatcher.deliver(response, { incoming: info });
-    if (!sent.ok) this.#logger?.debug?.('DigestAuthenticator: answer not sent', { status, reason: sent.reason });
+    if (!sent.ok) this.#logger?.debug?.({ status, reason: sent.reason }, 'DigestAuthenticator: answer not sent');
   }
 
   // The same request (and its ACK) always gets the same To tag without keeping state.

@@ -104,7 +104,7 @@ export class RateLimiter {
       return false;
     } catch (rejection) {
       if (!isLimiterRes(rejection)) {
-        this.#logger?.warn?.('RateLimiter: limiter store failed; request let through', { error: rejection, source });
+        this.#logger?.warn?.({ error: rejection, source }, 'RateLimiter: limiter store failed; request let through');
         return false;
       }
       await this.#block(message, info, rejection);
@@ -125,7 +125,7 @@ export class RateLimiter {
     const retryAfter = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
     const response = createResponse(request, 503, undefined, { toTag: limitTag(request), headers: [['Retry-After', String(retryAfter)]] });
     const sent = await this.#dispatcher.deliver(response, { incoming: info });
-    if (!sent.ok) this.#logger?.debug?.('RateLimiter: 503 not sent', { reason: sent.reason });
+    if (!sent.ok) this.#logger?.debug?.({ reason: sent.reason }, 'RateLimiter: 503 not sent');
   }
 
   /** True for the first block of this key in the limiter's current window (then remembered). */

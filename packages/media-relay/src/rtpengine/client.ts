@@ -8,13 +8,9 @@ import { isIP } from 'node:net';
 import { bencodeDecode, bencodeEncode, type BencodeDict, type BencodeInput } from './bencode.js';
 import { RtpengineError } from './errors.js';
 
-/** Optional logger: every method optional (pino adapters, console and the like fit). */
-export interface RtpengineLogger {
-  debug?(message: string, data?: Record<string, unknown>): void;
-  info?(message: string, data?: Record<string, unknown>): void;
-  warn?(message: string, data?: Record<string, unknown>): void;
-  error?(message: string, data?: Record<string, unknown>): void;
-}
+/** Optional logger in pino's `(fields, msg)` shape, as every sipway package takes (a pino logger fits). */
+import type { MediaRelayLogger } from '../builtin.js';
+export type RtpengineLogger = MediaRelayLogger;
 
 /** Options of {@link RtpengineClient}. Unknown options are an error. */
 export interface RtpengineClientOptions {
@@ -211,12 +207,12 @@ export class RtpengineClient {
     pending.tries++;
     if (pending.tries > 1) {
       this.#stats.retransmissions++;
-      this.#logger?.debug?.('rtpengine: retransmitting', { command: pending.command, cookie: pending.cookie, try: pending.tries });
+      this.#logger?.debug?.({ command: pending.command, cookie: pending.cookie, try: pending.tries }, 'rtpengine: retransmitting');
     }
     this.#socket.send(pending.datagram, (error) => {
       // A send error (ENOBUFS, EMSGSIZE) is treated as a lost datagram: the timer retries it.
       if (error !== null && error !== undefined) {
-        this.#logger?.debug?.('rtpengine: send failed', { command: pending.command, error: error.message });
+        this.#logger?.debug?.({ command: pending.command, error: error.message }, 'rtpengine: send failed');
       }
     });
     pending.timer = setTimeout(() => this.#onTimeout(pending), this.#timeoutMs);
@@ -265,7 +261,7 @@ export class RtpengineClient {
     const text = (key: string): string | undefined => (typeof dict[key] === 'string' ? (dict[key] as string) : undefined);
     if (result === 'ok' || result === 'pong') {
       const warning = text('warning');
-      if (warning !== undefined) this.#logger?.warn?.('rtpengine: warning', { command: pending.command, warning });
+      if (warning !== undefined) this.#logger?.warn?.({ command: pending.command, warning }, 'rtpengine: warning');
       pending.resolve({ result, warning, dict });
     } else if (result === 'error') {
       const reason = text('error-reason') ?? 'no reason given';
@@ -280,7 +276,7 @@ export class RtpengineClient {
 
   #onSocketError(error: NodeJS.ErrnoException): void {
     if (error.code !== 'ECONNREFUSED') {
-      this.#logger?.warn?.('rtpengine: socket error', { target: this.target, error: error.message });
+      this.#logger?.warn?.({ target: this.target, error: error.message }, 'rtpengine: socket error');
       return;
     }
     for (const pending of this.#pending.values()) {

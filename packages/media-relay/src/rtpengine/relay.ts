@@ -121,7 +121,7 @@ export class RtpengineMediaRelay implements MediaRelay {
         throw error;
       }
     }
-    logger?.info?.('rtpengine: ready', { target: client.target });
+    logger?.info?.({ target: client.target }, 'rtpengine: ready');
     return new RtpengineMediaRelay(client, options, true);
   }
 
@@ -136,7 +136,7 @@ export class RtpengineMediaRelay implements MediaRelay {
     if (direction !== undefined) dict['direction'] = direction;
     dict['supports'] = ['load limit'];
     this.#rememberInitial(call);
-    this.#logger?.debug?.('rtpengine: offer', { callId: call.callId, from: from.leg, to: to.leg, protocol: dict['transport protocol'] });
+    this.#logger?.debug?.({ callId: call.callId, from: from.leg, to: to.leg, protocol: dict['transport protocol'] }, 'rtpengine: offer');
     return this.#sdpOf(await this.client.request(dict as { command: string }), 'offer');
   }
 
@@ -149,7 +149,7 @@ export class RtpengineMediaRelay implements MediaRelay {
       throw new RtpengineError('RTPENGINE_CALL_INVALID', `rtpengine: an answer needs a To tag (Call-ID ${call.callId})`);
     }
     const dict = this.#sdpCommand('answer', sdp, call, from, to);
-    this.#logger?.debug?.('rtpengine: answer', { callId: call.callId, from: from.leg, to: to.leg, protocol: dict['transport protocol'] });
+    this.#logger?.debug?.({ callId: call.callId, from: from.leg, to: to.leg, protocol: dict['transport protocol'] }, 'rtpengine: answer');
     return this.#sdpOf(await this.client.request(dict as { command: string }), 'answer');
   }
 
@@ -176,14 +176,14 @@ export class RtpengineMediaRelay implements MediaRelay {
             ? toTag !== undefined
             : toTag !== undefined && (await this.#knowsTag(call.callId, toTag));
       if (reInvite) {
-        this.#logger?.debug?.('rtpengine: re-INVITE ended, media kept', { callId: call.callId, reason, cseq: call.cseq });
+        this.#logger?.debug?.({ callId: call.callId, reason, cseq: call.cseq }, 'rtpengine: re-INVITE ended, media kept');
         return;
       }
       // The call never got going: every branch of the offer goes (rtpengine: no to-tag).
       toTag = undefined;
     }
     this.#forget(call);
-    this.#logger?.debug?.('rtpengine: delete', { callId: call.callId, reason });
+    this.#logger?.debug?.({ callId: call.callId, reason }, 'rtpengine: delete');
     try {
       await this.client.request({
         command: 'delete',

@@ -361,7 +361,7 @@ export abstract class StreamLeg extends BaseLeg {
         this.guard.release(slot);
         if (error !== undefined && isFdExhausted(error)) this.guard.fdExhausted('connect', error);
         // Per code, not per destination: whoever picks destinations must not pick the number of lines.
-        this.logger?.debug?.('outgoing connection failed', { leg: this.describe(), destination: target, code, detail });
+        this.logger?.debug?.({ leg: this.describe(), destination: target, code, detail }, 'outgoing connection failed');
         this.note('connect-failed', code, 'warn', 'outgoing connection failed', { destination: target, code, detail });
         resolve(failure(code, code === 'CONNECT_TIMEOUT' ? 408 : 503, detail, error));
       };

@@ -346,7 +346,7 @@ export class WsLeg extends BaseLeg {
         ws.terminate();
         this.guard.release(slot);
         if (cause !== undefined && isFdExhausted(cause)) this.guard.fdExhausted('connect', cause);
-        this.logger?.debug?.('outgoing connection failed', { leg: this.describe(), destination: url, code, detail });
+        this.logger?.debug?.({ leg: this.describe(), destination: url, code, detail }, 'outgoing connection failed');
         this.note('connect-failed', code, 'warn', 'outgoing connection failed', { destination: url, code, detail });
         resolve(failure(code, code === 'CONNECT_TIMEOUT' ? 408 : 503, detail, cause));
       };

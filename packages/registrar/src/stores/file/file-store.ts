@@ -208,7 +208,7 @@ export class FileLocationStore implements LocationStore {
         } catch (renameError) {
           throw new LocationSnapshotError(this.path, 'corrupt', `${error.message}; moving it to ${aside} failed: ${(renameError as Error).message}`, renameError);
         }
-        this.#logger?.warn?.('location snapshot was corrupt; moved aside, starting with no bindings', { path: this.path, movedTo: aside, reason: error.message });
+        this.#logger?.warn?.({ path: this.path, movedTo: aside, reason: error.message }, 'location snapshot was corrupt; moved aside, starting with no bindings');
       }
     }
     this.#opened = true;
@@ -265,7 +265,7 @@ export class FileLocationStore implements LocationStore {
         this.#lastWriteError = error;
         // Keep the changes pending: the next interval tries again.
         this.#dirtySince ??= Date.now();
-        this.#logger?.error?.('could not write the location snapshot', { path: this.path, error: String(error) });
+        this.#logger?.error?.({ path: this.path, error: String(error) }, 'could not write the location snapshot');
         throw new LocationSnapshotError(this.path, 'unwritable', (error as Error).message, error);
       },
     );

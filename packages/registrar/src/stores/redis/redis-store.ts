@@ -116,7 +116,7 @@ export class RedisLocationStore implements LocationStore {
     this.#onReady = () => {
       if (!this.#down) return;
       this.#down = false;
-      this.#logger?.warn?.('redis location store: connected again');
+      this.#logger?.warn?.({}, 'redis location store: connected again');
     };
     this.client.on('error', this.#onError);
     this.client.on('close', this.#onClose);
@@ -126,7 +126,7 @@ export class RedisLocationStore implements LocationStore {
   #lost(reason: string): void {
     if (this.#down || this.#closed) return;
     this.#down = true;
-    this.#logger?.warn?.('redis location store: connection problem, calls fail until it is back', { error: reason });
+    this.#logger?.warn?.({ error: reason }, 'redis location store: connection problem, calls fail until it is back');
   }
 
   /**

@@ -1,11 +1,13 @@
 import { MemoryLocationStore } from '@sipway/registrar';
 import type { LocationStore, RegistrarLogger } from '@sipway/registrar';
-import type { StoreSpec } from './config.js';
+
+/** The parsed `--store`: `memory`, `file:PATH[?flushIntervalMs=N]` or `redis://host:port/db`. */
+export type StoreSpec = { kind: 'memory' } | { kind: 'file'; url: string } | { kind: 'redis'; url: string };
 
 /**
  * Opens the location store of `--store`. The file and Redis stores load on demand, so a
- * memory-only proxy never loads ioredis. Rejects when the snapshot cannot be read or written, or
- * Redis does not answer at start-up: a proxy that would lose or not share its bindings should
+ * memory-only server never loads ioredis. Rejects when the snapshot cannot be read or written, or
+ * Redis does not answer at start-up: a server that would lose or not share its bindings should
  * not start (exit 1).
  */
 export async function openStore(spec: StoreSpec, logger: RegistrarLogger): Promise<LocationStore> {

@@ -1,0 +1,1 @@
+export declare const sharedConfig: import("vite").UserConfig;
