@@ -302,7 +302,8 @@ describe('media life cycle through the example proxy (IPv4, UDP inside, UDP or T
     });
     expect(refused.start).toBe('SIP/2.0 503 Service Unavailable');
     expect(s.callee.received.slice(mark).some((m) => m.method === 'INVITE')).toBe(false);
-    expect(s.proxy.logs().some((l) => l.msg === 'media relay failed' && l.code === 'MEDIA_NO_PORTS')).toBe(true);
+    // pino writes asynchronously: wait for the line rather than read the output once.
+    await until(() => s.proxy.logs().some((l) => l.msg === 'media relay failed' && l.code === 'MEDIA_NO_PORTS'), 5000, 'the media relay failed line');
     // Once the first call ends, the next one gets media again.
     await hangUp(first.caller, s.callee);
     await until(() => socketCount(s.proxy.child.pid!) === s.baseSockets, 5000, 'sockets closed');
