@@ -130,7 +130,7 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
       relayAllow: config.relayAllow,
       allowDestinations: config.allowDestinations,
       allowPrivate: config.allowPrivate,
-      logger: adapt(logger.child({ component: 'proxy' })),
+      logger: logger.child({ component: 'proxy' }),
     });
     cleanups.push(() => proxy.close());
 

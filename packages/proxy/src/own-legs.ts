@@ -87,12 +87,6 @@ export function legNamedBy(uri: SipUri, legs: readonly Leg[]): Leg | undefined {
   return typeof maddr === 'string' ? find(maddr) : undefined;
 }
 
-/** The leg whose (transport, address, port) is exactly this destination: sending there would loop. */
-export function legAt(destination: { transport: string; address: string; port: number }, legs: readonly Leg[]): Leg | undefined {
-  const address = canonicalHost(destination.address);
-  return legs.find((leg) => leg.transport === destination.transport && leg.port === destination.port && hostsOf(leg).address === address);
-}
-
 /**
  * The leg's URI for Record-Route and rewritten Contacts: a TLS leg is `sips:` only for a SIPS
  * request, else `sip:…;transport=tls` (RFC 3261 §16.6 step 4, RFC 5630 §3.1.3: sips: means

@@ -3,10 +3,9 @@
  * §16.11 by default (errors are answered, Max-Forwards 0 is 483, loops are 482) with
  * Net::SIP's ways as options.
  */
-import { isIP } from 'node:net';
 import { ContactRewriter, netSipLegKey } from '@sipway/contact-rewriter';
-import { SipResolver, responseTarget } from '@sipway/sip-leg';
-import type { Destination, DestinationResolver, Dispatcher, Leg, ReceiveInfo, Receiver, Transport } from '@sipway/sip-leg';
+import { responseTarget } from '@sipway/sip-leg';
+import type { Destination, DestinationResolver, Dispatcher, Leg, ReceiveInfo, Receiver } from '@sipway/sip-leg';
 import { createResponse, formatUri, parseVia, validateMessage } from '@sipway/sip-message';
 import type { SipMessage, SipRequest, SipResponse } from '@sipway/sip-message';
 import { type BranchFormula, loopHash, loopPartOf, netSipBranch, rfcBranch, statelessToTag } from './branch.js';
@@ -25,7 +24,7 @@ import { MediaFlow } from './media-flow.js';
 import { type LocationService, bestBinding, bindingUri, canonicalAor } from './location.js';
 import type { ProxyLogger, StatelessProxyOptions } from './options.js';
 import type { ProxyOutcome, ProxyRefusalCode, ProxyRefused } from './outcome.js';
-import { canonicalHost, legAt, legHasHost, legNamedBy, legUri, sipUri } from './own-legs.js';
+import { canonicalHost, legHasHost, legNamedBy, legUri, sipUri } from './own-legs.js';
 import type { SipUri } from '@sipway/sip-message';
 
 const OPTION_NAMES = new Set([
@@ -34,7 +33,16 @@ const OPTION_NAMES = new Set([
   'answerOptions', 'selectLeg', 'forbiddenDestination', 'netSipUaHeaders', 'flowKey', 'logger', 'mediaRelay', 'forceMedia',
   'recordRouteKey', 'relayAllow', 'allowDestinations', 'allowPrivate',
 ]);
-const TRANSPORTS = new Set<Transport>(['udp', 'tcp', 'tls', 'ws', 'wss']);
+
+/** What §16.6's edits need from the routing steps before them; `inserted` counts the Vias they added. */
+interface EditContext {
+  mfPresent: boolean;
+  newMf: number;
+  toTag: string | undefined;
+  loop: string;
+  flow: FlowTarget | undefined;
+  inserted: number;
+}
 
 interface RefuseOptions {
   headers?: ReadonlyArray<readonly [string, string]>;
@@ -90,7 +98,7 @@ export class StatelessProxy implements Receiver {
   readonly #wildcard: boolean;
   readonly #openRelay: boolean;
   readonly #location: LocationService | undefined;
-  #resolver: DestinationResolver | undefined;
+  readonly #resolver: DestinationResolver | undefined;
   #rewriter: ProxyContactRewriter | undefined;
   readonly #options: StatelessProxyOptions;
   readonly #forceRewrite: boolean;
@@ -161,9 +169,9 @@ export class StatelessProxy implements Receiver {
     }
     if (rrKey.source === 'random' && this.#recordRoute) {
       this.#logger?.warn?.(
+        { option: 'recordRouteKey' },
         'no recordRouteKey or contact key configured: Record-Route entries are signed with a random per-process key; ' +
           'in-dialog requests through another node or after a restart lose that evidence',
-        { option: 'recordRouteKey' },
       );
     }
     this.#signer = new RecordRouteSigner(rrKey.key);
@@ -177,7 +185,7 @@ export class StatelessProxy implements Receiver {
       legContact: (leg) => leg.contact,
       key: this.#options.contactKey,
       codec: this.#options.contactCodec,
-      logger: { warn: (fields, message) => this.#logger?.warn?.(message, fields) },
+      logger: { warn: (fields, message) => this.#logger?.warn?.(fields, message) },
     });
     return this.#rewriter;
   }
@@ -203,7 +211,7 @@ export class StatelessProxy implements Receiver {
       return await (message.isRequest ? this.#request(message, info) : this.#response(message, info));
     } catch (error) {
       // A bug or a throwing hook (selectLeg, location): the message is dropped, never the process.
-      this.#logger?.error?.('proxy failed on a message', { error: String(error), callId: message.callId });
+      this.#logger?.error?.({ error: String(error), callId: message.callId }, 'proxy failed on a message');
       this.#dropped(message, info, 'internal-error', String(error));
       return { ok: false, status: 500, reason: 'Server Internal Error', code: 'internal-error', detail: String(error) };
     }
@@ -479,43 +487,59 @@ export class StatelessProxy implements Receiver {
     }
     nextHop ??= request.uri;
 
-    // Destinations (RFC 3263) and the outgoing leg.
+    // §16.6 steps 6–9: the dispatcher picks the destination and the leg (RFC 3263), this proxy
+    // edits the request for that leg (steps 3–8) just before it goes.
     const direct = flow?.destination ?? sourceDestination;
-    const found = direct !== undefined ? { ok: true as const, destinations: [direct] } : await this.#destinations(nextHop, legs);
-    if (!found.ok) return this.#refuse(request, info, found.status, found.reason, found.status === 404 ? 'not-found' : 'no-route', found.detail);
-    const destinations = [...found.destinations.filter((d) => d.transport === inLeg.transport), ...found.destinations.filter((d) => d.transport !== inLeg.transport)];
-    let outLeg: Leg | undefined;
-    let destination: Destination | undefined;
-    let forbiddenSeen: string | undefined;
-    for (const d of destinations) {
-      const refusal = await this.#destinationRefusal(request, d.address, fromBinding);
-      if (refusal !== undefined) {
-        forbiddenSeen ??= `${d.address} (${refusal})`;
-        continue;
+    const selectLeg = this.#options.selectLeg;
+    const edit: EditContext = { mfPresent, newMf, toTag, loop, flow, inserted: 0 };
+    const result = await this.#dispatcher.route<ProxyRefused>(request, {
+      uri: nextHop,
+      incoming: info,
+      ...(direct === undefined ? {} : { destination: direct }),
+      ...(flow !== undefined ? { leg: flow.leg, connection: flow.connection } : forcedLeg !== undefined ? { leg: forcedLeg } : {}),
+      ...(this.#resolver === undefined ? {} : { resolver: this.#resolver }),
+      ...(selectLeg === undefined ? {} : { selectLeg: (d: Destination) => selectLeg(d, request, info) }),
+      refuse: (d) => this.#destinationRefusal(request, d.address, fromBinding),
+      prepare: (outLeg) => this.#prepare(request, info, outLeg, edit),
+    });
+    if (result.ok) {
+      this.#forwarded(request, info, result.leg, result.destination);
+      return { ok: true, message: request, leg: result.leg, destination: result.destination, connection: result.connection };
+    }
+    switch (result.code) {
+      case 'REFUSED':
+        return result.refusal;
+      case 'OWN_ADDRESS': {
+        const targetUri = sipUri(request.uri);
+        if (request.method === 'OPTIONS' && this.#answerOptions && targetUri?.user === undefined) return this.#answerOptionsRequest(request, info);
+        return this.#refuse(request, info, 482, 'Loop Detected', 'loop-detected', result.detail);
       }
-      const leg = flow !== undefined ? flow.leg : this.#pickLeg(d, forcedLeg, request, info);
-      if (leg !== undefined) {
-        outLeg = leg;
-        destination = d;
-        break;
-      }
+      case 'FORBIDDEN_DESTINATION':
+        return this.#refuse(request, info, 403, 'Forbidden', 'forbidden-destination', result.detail);
+      case 'NO_LEG':
+      case 'NO_DESTINATION':
+        return this.#refuse(request, info, result.status, result.reason, 'no-route', result.detail);
+      case 'RESOLVE_FAILED':
+        return this.#refuse(request, info, result.status, result.reason, result.status === 404 ? 'not-found' : 'no-route', result.detail);
+      default:
+        // §16.9: a transport error counts as a 503 (408 for a connect timeout) from that target.
+        // The reason phrase is the leg's fixed one; what failed (OpenSSL text, addresses) stays in `detail`.
+        return this.#refuse(request, info, result.status, result.reason, 'delivery-failed', result.detail, { removeVias: edit.inserted });
     }
-    if (outLeg === undefined || destination === undefined) {
-      return forbiddenSeen !== undefined
-        ? this.#refuse(request, info, 403, 'Forbidden', 'forbidden-destination', `${nextHop}: destination ${forbiddenSeen} is not allowed`)
-        : this.#refuse(request, info, 503, 'Service Unavailable', 'no-route', `no leg can reach ${nextHop}`);
-    }
-    // A destination that is one of our own legs would loop until Max-Forwards runs out (Net::SIP §1.8).
-    if (legAt(destination, legs) !== undefined) {
-      const targetUri = sipUri(request.uri);
-      if (request.method === 'OPTIONS' && this.#answerOptions && targetUri?.user === undefined) return this.#answerOptionsRequest(request, info);
-      return this.#refuse(request, info, 482, 'Loop Detected', 'loop-detected', `${nextHop} is this proxy`);
-    }
+  }
 
-    // §16.6 steps 3–8: edit the request and send it.
+  /** §16.6 steps 3–8 for the leg the dispatcher chose: Max-Forwards, Contacts, Record-Route, Via, media. */
+  async #prepare(
+    request: SipRequest,
+    info: ReceiveInfo,
+    outLeg: Leg,
+    ctx: EditContext,
+  ): Promise<ProxyRefused | undefined> {
+    const inLeg = info.leg;
+    const { flow, toTag, loop } = ctx;
     const twoLegs = outLeg !== inLeg;
-    if (mfPresent) request.setHeader('Max-Forwards', String(newMf));
-    else request.appendHeader('Max-Forwards', String(newMf));
+    if (ctx.mfPresent) request.setHeader('Max-Forwards', String(ctx.newMf));
+    else request.appendHeader('Max-Forwards', String(ctx.newMf));
     if (twoLegs || this.#forceRewrite) rewriteContacts(request, this.contactRewriter, inLeg, outLeg);
     const recordRoute = this.#recordRoute && request.method !== 'REGISTER';
     // RFC 5626 §5.3: a caller reachable only over its connection gets that flow's token in our
@@ -545,6 +569,7 @@ export class StatelessProxy implements Receiver {
     }
     request.insertHeader('Via', outLeg.via(branch));
     inserted++;
+    ctx.inserted = inserted;
     if (this.#media !== undefined) {
       const failed = await this.#media.request(request, inLeg, outLeg);
       if (failed !== undefined) return this.#refuse(request, info, 503, 'Service Unavailable', 'media-failed', failed, { removeVias: inserted });
@@ -554,14 +579,7 @@ export class StatelessProxy implements Receiver {
     if (flow !== undefined && flow.connection.closed) {
       return this.#refuse(request, info, flow.flow.required ? 430 : 503, flow.flow.required ? 'Flow Failed' : 'Service Unavailable', 'flow-failed', 'the flow closed', { removeVias: inserted });
     }
-    const result = await this.#dispatcher.deliver(request, flow === undefined ? { destination, leg: outLeg } : { destination, leg: outLeg, connection: flow.connection });
-    if (!result.ok) {
-      // §16.9: a transport error counts as a 503 (408 for a connect timeout) from that target.
-      // The reason phrase is the leg's fixed one; what failed (OpenSSL text, addresses) stays in `detail`.
-      return this.#refuse(request, info, result.status, result.reason, 'delivery-failed', result.detail, { removeVias: inserted });
-    }
-    this.#forwarded(request, info, result.leg, result.destination);
-    return { ok: true, message: request, leg: result.leg, destination: result.destination, connection: result.connection };
+    return undefined;
   }
 
   /** Our Record-Route for `leg`, with the token of `flow` as its user part when given (RFC 5626 §5.3). */
@@ -669,42 +687,6 @@ export class StatelessProxy implements Receiver {
     return isBroadcastOrMulticast(address) || (this.#options.forbiddenDestination?.(address) ?? false);
   }
 
-  #pickLeg(destination: Destination, forced: Leg | undefined, request: SipRequest, info: ReceiveInfo): Leg | undefined {
-    if (forced !== undefined) return forced.state === 'listening' && forced.canDeliverTo(destination) ? forced : undefined;
-    if (this.#options.selectLeg !== undefined) return this.#options.selectLeg(destination, request, info);
-    return this.#dispatcher.selectLeg(destination);
-  }
-
-  /** IP literals (and maddr) directly, RFC 3263 §4.1/§4.2; names through the resolver. */
-  async #destinations(
-    uriText: string,
-    legs: readonly Leg[],
-  ): Promise<{ ok: true; destinations: Destination[] } | { ok: false; status: number; reason: string; detail: string }> {
-    const uri = sipUri(uriText);
-    if (uri !== undefined) {
-      const maddr = typeof uri.params.maddr === 'string' && isIP(uri.params.maddr.replace(/^\[|\]$/g, '')) !== 0 ? uri.params.maddr.replace(/^\[|\]$/g, '') : undefined;
-      const host = maddr ?? uri.host;
-      const family = isIP(host);
-      if (family !== 0) {
-        const param = typeof uri.params.transport === 'string' ? uri.params.transport.toLowerCase() : undefined;
-        const transport = (param ?? (uri.scheme === 'sips' ? 'tls' : 'udp')) as Transport;
-        if (!TRANSPORTS.has(transport)) return { ok: false, status: 503, reason: 'Service Unavailable', detail: `transport ${param} is not supported` };
-        const port = uri.port ?? (transport === 'tls' || transport === 'wss' ? 5061 : 5060);
-        return { ok: true, destinations: [{ transport, address: canonicalHost(host), port, family: family === 6 ? 6 : 4 }] };
-      }
-    }
-    this.#resolver ??= new SipResolver();
-    const transports = [...new Set(legs.map((leg) => leg.transport))];
-    try {
-      const r = await this.#resolver.resolve(uriText, { transports });
-      // SipResolver answers a `.invalid` name (RFC 6761 §6.4) with 480 at once, and says so in its detail.
-      if (!r.ok) return { ok: false, status: r.status, reason: r.reason, detail: 'detail' in r && typeof r.detail === 'string' ? r.detail : `resolving ${uriText} failed` };
-      return { ok: true, destinations: r.destinations };
-    } catch (error) {
-      return { ok: false, status: 503, reason: 'Service Unavailable', detail: `resolving ${uriText} failed: ${String(error)}` };
-    }
-  }
-
   #answerOptionsRequest(request: SipRequest, info: ReceiveInfo): Promise<ProxyRefused> {
     return this.#refuse(request, info, 200, 'OK', 'answered-options', 'OPTIONS answered by the proxy');
   }
@@ -743,7 +725,7 @@ export class StatelessProxy implements Receiver {
       this.#dropped(request, info, code, `${detail}; answer ${status} not sent: ${sent.detail}`);
       return outcome;
     }
-    this.#logger?.debug?.('answered request', { status, code, detail, callId: request.callId });
+    this.#logger?.debug?.({ status, code, detail, callId: request.callId }, 'answered request');
     if (replyChannel.hasSubscribers) replyChannel.publish({ request, response, info, code });
     outcome.response = response;
     return outcome;
@@ -755,7 +737,7 @@ export class StatelessProxy implements Receiver {
   }
 
   #dropped(message: SipMessage, info: ReceiveInfo, code: string, detail: string): void {
-    this.#logger?.debug?.('dropped message', { code, detail, callId: message.callId });
+    this.#logger?.debug?.({ code, detail, callId: message.callId }, 'dropped message');
     if (dropChannel.hasSubscribers) dropChannel.publish({ message, info, code, reason: detail });
   }
 

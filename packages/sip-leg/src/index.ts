@@ -7,6 +7,7 @@ export * from './diagnostics.js';
 export { responseTarget, stampVia, readVia } from './via.js';
 export type { ResponseTarget, ViaParts } from './via.js';
 export { Dispatcher } from './dispatcher.js';
-export type { DeliverFailure, DeliverOptions, DeliverResult, DestinationResolver, DispatcherOptions, Receiver } from './dispatcher.js';
+export type { DeliverFailure, DeliverOptions, DeliverResult, DestinationResolver, DispatcherOptions, Receiver, RouteFailure, RouteOptions, RouteResult } from './dispatcher.js';
+export { literalDestination } from './route.js';
 export * from './resolve/index.js';
 export { isConnectionTransport, reachableOnlyByFlow } from './flow.js';
