@@ -86,10 +86,3 @@ function parseAuthParams(text: string): Map<string, string> {
   }
   return out;
 }
-
-/** A To tag for a stateless answer: the same for every retransmission of the request (RFC 3261 §16.11, §8.2.6.2). */
-export function statelessToTag(request: SipRequest): string {
-  const top = request.topVia;
-  const text = `${top?.branch ?? request.getHeader('via') ?? ''}\n${request.from?.tag ?? ''}\n${request.callId ?? ''}\n${request.cseq?.seq ?? ''}`;
-  return md5(text).slice(0, 16);
-}

@@ -1,24 +1,6 @@
 /** Recognising the proxy's own addresses in Route entries and Request-URIs (RFC 3261 §16.4). */
-import { isIP } from 'node:net';
-import { isSipUri, parseUri, type SipUri } from '@sipway/sip-message';
+import { canonicalHost, isSipUri, parseUri, uriDefaultPort, type SipUri } from '@sipway/sip-message';
 import type { Leg } from '@sipway/sip-leg';
-
-function canonicalHost(host: string): string {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  // Only IPv6 text has more than one spelling worth normalising; skip the check otherwise.
-  if (bare.includes(':') && isIP(bare) === 6) {
-    try {
-      return new URL(`http://[${bare}]/`).hostname.slice(1, -1);
-    } catch {
-      return bare.toLowerCase();
-    }
-  }
-  return bare.toLowerCase();
-}
-
-function defaultPortOf(uri: SipUri, transport: string | undefined): number {
-  return uri.scheme === 'sips' || transport === 'tls' || transport === 'wss' ? 5061 : 5060;
-}
 
 // The routing of one request asks for the same URI text several times (Request-URI, Route);
 // a tiny cache of the last few parses saves re-parsing it. Parsed URIs are treated as read-only.
@@ -73,7 +55,7 @@ export function legHasHost(leg: Leg, host: string): boolean {
 export function legNamedBy(uri: SipUri, legs: readonly Leg[]): Leg | undefined {
   const transportParam = uri.params.transport;
   const transport = typeof transportParam === 'string' ? transportParam.toLowerCase() : undefined;
-  const port = uri.port ?? defaultPortOf(uri, transport);
+  const port = uri.port ?? uriDefaultPort(uri);
   const find = (host: string): Leg | undefined => {
     const candidates = legs.filter((leg) => leg.port === port && legHasHost(leg, host));
     if (candidates.length === 0) return undefined;
@@ -98,4 +80,3 @@ export function legUri(leg: Leg, secure: boolean): string {
   return contact;
 }
 
-export { canonicalHost };

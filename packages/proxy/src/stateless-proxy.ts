@@ -6,9 +6,9 @@
 import { ContactRewriter, netSipLegKey } from '@sipway/contact-rewriter';
 import { responseTarget } from '@sipway/sip-leg';
 import type { Destination, DestinationResolver, Dispatcher, Leg, ReceiveInfo, Receiver } from '@sipway/sip-leg';
-import { createResponse, formatUri, parseVia, validateMessage } from '@sipway/sip-message';
+import { canonicalAor, canonicalHost, createResponse, formatUri, parseVia, statelessToTag, uriDefaultPort, validateMessage } from '@sipway/sip-message';
 import type { SipMessage, SipRequest, SipResponse } from '@sipway/sip-message';
-import { type BranchFormula, loopHash, loopPartOf, netSipBranch, rfcBranch, statelessToTag } from './branch.js';
+import { type BranchFormula, loopHash, loopPartOf, netSipBranch, rfcBranch } from './branch.js';
 import { type ProxyContactRewriter, rewriteContacts, splitScheme, userPart } from './contacts.js';
 import { dropChannel, forwardChannel, replyChannel } from './diagnostics.js';
 import { ProxyError } from './errors.js';
@@ -21,10 +21,10 @@ import { RECORD_ROUTE_SIGNATURE_PARAM, RecordRouteSigner, recordRouteKey } from 
 import { RecentRelays } from './relay-policy.js';
 import { branchBaseOf } from './md5.js';
 import { MediaFlow } from './media-flow.js';
-import { type LocationService, bestBinding, bindingUri, canonicalAor } from './location.js';
+import { type LocationService, bestBinding, bindingUri } from './location.js';
 import type { ProxyLogger, StatelessProxyOptions } from './options.js';
 import type { ProxyOutcome, ProxyRefusalCode, ProxyRefused } from './outcome.js';
-import { canonicalHost, legHasHost, legNamedBy, legUri, sipUri } from './own-legs.js';
+import { legHasHost, legNamedBy, legUri, sipUri } from './own-legs.js';
 import type { SipUri } from '@sipway/sip-message';
 
 const OPTION_NAMES = new Set([
@@ -343,7 +343,7 @@ export class StatelessProxy implements Receiver {
     if (maddrUri !== undefined && typeof maddr === 'string' && legHasHost(inLeg, maddr)) {
       const transportParam = maddrUri.params.transport;
       const transport = typeof transportParam === 'string' ? transportParam.toLowerCase() : maddrUri.scheme === 'sips' ? 'tls' : 'udp';
-      const port = maddrUri.port ?? (transport === 'tls' || transport === 'wss' ? 5061 : 5060);
+      const port = maddrUri.port ?? uriDefaultPort(maddrUri);
       if (transport === inLeg.transport && port === inLeg.port) {
         const params = Object.fromEntries(Object.entries(maddrUri.params).filter(([k]) => k !== 'maddr' && k !== 'transport'));
         // Fields one by one: the parsed URI may keep some of them behind getters.
@@ -444,7 +444,7 @@ export class StatelessProxy implements Receiver {
       // addresses and another port names another element on our host and is forwarded as is.
       const served = target !== undefined && this.#servesUri(target);
       if (target !== undefined && target.user !== undefined && (served || (this.#wildcard && !this.#isOwnHost(target.host)))) {
-        const aor = canonicalAor(target);
+        const aor = canonicalAor(target) ?? request.uri;
         let bindings;
         try {
           bindings = await this.#location.lookup(aor);
@@ -653,7 +653,7 @@ export class StatelessProxy implements Receiver {
     if (to === undefined || to.user === undefined || !(this.#wildcard || this.#domains.has(canonicalHost(to.host)))) return false;
     let bindings;
     try {
-      bindings = await this.#location.lookup(canonicalAor(to));
+      bindings = await this.#location.lookup(canonicalAor(to) ?? request.to.uri);
     } catch {
       return false;
     }

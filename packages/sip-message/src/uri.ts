@@ -1,3 +1,4 @@
+import { defaultPort } from './host.js';
 import { SipParseError } from './errors.js';
 import { unescapeText } from './escape.js';
 import type { Params } from './split.js';
@@ -434,9 +435,9 @@ export function sipUriEquals(a: string | Uri, b: string | Uri, options: UriEqual
   }
   if (ua.user !== ub.user || ua.password !== ub.password) return false;
   if (normalizeHost(ua) !== normalizeHost(ub)) return false;
-  const defaultPort = ua.scheme === 'sips' ? 5061 : 5060;
-  const pa = ua.port ?? (options.defaultPorts ? defaultPort : undefined);
-  const pb = ub.port ?? (options.defaultPorts ? defaultPort : undefined);
+  const fallback = options.defaultPorts ? defaultPort(ua.scheme) : undefined;
+  const pa = ua.port ?? fallback;
+  const pb = ub.port ?? fallback;
   if (pa !== pb) return false;
   for (const name of SIGNIFICANT_PARAMS) {
     const va = ua.params[name];
