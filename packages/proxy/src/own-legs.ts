@@ -2,27 +2,17 @@
 import { canonicalHost, isSipUri, parseUri, uriDefaultPort, type SipUri } from '@sipway/sip-message';
 import type { Leg } from '@sipway/sip-leg';
 
-// The routing of one request asks for the same URI text several times (Request-URI, Route);
-// a tiny cache of the last few parses saves re-parsing it. Parsed URIs are treated as read-only.
-const URI_CACHE_SIZE = 4;
-const uriCacheKeys: string[] = [];
-const uriCacheValues: (SipUri | undefined)[] = [];
-let uriCacheNext = 0;
-
-/** Parses a URI text to a SIP URI, or undefined. */
+/**
+ * Parses a URI text to a SIP URI, or undefined (tel:, malformed). No cache: the request steps
+ * keep what they parsed on the message's context (`uriOf`), so nothing outlives a message.
+ */
 export function sipUri(text: string): SipUri | undefined {
-  for (let i = 0; i < uriCacheKeys.length; i++) if (uriCacheKeys[i] === text) return uriCacheValues[i];
-  let result: SipUri | undefined;
   try {
     const uri = parseUri(text);
-    result = isSipUri(uri) ? uri : undefined;
+    return isSipUri(uri) ? uri : undefined;
   } catch {
-    result = undefined;
+    return undefined;
   }
-  uriCacheKeys[uriCacheNext] = text;
-  uriCacheValues[uriCacheNext] = result;
-  uriCacheNext = (uriCacheNext + 1) % URI_CACHE_SIZE;
-  return result;
 }
 
 // A leg's address and host never change once it listens; normalise them once.

@@ -9,7 +9,7 @@ import type { Destination, Transport } from './destination.js';
 import { errorChannel } from './diagnostics.js';
 import { failure } from './leg.js';
 import type { Leg, LegConnection, LegLogger, ReceiveInfo, SendFailure } from './leg.js';
-import { responseTarget } from './via.js';
+import { responseTargetOf } from './via.js';
 import { canonicalAddress } from './address.js';
 import {
   type DestinationResolver,
@@ -329,7 +329,7 @@ export class Dispatcher {
     let direct = false;
     if (target === undefined && !message.isRequest) {
       direct = true;
-      const t = responseTarget(message.getHeader('via'));
+      const t = responseTargetOf(message);
       if (t.kind === 'invalid') return failure('NO_DESTINATION', 503, t.reason);
       if (t.kind === 'address') return { ok: true, destinations: [t.destination] };
       // RFC 3263 §5: a sent-by name is resolved like a URI with that transport and port.

@@ -4,7 +4,7 @@ export * from './destination.js';
 export * from './errors.js';
 export * from './leg.js';
 export * from './diagnostics.js';
-export { responseTarget, stampVia, readVia } from './via.js';
+export { responseTarget, responseTargetOf, stampVia, readVia } from './via.js';
 export type { ResponseTarget, ViaParts } from './via.js';
 export { Dispatcher } from './dispatcher.js';
 export type { DeliverFailure, DeliverOptions, DeliverResult, DestinationResolver, DispatcherOptions, Receiver, RouteFailure, RouteOptions, RouteResult } from './dispatcher.js';
