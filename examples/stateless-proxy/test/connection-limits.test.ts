@@ -282,7 +282,7 @@ describe('running out of file descriptors', () => {
 describe('running out of descriptors on outgoing connections', () => {
   it('under ulimit -n 64: the INVITE past the limit gets a plain 503, one EMFILE line, idle connections are closed and later calls go through', async () => {
     const proxy = await startProxy(
-      ['--leg', 'udp:127.0.0.1:0', '--leg', 'tcp:127.0.0.1:0', '--registrar', '--domain', 'example.com', '--max-connections', '200'],
+      ['--leg', 'udp:127.0.0.1:0', '--leg', 'tcp:127.0.0.1:0', '--registrar', '--domain', 'example.com', '--max-connections', '200', '--rate-limit', 'off'],
       2,
       10_000,
       { openFiles: 64 },

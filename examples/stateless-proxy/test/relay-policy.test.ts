@@ -117,7 +117,7 @@ describe('ACK, CANCEL and other requests for Redis on loopback (forged From and 
     const sink = await byteSink();
     // A service on another loopback address, where no leg listens.
     const sink5 = await byteSink('127.0.0.5');
-    const proxy = await startProxy(['--leg', 'udp:127.0.0.1:0', '--leg', 'tcp:127.0.0.1:0', '--registrar', '--domain', 'example.com', '--log-level', 'warn', ...AUTH_ARGS], 2);
+    const proxy = await startProxy(['--leg', 'udp:127.0.0.1:0', '--leg', 'tcp:127.0.0.1:0', '--registrar', '--domain', 'example.com', '--log-level', 'warn', '--rate-limit', 'off', ...AUTH_ARGS], 2);
     const udpLeg = proxy.legs.find((l) => l.transport === 'udp')!;
     const tcpLeg = proxy.legs.find((l) => l.transport === 'tcp')!;
     const client = await rawUdp();

@@ -1,19 +1,12 @@
 /** Recognising the proxy's own addresses in Route entries and Request-URIs (RFC 3261 §16.4). */
-import { canonicalHost, isSipUri, parseUri, uriDefaultPort, type SipUri } from '@sipway/sip-message';
+import { canonicalHost, parseSipUri, uriDefaultPort, type SipUri } from '@sipway/sip-message';
 import type { Leg } from '@sipway/sip-leg';
 
 /**
  * Parses a URI text to a SIP URI, or undefined (tel:, malformed). No cache: the request steps
  * keep what they parsed on the message's context (`uriOf`), so nothing outlives a message.
  */
-export function sipUri(text: string): SipUri | undefined {
-  try {
-    const uri = parseUri(text);
-    return isSipUri(uri) ? uri : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export const sipUri: (text: string) => SipUri | undefined = parseSipUri;
 
 // A leg's address and host never change once it listens; normalise them once.
 const legHosts = new WeakMap<Leg, { address: string; host: string; key: string }>();

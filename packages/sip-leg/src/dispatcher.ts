@@ -3,7 +3,7 @@
  * received message to the receiver, and delivers outgoing messages through the leg that can
  * reach the destination, resolving a URI per RFC 3263 when only a URI is known.
  */
-import type { SipMessage } from '@sipway/sip-message';
+import { parseSipUri, type SipMessage } from '@sipway/sip-message';
 import { LegClosedError, LegOptionsError } from './errors.js';
 import type { Destination, Transport } from './destination.js';
 import { errorChannel } from './diagnostics.js';
@@ -19,7 +19,6 @@ import {
   failsOver,
   literalDestination,
   preferTransport,
-  sipUriOf,
 } from './route.js';
 
 export type { DestinationResolver, RouteFailure, RouteOptions, RouteResult } from './route.js';
@@ -255,7 +254,7 @@ export class Dispatcher {
     target: string,
     resolver: DestinationResolver | undefined = this.resolver,
   ): Promise<{ ok: true; destinations: readonly Destination[] } | DeliverFailure> {
-    const uri = sipUriOf(target);
+    const uri = parseSipUri(target);
     const literal = uri === undefined ? undefined : literalDestination(uri);
     if (typeof literal === 'string') return failure('NO_DESTINATION', 503, literal);
     if (literal !== undefined) return { ok: true, destinations: [literal] };

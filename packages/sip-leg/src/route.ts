@@ -2,7 +2,7 @@
  * "Where does this request go and through which leg": the one place that answers it
  * (RFC 3261 §16.6 steps 6–9, §18.1.1; RFC 3263 §4). Used by {@link Dispatcher.route}.
  */
-import { isSipUri, parseUri, type SipUri } from '@sipway/sip-message';
+import { parseSipUri, type SipUri } from '@sipway/sip-message';
 import { canonicalAddress, ipFamily, stripBrackets } from './address.js';
 import { TRANSPORTS, defaultPort, type Destination, type Transport } from './destination.js';
 import type { Leg, LegConnection, ReceiveInfo, SendFailure, SendFailureCode } from './leg.js';
@@ -73,16 +73,6 @@ export function literalDestination(uri: SipUri): Destination | string | undefine
   const transport = (param ?? (uri.scheme === 'sips' ? 'tls' : 'udp')) as Transport;
   if (!TRANSPORTS.includes(transport)) return `transport ${param} is not supported`;
   return { transport, address: canonicalAddress(host), port: uri.port ?? defaultPort(transport), family };
-}
-
-/** Parses a URI text to a SIP URI, or undefined (tel:, malformed). */
-export function sipUriOf(text: string): SipUri | undefined {
-  try {
-    const uri = parseUri(text);
-    return isSipUri(uri) ? uri : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Destinations over `transport` first, the rest after, each group in the resolver's order (Net::SIP). */

@@ -21,6 +21,7 @@ export {
   formatUri,
   sipUriEquals,
   isSipUri,
+  parseSipUri,
   isTelUri,
   isIPv4,
   isIPv6,

@@ -41,6 +41,16 @@ export function isSipUri(uri: Uri): uri is SipUri {
   return uri.scheme === 'sip' || uri.scheme === 'sips';
 }
 
+/** A SIP or SIPS URI from its text, or undefined (tel:, another scheme, malformed): never throws. */
+export function parseSipUri(text: string): SipUri | undefined {
+  try {
+    const uri = parseUri(text);
+    return isSipUri(uri) ? uri : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function isTelUri(uri: Uri): uri is TelUri {
   return uri.scheme === 'tel';
 }
