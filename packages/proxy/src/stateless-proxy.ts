@@ -6,7 +6,7 @@
  */
 import { ContactRewriter, netSipLegKey } from '@sipway/contact-rewriter';
 import { responseTarget, responseTargetOf } from '@sipway/sip-leg';
-import type { Destination, DestinationResolver, Dispatcher, Leg, ReceiveInfo, Receiver } from '@sipway/sip-leg';
+import type { Destination, DestinationResolver, Dispatcher, Leg, ReceiveInfo, Receiver, RouteOptions } from '@sipway/sip-leg';
 import { canonicalHost, createResponse, statelessToTag } from '@sipway/sip-message';
 import type { SipMessage, SipRequest, SipResponse } from '@sipway/sip-message';
 import type { BranchFormula } from './branch.js';
@@ -278,19 +278,23 @@ export class StatelessProxy implements Receiver {
    */
   async #forward(ctx: RequestContext): Promise<ProxyOutcome> {
     const { request, info, flow } = ctx;
-    const direct = flow?.destination ?? ctx.sourceDestination;
-    const forced = ctx.forcedLeg;
-    const selectLeg = this.#options.selectLeg;
-    const result = await this.#dispatcher.route<Refusal>(request, {
+    const core = this.#core;
+    const options: RouteOptions<Refusal> = {
       uri: ctx.nextHop ?? request.uri,
       incoming: info,
-      ...(direct === undefined ? {} : { destination: direct }),
-      ...(flow !== undefined ? { leg: flow.leg, connection: flow.connection } : forced !== undefined ? { leg: forced } : {}),
-      ...(this.#resolver === undefined ? {} : { resolver: this.#resolver }),
-      ...(selectLeg === undefined ? {} : { selectLeg: (d: Destination) => selectLeg(d, request, info) }),
-      refuse: (d) => destinationRefusal(this.#core, ctx, d.address),
-      prepare: (outLeg) => editRequest(this.#core, ctx, outLeg),
-    });
+      refuse: (d) => destinationRefusal(core, ctx, d.address),
+      prepare: (outLeg) => editRequest(core, ctx, outLeg),
+    };
+    const direct = flow?.destination ?? ctx.sourceDestination;
+    if (direct !== undefined) options.destination = direct;
+    if (flow !== undefined) {
+      options.leg = flow.leg;
+      options.connection = flow.connection;
+    } else if (ctx.forcedLeg !== undefined) options.leg = ctx.forcedLeg;
+    if (this.#resolver !== undefined) options.resolver = this.#resolver;
+    const selectLeg = this.#options.selectLeg;
+    if (selectLeg !== undefined) options.selectLeg = (d: Destination) => selectLeg(d, request, info);
+    const result = await this.#dispatcher.route<Refusal>(request, options);
     if (result.ok) {
       this.#forwarded(request, info, result.leg, result.destination);
       return { ok: true, message: request, leg: result.leg, destination: result.destination, connection: result.connection };

@@ -23,6 +23,12 @@ import {
 
 export type { DestinationResolver, RouteFailure, RouteOptions, RouteResult } from './route.js';
 
+/** The result with the count of destinations tried (the result objects are fresh: no copy). */
+function withTried<T extends object>(result: T, tried: number): T & { tried: number } {
+  (result as T & { tried: number }).tried = tried;
+  return result as T & { tried: number };
+}
+
 /** Whatever handles received messages: a proxy, a registrar, a receive chain. */
 export interface Receiver {
   receive(message: SipMessage, info: ReceiveInfo): unknown;
@@ -216,16 +222,16 @@ export class Dispatcher {
       const refusal = await options.prepare(leg, destination);
       if (refusal !== undefined) return { ok: false, code: 'REFUSED', refusal };
     }
-    const sent = new Set<string>();
+    // What was tried, made only when a send fails and there is a next destination to try.
+    let sent: Set<string> | undefined;
     let tried = 0;
     for (;;) {
-      sent.add(destinationKey(destination));
       tried++;
       const result = await this.sendOn(leg, message, destination, options.connection);
-      if (result.ok) return { ...result, tried };
-      if (options.connection !== undefined || !failsOver(result.code)) return { ...result, tried };
+      if (result.ok || options.connection !== undefined || !failsOver(result.code) || index + 1 >= destinations.length) return withTried(result, tried);
+      (sent ??= new Set()).add(destinationKey(destination));
       const next = await this.nextDestination(destinations, index + 1, leg, sent, pick, options.refuse);
-      if (next === undefined) return { ...result, tried };
+      if (next === undefined) return withTried(result, tried);
       index = next;
       destination = destinations[next]!;
     }

@@ -89,8 +89,8 @@ export interface RequestContext {
   fromBinding: boolean;
   /** Vias the §16.6 edit inserted (left out of an answer after a failed send). */
   inserted: number;
-  /** Each URI text parsed once for this message. */
-  readonly parsed: Map<string, SipUri | undefined>;
+  /** Each URI text parsed once for this message (made on first use). */
+  parsed: Map<string, SipUri | undefined> | undefined;
 }
 
 export function newContext(request: SipRequest, info: ReceiveInfo, legs: readonly Leg[]): RequestContext {
@@ -113,14 +113,15 @@ export function newContext(request: SipRequest, info: ReceiveInfo, legs: readonl
     sourceDestination: undefined,
     fromBinding: false,
     inserted: 0,
-    parsed: new Map(),
+    parsed: undefined,
   };
 }
 
 /** The SIP URI of `text`, parsed once per message. */
 export function uriOf(ctx: RequestContext, text: string): SipUri | undefined {
-  if (ctx.parsed.has(text)) return ctx.parsed.get(text);
+  const parsed = (ctx.parsed ??= new Map());
+  if (parsed.has(text)) return parsed.get(text);
   const uri = sipUri(text);
-  ctx.parsed.set(text, uri);
+  parsed.set(text, uri);
   return uri;
 }
