@@ -1,17 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { Dispatcher, ReceiveInfo } from '@sipway/sip-leg';
-import { createResponse } from '@sipway/sip-message';
-import type { SipMessage, SipRequest } from '@sipway/sip-message';
+import { createResponse, statelessToTag } from '@sipway/sip-message';
+import type { SipMessage } from '@sipway/sip-message';
 
 const ALLOW = 'REGISTER, OPTIONS';
-
-/** A To tag from the request, so a retransmission gets the same answer (RFC 3261 §8.2.6.2). */
-function toTag(request: SipRequest): string {
-  return createHash('sha256')
-    .update(`${request.getHeader('via') ?? ''}\0${request.callId ?? ''}\0${request.getHeader('cseq') ?? ''}`)
-    .digest('base64url')
-    .slice(0, 16);
-}
 
 function answerFor(method: string): [number, string] {
   switch (method) {
@@ -39,7 +30,7 @@ export function registrarFallback(dispatcher: Pick<Dispatcher, 'deliver'>) {
     const [status, reason] = answerFor(message.method);
     let response;
     try {
-      response = createResponse(message, status, reason, { toTag: toTag(message), headers: [['Allow', ALLOW]] });
+      response = createResponse(message, status, reason, { toTag: statelessToTag(message), headers: [['Allow', ALLOW]] });
     } catch {
       return true; // too broken to answer (no Via, no CSeq): dropped
     }

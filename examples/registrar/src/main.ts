@@ -5,6 +5,7 @@
  * answering, an unreadable snapshot), 2 for bad flags.
  */
 import { pino } from 'pino';
+import { LEG_ERROR_CODES } from '@sipway/sip-leg';
 import { parseCliArgs, USAGE } from './args.js';
 import type { RegistrarConfig } from './args.js';
 import { ConfigError, Signals, exitWhenDone } from '@sipway/example-kit';
@@ -39,7 +40,7 @@ async function main(argv: readonly string[]): Promise<number> {
     logger.fatal({ err: error }, 'cannot start');
     process.stderr.write(`sipway-registrar: cannot start: ${message}\n`);
     const code = (error as { code?: string }).code;
-    return code === 'LEG_OPTIONS' || code === 'REGISTRAR_INVALID_OPTIONS' || code === 'AUTH_INVALID_OPTIONS' ? 2 : 1;
+    return code === LEG_ERROR_CODES.INVALID_OPTIONS || code === 'REGISTRAR_INVALID_OPTIONS' || code === 'AUTH_INVALID_OPTIONS' ? 2 : 1;
   }
   for (const leg of running.legs) ready.info({ leg: describeLeg(leg), contact: leg.contact }, `listening on ${describeLeg(leg)}`);
   if (running.admin !== undefined) ready.info({ admin: running.admin.url }, `admin listening on ${running.admin.url}`);

@@ -35,16 +35,6 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
-/** pino's `(obj, msg)` order behind @sipway/proxy's `(msg, data)` logger shape (the other packages take pino as it is). */
-function adapt(logger: Logger) {
-  return {
-    debug: (msg: string, data?: Record<string, unknown>) => logger.debug(data ?? {}, msg),
-    info: (msg: string, data?: Record<string, unknown>) => logger.info(data ?? {}, msg),
-    warn: (msg: string, data?: Record<string, unknown>) => logger.warn(data ?? {}, msg),
-    error: (msg: string, data?: Record<string, unknown>) => logger.error(data ?? {}, msg),
-  };
-}
-
 /** A leg's `proxy` applies to its domains (Net::SIP's leg2proxy); a leg without domains or `*` sends everything there. */
 function nextHops(config: ProxyConfig): { domain2proxy: Record<string, string>; outboundProxy: string | undefined } {
   const domain2proxy: Record<string, string> = {};
@@ -130,7 +120,7 @@ export async function startProxy(config: ProxyConfig, logger: Logger): Promise<R
       allowDestinations: config.allowDestinations,
       allowPrivate: config.allowPrivate,
       ...(config.contactLifetime === undefined ? {} : { contactTokenLifetime: config.contactLifetime }),
-      logger: adapt(logger.child({ component: 'proxy' })),
+      logger: logger.child({ component: 'proxy' }),
     });
     cleanups.push(() => proxy.close());
 

@@ -72,6 +72,8 @@ describe('the sipway-proxy command', () => {
     [['--relay-allow', '10.0.0.0/40'], /relay-allow "10\.0\.0\.0\/40"/],
     [['--allow-destination', 'localhost'], /allow-destination "localhost"/],
     [['--route-secret', 'short'], /route-secret/],
+    // A bad option found by sip-leg (LEG_INVALID_OPTIONS, imported as LEG_ERROR_CODES.INVALID_OPTIONS) is a bad flag too.
+    [['--leg', 'udp:127.0.0.1:0', '--proxy', 'tel:+1'], /outboundProxy: 'tel:\+1' is neither a SIP URI/],
   ])('refuses %j with exit code 2 and a clear message', async (args, message) => {
     const r = await runCli(args);
     expect(r.code).toBe(2);

@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { adminGet, waitPortBound } from '@sipway/test-peers';
-import { bracket, cleanup, find, freePort, headerValues, sipp, startLine, startProxy, until } from './helpers.js';
+import { bracket, cleanup, find, freePort, headerValues, sipp, startLine, startProxy, unsigned, until } from './helpers.js';
 import type { ProxyProcess } from './helpers.js';
 
 const closers: Array<() => void> = [];
@@ -192,7 +192,7 @@ describe.each(FAMILIES)('a WebSocket client with a .invalid Contact, called ($na
     const rr = recordRoutes(invite);
     expect(rr).toHaveLength(2);
     expect(rr[0]).toMatch(TOKEN_RR(wsPort, 'ws', host));
-    expect(rr[1]).toMatch(new RegExp(`^<sip:${esc(h)}:${leg(proxy, 'udp')};lr;rrsig=[A-Za-z0-9_-]+>$`));
+    expect(unsigned(rr[1]!)).toBe(`<sip:${h}:${leg(proxy, 'udp')};lr>`);
     expect(startLine(await client.waitFor(/^ACK /, 'ACK over ws'))).toBe('ACK sip:k3l7a9@df7jal23ls0d.invalid;transport=ws SIP/2.0');
     expect(startLine(await client.waitFor(/^BYE /, 'BYE over ws'))).toBe('BYE sip:k3l7a9@df7jal23ls0d.invalid;transport=ws SIP/2.0');
     expect(find(uac.received, /^SIP\/2\.0 200/).length).toBeGreaterThanOrEqual(2);

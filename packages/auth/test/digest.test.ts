@@ -32,7 +32,7 @@ describe('DigestAuthenticator: the challenge', () => {
     const { response, params } = await s.challenge();
     expect(response.status).toBe(401);
     expect(response.reason).toBe('Unauthorized');
-    expect(response.to?.tag).toMatch(/^da[0-9a-f]{12}$/);
+    expect(response.to?.tag).toMatch(/^da[0-9a-f]{14}$/);
     expect(params.map((p) => p['algorithm'])).toEqual(['SHA-256', 'MD5']);
     for (const p of params) {
       expect(p['realm']).toBe(REALM);

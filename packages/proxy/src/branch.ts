@@ -86,22 +86,3 @@ function parseAuthParams(text: string): Map<string, string> {
   }
   return out;
 }
-
-/** A To tag for a stateless answer: the same for every retransmission of the request (RFC 3261 §16.11, §8.2.6.2). */
-export function statelessToTag(request: SipRequest): string {
-  // Total: the 400 to a request whose Via, From or CSeq does not parse (a CSeq past 2**32-1) needs
-  // a tag too, so an unparsable value counts by its text; a valid one gives the tag it always gave.
-  const branch = readOr(() => request.topVia?.branch, undefined);
-  const fromTag = readOr(() => request.from?.tag ?? '', request.getHeader('from'));
-  const seq = readOr<string | number | undefined>(() => request.cseq?.seq ?? '', request.getHeader('cseq'));
-  const text = `${branch ?? request.getHeader('via') ?? ''}\n${fromTag ?? ''}\n${request.callId ?? ''}\n${seq ?? ''}`;
-  return md5(text).slice(0, 16);
-}
-
-function readOr<T>(read: () => T, fallback: T): T {
-  try {
-    return read();
-  } catch {
-    return fallback;
-  }
-}

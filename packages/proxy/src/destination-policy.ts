@@ -9,7 +9,7 @@ import { networkInterfaces } from 'node:os';
 import type { Leg } from '@sipway/sip-leg';
 import { CidrList, plainAddress, specialRange } from './address-ranges.js';
 import { isBroadcastOrMulticast } from './forbidden-address.js';
-import { canonicalHost } from './own-legs.js';
+import { canonicalHost } from '@sipway/sip-message';
 
 /** Why a destination is refused; undefined when it may be used. */
 export type DestinationRefusal = 'broadcast-or-multicast' | 'forbidden' | 'loopback' | 'link-local' | 'private' | 'own-address';

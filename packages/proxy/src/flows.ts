@@ -9,7 +9,8 @@ import type { Destination, Leg, LegConnection, ReceiveInfo, Transport } from '@s
 import type { SipRequest } from '@sipway/sip-message';
 import type { Flow } from './flow-token.js';
 import { type Binding, bindingUri } from './location.js';
-import { canonicalHost, sipUri } from './own-legs.js';
+import { canonicalHost } from '@sipway/sip-message';
+import { sipUri } from './own-legs.js';
 
 /** An open flow to send a request down. */
 export interface FlowTarget {

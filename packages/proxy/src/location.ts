@@ -2,7 +2,6 @@
  * The location service the proxy asks for a user's bindings (RFC 3261 §10, §16.5). A registrar
  * implements it; the proxy never imports one.
  */
-import type { SipUri } from '@sipway/sip-message';
 
 /** One registered contact of an address-of-record. */
 export interface Binding {
@@ -31,7 +30,7 @@ export interface Binding {
 export interface LocationService {
   /**
    * Current bindings of an address-of-record in canonical form `sip:user@host` (see
-   * {@link canonicalAor}); an empty list when it has none. `@sipway/registrar`'s `Registrar`
+   * `canonicalAor` of @sipway/sip-message); an empty list when it has none. `@sipway/registrar`'s `Registrar`
    * fits as it is.
    */
   lookup(aor: string): Promise<readonly Binding[]> | readonly Binding[];
@@ -40,16 +39,6 @@ export interface LocationService {
    * answers 480 instead of 404 (RFC 3261 §21.4.18). Optional.
    */
   knows?(aor: string): Promise<boolean> | boolean;
-}
-
-/**
- * The canonical address-of-record of a SIP URI, as RFC 3261 §10.3 step 5 asks: the scheme
- * (`sip:` or `sips:`, a different AOR), the user part as given (case-sensitive, unescaped),
- * the host lower-cased (IPv6 in brackets), no port, no parameters, no headers.
- */
-export function canonicalAor(uri: SipUri): string {
-  const host = uri.hostType === 'ipv6' ? `[${uri.host.toLowerCase()}]` : uri.host.toLowerCase();
-  return uri.user === undefined ? `${uri.scheme}:${host}` : `${uri.scheme}:${uri.user}@${host}`;
 }
 
 /** Highest q first (absent = 1), then the most recently updated. */

@@ -106,14 +106,14 @@ export class MediaFlow {
   #delete(message: SipMessage, reason: MediaDeleteReason): void {
     const c = call(message.callId ?? '', message.from?.tag ?? '', message.to?.tag, message.cseq?.seq);
     this.#relay.delete(c, reason).catch((error: unknown) => {
-      this.#logger?.warn?.('media relay delete failed', { callId: c.callId, reason, error: String(error) });
+      this.#logger?.warn?.({ callId: c.callId, reason, error: String(error) }, 'media relay delete failed');
     });
   }
 
   #failed(message: SipMessage, error: unknown): string {
     const code = (error as { code?: unknown } | null)?.code;
     const detail = `media relay failed: ${error instanceof Error ? error.message : String(error)}`;
-    this.#logger?.warn?.('media relay failed', { callId: message.callId, code: typeof code === 'string' ? code : undefined, error: detail });
+    this.#logger?.warn?.({ callId: message.callId, code: typeof code === 'string' ? code : undefined, error: detail }, 'media relay failed');
     return detail;
   }
 

@@ -6,12 +6,12 @@ import type { ProxyContactRewriter } from './contacts.js';
 import type { LocationService } from './location.js';
 import type { MediaRelay } from './media.js';
 
-/** Optional logger: every method optional (pino, console and the like fit). */
+/** Optional logger in pino's shape, `(fields, msg)`: a pino logger fits as it is; every method optional. */
 export interface ProxyLogger {
-  debug?(message: string, data?: Record<string, unknown>): void;
-  info?(message: string, data?: Record<string, unknown>): void;
-  warn?(message: string, data?: Record<string, unknown>): void;
-  error?(message: string, data?: Record<string, unknown>): void;
+  debug?(fields: Record<string, unknown>, message: string): void;
+  info?(fields: Record<string, unknown>, message: string): void;
+  warn?(fields: Record<string, unknown>, message: string): void;
+  error?(fields: Record<string, unknown>, message: string): void;
 }
 
 /** Options of {@link StatelessProxy}. Only `dispatcher` is required. */
@@ -32,7 +32,10 @@ export interface StatelessProxyOptions {
   openRelay?: boolean;
   /** Bindings of the served domains (usually a registrar). Without it, requests are routed by DNS. */
   location?: LocationService;
-  /** RFC 3263 resolver for host names (give the dispatcher's). Default: a `SipResolver` with system DNS, made on first use. */
+  /**
+   * RFC 3263 resolver for this proxy's next hops instead of the dispatcher's. Default: the
+   * dispatcher's (one resolver, with its next hops and caches); never a bare one made here.
+   */
   resolver?: DestinationResolver;
   /** Rewrites Contacts between legs. Default: @sipway/contact-rewriter's `ContactRewriter` over the dispatcher's legs. */
   contactRewriter?: ProxyContactRewriter;

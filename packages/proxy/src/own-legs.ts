@@ -1,47 +1,12 @@
 /** Recognising the proxy's own addresses in Route entries and Request-URIs (RFC 3261 §16.4). */
-import { isIP } from 'node:net';
-import { isSipUri, parseUri, type SipUri } from '@sipway/sip-message';
+import { canonicalHost, parseSipUri, uriDefaultPort, type SipUri } from '@sipway/sip-message';
 import type { Leg } from '@sipway/sip-leg';
 
-function canonicalHost(host: string): string {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  // Only IPv6 text has more than one spelling worth normalising; skip the check otherwise.
-  if (bare.includes(':') && isIP(bare) === 6) {
-    try {
-      return new URL(`http://[${bare}]/`).hostname.slice(1, -1);
-    } catch {
-      return bare.toLowerCase();
-    }
-  }
-  return bare.toLowerCase();
-}
-
-function defaultPortOf(uri: SipUri, transport: string | undefined): number {
-  return uri.scheme === 'sips' || transport === 'tls' || transport === 'wss' ? 5061 : 5060;
-}
-
-// The routing of one request asks for the same URI text several times (Request-URI, Route);
-// a tiny cache of the last few parses saves re-parsing it. Parsed URIs are treated as read-only.
-const URI_CACHE_SIZE = 4;
-const uriCacheKeys: string[] = [];
-const uriCacheValues: (SipUri | undefined)[] = [];
-let uriCacheNext = 0;
-
-/** Parses a URI text to a SIP URI, or undefined. */
-export function sipUri(text: string): SipUri | undefined {
-  for (let i = 0; i < uriCacheKeys.length; i++) if (uriCacheKeys[i] === text) return uriCacheValues[i];
-  let result: SipUri | undefined;
-  try {
-    const uri = parseUri(text);
-    result = isSipUri(uri) ? uri : undefined;
-  } catch {
-    result = undefined;
-  }
-  uriCacheKeys[uriCacheNext] = text;
-  uriCacheValues[uriCacheNext] = result;
-  uriCacheNext = (uriCacheNext + 1) % URI_CACHE_SIZE;
-  return result;
-}
+/**
+ * Parses a URI text to a SIP URI, or undefined (tel:, malformed). No cache: the request steps
+ * keep what they parsed on the message's context (`uriOf`), so nothing outlives a message.
+ */
+export const sipUri: (text: string) => SipUri | undefined = parseSipUri;
 
 // A leg's address and host never change once it listens; normalise them once.
 const legHosts = new WeakMap<Leg, { address: string; host: string; key: string }>();
@@ -73,7 +38,7 @@ export function legHasHost(leg: Leg, host: string): boolean {
 export function legNamedBy(uri: SipUri, legs: readonly Leg[]): Leg | undefined {
   const transportParam = uri.params.transport;
   const transport = typeof transportParam === 'string' ? transportParam.toLowerCase() : undefined;
-  const port = uri.port ?? defaultPortOf(uri, transport);
+  const port = uri.port ?? uriDefaultPort(uri);
   const find = (host: string): Leg | undefined => {
     const candidates = legs.filter((leg) => leg.port === port && legHasHost(leg, host));
     if (candidates.length === 0) return undefined;
@@ -87,12 +52,6 @@ export function legNamedBy(uri: SipUri, legs: readonly Leg[]): Leg | undefined {
   return typeof maddr === 'string' ? find(maddr) : undefined;
 }
 
-/** The leg whose (transport, address, port) is exactly this destination: sending there would loop. */
-export function legAt(destination: { transport: string; address: string; port: number }, legs: readonly Leg[]): Leg | undefined {
-  const address = canonicalHost(destination.address);
-  return legs.find((leg) => leg.transport === destination.transport && leg.port === destination.port && hostsOf(leg).address === address);
-}
-
 /**
  * The leg's URI for Record-Route and rewritten Contacts: a TLS leg is `sips:` only for a SIPS
  * request, else `sip:…;transport=tls` (RFC 3261 §16.6 step 4, RFC 5630 §3.1.3: sips: means
@@ -104,4 +63,3 @@ export function legUri(leg: Leg, secure: boolean): string {
   return contact;
 }
 
-export { canonicalHost };

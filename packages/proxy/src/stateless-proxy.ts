@@ -1,32 +1,35 @@
 /**
  * The stateless proxy: Net::SIP's StatelessProxy behaviour, following RFC 3261 §16 and
  * §16.11 by default (errors are answered, Max-Forwards 0 is 483, loops are 482) with
- * Net::SIP's ways as options.
+ * Net::SIP's ways as options. A request goes through the steps of §16.3–§16.6 (modules in
+ * `request-steps/`) over one context; where it goes and through which leg is the dispatcher's.
  */
-import { isIP } from 'node:net';
 import { ContactRewriter, netSipLegKey } from '@sipway/contact-rewriter';
-import { SipResolver, legPlace, responseTarget } from '@sipway/sip-leg';
-import type { Destination, DestinationResolver, Dispatcher, Leg, ReceiveInfo, Receiver, Transport } from '@sipway/sip-leg';
-import { createResponse, formatUri, parseVia, validateMessage } from '@sipway/sip-message';
+import { responseTarget, responseTargetOf } from '@sipway/sip-leg';
+import type { Destination, DestinationResolver, Dispatcher, Leg, ReceiveInfo, Receiver, RouteOptions } from '@sipway/sip-leg';
+import { canonicalHost, createResponse, statelessToTag } from '@sipway/sip-message';
 import type { SipMessage, SipRequest, SipResponse } from '@sipway/sip-message';
-import { type BranchFormula, loopHash, loopPartOf, netSipBranch, rfcBranch, statelessToTag } from './branch.js';
-import { type ProxyContactRewriter, rewriteContacts, splitScheme, userPart } from './contacts.js';
+import type { BranchFormula } from './branch.js';
+import { type ProxyContactRewriter, rewriteContacts } from './contacts.js';
 import { dropChannel, forwardChannel, replyChannel } from './diagnostics.js';
 import { ProxyError } from './errors.js';
 import { isBroadcastOrMulticast } from './forbidden-address.js';
-import { type Flow, FlowTokens } from './flow-token.js';
-import { type FlowTarget, arrivedOn, bindingFlow, incomingFlow, openFlow } from './flows.js';
+import { FlowTokens } from './flow-token.js';
 import { CidrList } from './address-ranges.js';
 import { DestinationPolicy } from './destination-policy.js';
-import { RECORD_ROUTE_SIGNATURE_PARAM, RecordRouteSigner, recordRouteKey } from './record-route-signature.js';
+import { RecordRouteSigner, recordRouteKey } from './record-route-signature.js';
 import { RecentRelays } from './relay-policy.js';
 import { branchBaseOf } from './md5.js';
 import { MediaFlow } from './media-flow.js';
-import { type LocationService, bestBinding, bindingUri, canonicalAor } from './location.js';
+import type { LocationService } from './location.js';
 import type { ProxyLogger, StatelessProxyOptions } from './options.js';
 import type { ProxyOutcome, ProxyRefusalCode, ProxyRefused } from './outcome.js';
-import { canonicalHost, legAt, legHasHost, legNamedBy, legUri, sipUri } from './own-legs.js';
-import type { SipUri } from '@sipway/sip-message';
+import { answerOptions, checkRequest, detectLoop } from './request-steps/check.js';
+import { type ProxyCore, type Refusal, type RequestContext, newContext, uriOf } from './request-steps/context.js';
+import { addNetSipUaHeaders, editRequest } from './request-steps/edit.js';
+import { destinationRefusal, relayPolicy } from './request-steps/relay.js';
+import { processRoutes, restoreContactToken } from './request-steps/route-headers.js';
+import { determineTarget } from './request-steps/target.js';
 
 const OPTION_NAMES = new Set([
   'dispatcher', 'domains', 'openRelay', 'location', 'resolver', 'contactRewriter', 'contactKey', 'contactCodec', 'contactTokenLifetime',
@@ -34,39 +37,6 @@ const OPTION_NAMES = new Set([
   'answerOptions', 'selectLeg', 'forbiddenDestination', 'netSipUaHeaders', 'flowKey', 'logger', 'mediaRelay', 'forceMedia',
   'recordRouteKey', 'relayAllow', 'allowDestinations', 'allowPrivate',
 ]);
-const TRANSPORTS = new Set<Transport>(['udp', 'tcp', 'tls', 'ws', 'wss']);
-
-interface RefuseOptions {
-  headers?: ReadonlyArray<readonly [string, string]>;
-  /** Our own Vias already inserted on top, to leave out of the answer. */
-  removeVias?: number;
-}
-
-function parseViaBranch(raw: string): string | undefined {
-  try {
-    return parseVia(raw).branch;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Net::SIP `Leg::deliver` header injection (reference §3.5), behind `netSipUaHeaders`. */
-function addNetSipUaHeaders(message: SipMessage, leg: Leg): void {
-  const method = message.isRequest ? message.method : message.cseq?.method;
-  const ok2xx = !message.isRequest && message.status >= 200 && message.status < 300;
-  const invite = method === 'INVITE' && (message.isRequest || ok2xx);
-  const allowOnly = !message.isRequest && (message.status === 405 || (ok2xx && method === 'OPTIONS'));
-  if (!invite && !allowOnly) return;
-  if (invite && !message.hasHeader('contact')) {
-    const party = message.isRequest ? message.from : message.to;
-    const user = party === undefined ? undefined : sipUri(party.uri)?.user;
-    const hostPart = leg.contact.slice(leg.contact.indexOf(':') + 1);
-    const uri = `${leg.contact.slice(0, leg.contact.indexOf(':'))}:${user === undefined ? '' : `${user}@`}${hostPart}`;
-    message.insertHeader('Contact', uri.includes(';') ? `<${uri}>` : uri);
-  }
-  if (!message.hasHeader('allow')) message.insertHeader('Allow', 'INVITE, ACK, OPTIONS, CANCEL, BYE');
-  if (!message.hasHeader('supported')) message.insertHeader('Supported', '');
-}
 
 function invalid(message: string): ProxyError {
   return new ProxyError('PROXY_INVALID_OPTIONS', `StatelessProxy: ${message}`);
@@ -90,7 +60,7 @@ export class StatelessProxy implements Receiver {
   readonly #wildcard: boolean;
   readonly #openRelay: boolean;
   readonly #location: LocationService | undefined;
-  #resolver: DestinationResolver | undefined;
+  readonly #resolver: DestinationResolver | undefined;
   #rewriter: ProxyContactRewriter | undefined;
   readonly #options: StatelessProxyOptions;
   readonly #forceRewrite: boolean;
@@ -108,6 +78,8 @@ export class StatelessProxy implements Receiver {
   readonly #relayAllow: CidrList;
   readonly #signer: RecordRouteSigner;
   readonly #recent = new RecentRelays();
+  /** What the request steps read: the configuration above, made once. */
+  readonly #core: ProxyCore;
   #closed = false;
 
   constructor(options: StatelessProxyOptions) {
@@ -161,12 +133,34 @@ export class StatelessProxy implements Receiver {
     }
     if (rrKey.source === 'random' && this.#recordRoute) {
       this.#logger?.warn?.(
+        { option: 'recordRouteKey' },
         'no recordRouteKey or contact key configured: Record-Route entries are signed with a random per-process key; ' +
           'in-dialog requests through another node or after a restart lose that evidence',
-        { option: 'recordRouteKey' },
       );
     }
     this.#signer = new RecordRouteSigner(rrKey.key);
+    this.#core = {
+      dispatcher: this.#dispatcher,
+      options,
+      domains: this.#domains,
+      wildcard: this.#wildcard,
+      openRelay: this.#openRelay,
+      location: this.#location,
+      forceRewrite: this.#forceRewrite,
+      cap: this.#cap,
+      netSipMaxForwards: this.#netSipMaxForwards,
+      recordRoute: this.#recordRoute,
+      formula: this.#formula,
+      supported: this.#supported,
+      answerOptions: this.#answerOptions,
+      flows: this.#flows,
+      media: this.#media,
+      destinationPolicy: this.#destinationPolicy,
+      relayAllow: this.#relayAllow,
+      signer: this.#signer,
+      recent: this.#recent,
+      contactRewriter: () => this.contactRewriter,
+    };
   }
 
   /** The contact rewriter in use (the default one is made on first use). */
@@ -178,7 +172,7 @@ export class StatelessProxy implements Receiver {
       key: this.#options.contactKey,
       codec: this.#options.contactCodec,
       tokenLifetime: this.#options.contactTokenLifetime,
-      logger: { warn: (fields, message) => this.#logger?.warn?.(message, fields) },
+      logger: { warn: (fields, message) => this.#logger?.warn?.(fields, message) },
     });
     return this.#rewriter;
   }
@@ -204,7 +198,7 @@ export class StatelessProxy implements Receiver {
       return await (message.isRequest ? this.#request(message, info) : this.#response(message, info));
     } catch (error) {
       // A bug or a throwing hook (selectLeg, location): the message is dropped, never the process.
-      this.#logger?.error?.('proxy failed on a message', { error: String(error), callId: message.callId });
+      this.#logger?.error?.({ error: String(error), callId: message.callId }, 'proxy failed on a message');
       this.#dropped(message, info, 'internal-error', String(error));
       return { ok: false, status: 500, reason: 'Server Internal Error', code: 'internal-error', detail: String(error) };
     }
@@ -246,7 +240,7 @@ export class StatelessProxy implements Receiver {
       next = response.topVia;
     }
     if (next === undefined) return this.#drop(response, info, 400, 'Bad Request', 'no-via', 'no Via left to answer to');
-    const target = responseTarget(response.getHeader('via'));
+    const target = responseTarget(next);
     if (target.kind === 'address' && this.#forbidden(target.destination.address)) {
       return this.#drop(response, info, 403, 'Forbidden', 'forbidden-destination', `Via names ${target.destination.address}`);
     }
@@ -266,458 +260,82 @@ export class StatelessProxy implements Receiver {
   // ---- requests (RFC 3261 §16.3–§16.6) ----
 
   async #request(request: SipRequest, info: ReceiveInfo): Promise<ProxyOutcome> {
-    const inLeg = info.leg;
-    const legs = this.#dispatcher.legs;
-
-    // §16.3 steps 1–2: syntax, mandatory headers, URI scheme.
-    const problems = validateMessage(request);
-    if (problems.length > 0) {
-      const p = problems.find((x) => x.status === 505) ?? problems.find((x) => x.status === 416) ?? problems[0]!;
-      return this.#refuse(request, info, p.status, p.reason, p.status === 416 ? 'unsupported-scheme' : 'invalid-message', p.message);
-    }
-
-    // The ACK of an error this proxy answered itself carries the To tag it made (same top Via
-    // branch, From tag, Call-ID and CSeq number as the request, RFC 3261 §17.1.1.3): that
-    // transaction ended here, so the ACK does too, instead of travelling on to the callee.
-    if (request.method === 'ACK') {
-      const tag = request.to?.tag;
-      if (tag !== undefined && tag === statelessToTag(request)) {
-        return this.#drop(request, info, 200, 'OK', 'own-ack', 'ACK of an answer of this proxy');
-      }
-    }
-
-    // §16.3 step 3 / §16.6 step 3: Max-Forwards.
-    const mfPresent = request.hasHeader('max-forwards');
-    const mf = mfPresent ? request.maxForwards : undefined;
-    let newMf: number;
-    if (this.#netSipMaxForwards) {
-      // Net::SIP Leg::forward_incoming: 0, absent and > cap all count as the cap.
-      const v = (mf === undefined || mf === 0 || mf > this.#cap ? this.#cap : mf) - 1;
-      if (v <= 0) return this.#refuse(request, info, 483, 'Too Many Hops', 'too-many-hops', 'Max-Forwards exhausted');
-      newMf = v;
-    } else if (mf === undefined) {
-      newMf = Math.min(70, this.#cap);
-    } else if (mf === 0) {
-      if (request.method === 'OPTIONS' && this.#answerOptions) return this.#answerOptionsRequest(request, info);
-      return this.#refuse(request, info, 483, 'Too Many Hops', 'too-many-hops', 'Max-Forwards is 0');
-    } else {
-      newMf = Math.min(mf, this.#cap) - 1;
-    }
-
-    // §16.3 step 5: Proxy-Require.
-    const required = request.getHeaders('proxy-require').flatMap((v) => v.split(',')).map((t) => t.trim()).filter((t) => t.length > 0);
-    const unsupported = required.filter((t) => !this.#supported.has(t.toLowerCase()));
-    if (unsupported.length > 0) {
-      return this.#refuse(request, info, 420, 'Bad Extension', 'bad-extension', `unsupported ${unsupported.join(', ')}`, {
-        headers: [['Unsupported', unsupported.join(', ')]],
-      });
-    }
-
-    const receivedUri = request.uri;
-    const received = sipUri(receivedUri);
-    const toTag = request.to?.tag;
-
-    // Signatures of our own Record-Route entries coming back (Route or strict-router Request-URI).
-    const signatures: string[] = [];
-    // §16.4: a strict router put our Record-Route URI into the Request-URI.
-    let routes = request.routes;
-    if (routes.length > 0 && received !== undefined && received.user === undefined && legNamedBy(received, legs) !== undefined) {
-      const sig = received.params[RECORD_ROUTE_SIGNATURE_PARAM];
-      if (typeof sig === 'string') signatures.push(sig);
-      const last = routes[routes.length - 1]!;
-      request.uri = last.uri;
-      request.removeHeaderValue('route', routes.length - 1);
-      routes = request.routes;
-    }
-    // §16.4: a maddr naming us, reached on the port and transport the URI says, is stripped
-    // together with that port and transport; processing goes on as if they were absent.
-    const maddrUri = sipUri(request.uri);
-    const maddr = maddrUri?.params.maddr;
-    if (maddrUri !== undefined && typeof maddr === 'string' && legHasHost(inLeg, maddr)) {
-      const transportParam = maddrUri.params.transport;
-      const transport = typeof transportParam === 'string' ? transportParam.toLowerCase() : maddrUri.scheme === 'sips' ? 'tls' : 'udp';
-      const port = maddrUri.port ?? (transport === 'tls' || transport === 'wss' ? 5061 : 5060);
-      if (transport === inLeg.transport && port === inLeg.port) {
-        const params = Object.fromEntries(Object.entries(maddrUri.params).filter(([k]) => k !== 'maddr' && k !== 'transport'));
-        // Fields one by one: the parsed URI may keep some of them behind getters.
-        const { scheme, user, password, host, hostType, headers, raw } = maddrUri;
-        request.uri = formatUri({ scheme, user, password, host, hostType, port: undefined, params, headers, raw });
-      }
-    }
-    // §16.4: remove the top Route entries that name us (two with double Record-Route, RFC 5658).
-    const ownRoutes: Leg[] = [];
-    // RFC 5626 §5.3: flow tokens in our own Route entries, with the leg each one names.
-    let routeFlows: Array<{ leg: Leg; flow: Flow }> | undefined;
-    while (routes.length > 0) {
-      const uri = sipUri(routes[0]!.uri);
-      const leg = uri === undefined ? undefined : legNamedBy(uri, legs);
-      if (leg === undefined) break;
-      if (uri!.user !== undefined) {
-        const read = this.#flows.decode(uri!.user, leg);
-        if (read.kind === 'forged') return this.#refuse(request, info, 403, 'Forbidden', 'forged-flow-token', 'flow token in Route does not verify');
-        if (read.kind === 'flow') (routeFlows ??= []).push({ leg, flow: read.flow });
-      }
-      const sig = uri!.params[RECORD_ROUTE_SIGNATURE_PARAM];
-      if (typeof sig === 'string') signatures.push(sig);
-      request.removeHeaderValue('route', 0);
-      ownRoutes.push(leg);
-      routes = request.routes;
-    }
-    let forcedLeg: Leg | undefined;
-    let preferredLeg: Leg | undefined;
-    const lastOwn = ownRoutes[ownRoutes.length - 1];
-    if (lastOwn !== undefined && (ownRoutes.length > 1 || lastOwn !== inLeg)) forcedLeg = lastOwn;
-
-    // Net::SIP §1.4 step 1: a Request-URI carrying one of our Contact tokens goes back to the
-    // original contact, out of the leg that contact came in on.
-    let restored = false;
-    const current = splitScheme(request.uri);
-    const user = current === undefined ? undefined : userPart(current.rest);
-    if (current !== undefined && user !== undefined && /^\w+$/.test(user) && this.contactRewriter.isToken(user)) {
-      const back = this.contactRewriter.decode(user, inLeg);
-      if (back !== undefined) {
-        request.uri = `${current.scheme}:${back.contact}`;
-        forcedLeg = back.leg ?? forcedLeg;
-        restored = true;
-      }
-    }
-
-    // §16.3 step 4: a Via of ours with the same loop part means this request was here before.
-    const loop = loopHash(request, receivedUri);
-    if (this.#formula === 'rfc') {
-      // Only a Via holding the loop hash can match: a substring test spares parsing the others.
-      for (const raw of request.getHeaders('via')) {
-        if (!raw.includes(loop)) continue;
-        const b = parseViaBranch(raw);
-        if (b === undefined) continue;
-        if (legs.some((leg) => loopPartOf(b, branchBaseOf(leg)) === loop)) {
-          return this.#refuse(request, info, 482, 'Loop Detected', 'loop-detected', 'request already passed this proxy');
-        }
-      }
-    }
-
-    // Relay policy: the target is ours to serve, or the request shows it may go elsewhere.
-    // From is never evidence: anyone can write any From.
-    if (!this.#relayAllowed(request, info, receivedUri, restored, signatures, toTag)) {
-      return this.#refuse(request, info, 403, 'Forbidden', 'forbidden-relay', 'relaying to a target this proxy does not serve is not allowed');
-    }
-
-    // §16.5 / §16.6 steps 6–7: the target and next hop.
-    let nextHop: string | undefined;
-    let flow: FlowTarget | undefined;
-    let sourceDestination: Destination | undefined;
-    // The target came from a registered binding: the registrar vouches for its address.
-    let fromBinding = false;
-    routes = request.routes;
-    if (routes.length === 0 && routeFlows !== undefined) {
-      // RFC 5626 §5.3: the last token of ours that is not the sender's own flow names where the
-      // request goes: down that connection (never to DNS), or 430 when a required flow is gone.
-      const named = routeFlows.filter((r) => !arrivedOn(r.flow, r.leg, info)).pop();
-      if (named !== undefined) {
-        flow = openFlow(legs, named.leg.transport, named.flow, named.leg);
-        if (flow === undefined && named.flow.required) {
-          return this.#refuse(request, info, 430, 'Flow Failed', 'flow-failed', `flow ${named.flow.address}:${named.flow.port} on ${named.leg.transport} is gone`);
-        }
-      }
-    }
-    if (routes.length > 0) {
-      const first = routes[0]!;
-      const firstUri = sipUri(first.uri);
-      if (firstUri !== undefined && firstUri.params.lr === undefined) {
-        // §16.6 step 7: the next hop is a strict router.
-        request.appendHeader('Route', `<${request.uri}>`);
-        request.uri = first.uri;
-        request.removeHeaderValue('route', 0);
-      }
-      nextHop = firstUri !== undefined && firstUri.params.lr === undefined ? request.uri : first.uri;
-    } else if (!restored && (toTag === undefined || request.method === 'ACK') && this.#location !== undefined) {
-      // Outside a dialog only; a non-2xx ACK (To tag from the response) carries the INVITE's
-      // Request-URI and must follow the INVITE to the same binding (RFC 3261 §17.1.1.3).
-      const target = sipUri(request.uri);
-      // §16.4/§19.1.4: a URI is ours by host *and* port and transport; a URI with one of our
-      // addresses and another port names another element on our host and is forwarded as is.
-      const served = target !== undefined && this.#servesUri(target);
-      if (target !== undefined && target.user !== undefined && (served || (this.#wildcard && !this.#isOwnHost(target.host)))) {
-        const aor = canonicalAor(target);
-        let bindings;
-        try {
-          bindings = await this.#location.lookup(aor);
-        } catch (error) {
-          // A failing store is a temporary condition of ours (RFC 3261 §21.5.4), not the callee's.
-          return this.#refuse(request, info, 503, 'Service Unavailable', 'location-failed', `lookup of ${aor} failed: ${String(error)}`);
-        }
-        // RFC 5626 §5.2: a binding reachable only over a connection that closed is skipped.
-        const flows = bindings.map((b) => bindingFlow(b, legs));
-        const live = bindings.filter((_, i) => flows[i]!.kind !== 'dead');
-        const best = bestBinding(live);
-        if (best !== undefined) {
-          fromBinding = true;
-          request.uri = bindingUri(best.contact);
-          const path = best.path ?? [];
-          for (let i = path.length - 1; i >= 0; i--) request.insertHeader('Route', path[i]!);
-          nextHop = path.length > 0 ? bindingUri(path[0]!) : request.uri;
-          // RFC 7118 §5, RFC 5626 §5.3: a WebSocket, `.invalid`, outbound or NATed client is
-          // reached over the connection it registered on, which the binding's source names.
-          const reach = flows[bindings.indexOf(best)]!;
-          if (reach.kind === 'flow') flow = reach.target;
-          else if (reach.kind === 'source') sourceDestination = reach.destination;
-          // A proxy between networks reaches a binding through the leg it registered on (its
-          // network), not through the first leg of the transport (Net::SIP picks by routing).
-          const local = best.source?.local;
-          if (local !== undefined) preferredLeg = legs.find((leg) => legPlace(leg) === local);
-        } else if ((bindings.length > 0 || served) && request.method !== 'ACK') {
-          // An ACK is never answered: without a binding it goes on its Request-URI (the 2xx ACK
-          // of a dialog whose callee has no binding here, RFC 3261 §17.1.1.3, §13.2.2.4).
-          // Bindings that all need a flow which closed: the user exists, it is just not reachable now.
-          let known = bindings.length > 0;
-          if (!known) {
-            try {
-              known = (await this.#location.knows?.(aor)) ?? false;
-            } catch {
-              // Cannot tell: 404 is still true of the bindings.
-            }
-          }
-          return known
-            ? this.#refuse(request, info, 480, 'Temporarily Unavailable', 'temporarily-unavailable', `${aor} has no reachable binding`)
-            : this.#refuse(request, info, 404, 'Not Found', 'not-found', `${aor} is unknown`);
-        }
-      }
-    }
-    nextHop ??= request.uri;
-
-    // Destinations (RFC 3263) and the outgoing leg.
-    const direct = flow?.destination ?? sourceDestination;
-    const found = direct !== undefined ? { ok: true as const, destinations: [direct] } : await this.#destinations(nextHop, legs);
-    if (!found.ok) return this.#refuse(request, info, found.status, found.reason, found.status === 404 ? 'not-found' : 'no-route', found.detail);
-    const destinations = [...found.destinations.filter((d) => d.transport === inLeg.transport), ...found.destinations.filter((d) => d.transport !== inLeg.transport)];
-    let outLeg: Leg | undefined;
-    let destination: Destination | undefined;
-    let forbiddenSeen: string | undefined;
-    for (const d of destinations) {
-      const refusal = await this.#destinationRefusal(request, d.address, fromBinding);
-      if (refusal !== undefined) {
-        forbiddenSeen ??= `${d.address} (${refusal})`;
-        continue;
-      }
-      const leg =
-        flow !== undefined
-          ? flow.leg
-          : forcedLeg === undefined && preferredLeg?.state === 'listening' && preferredLeg.canDeliverTo(d)
-            ? preferredLeg
-            : this.#pickLeg(d, forcedLeg, request, info);
-      if (leg !== undefined) {
-        outLeg = leg;
-        destination = d;
-        break;
-      }
-    }
-    if (outLeg === undefined || destination === undefined) {
-      return forbiddenSeen !== undefined
-        ? this.#refuse(request, info, 403, 'Forbidden', 'forbidden-destination', `${nextHop}: destination ${forbiddenSeen} is not allowed`)
-        : this.#refuse(request, info, 503, 'Service Unavailable', 'no-route', `no leg can reach ${nextHop}`);
-    }
-    // A destination that is one of our own legs would loop until Max-Forwards runs out (Net::SIP §1.8).
-    if (legAt(destination, legs) !== undefined) {
-      const targetUri = sipUri(request.uri);
-      if (request.method === 'OPTIONS' && this.#answerOptions && targetUri?.user === undefined) return this.#answerOptionsRequest(request, info);
-      return this.#refuse(request, info, 482, 'Loop Detected', 'loop-detected', `${nextHop} is this proxy`);
-    }
-
-    // §16.6 steps 3–8: edit the request and send it.
-    const twoLegs = outLeg !== inLeg;
-    if (mfPresent) request.setHeader('Max-Forwards', String(newMf));
-    else request.appendHeader('Max-Forwards', String(newMf));
-    if (twoLegs || this.#forceRewrite) rewriteContacts(request, this.contactRewriter, inLeg, outLeg);
-    const recordRoute = this.#recordRoute && request.method !== 'REGISTER';
-    // RFC 5626 §5.3: a caller reachable only over its connection gets that flow's token in our
-    // Record-Route, so requests back to it come down the same connection.
-    const callerFlow = recordRoute && toTag === undefined ? incomingFlow(request, info) : undefined;
-    const calleeFlow = flow?.flow;
-    // §16.6 step 4: a SIPS Record-Route only for a SIPS request (Request-URI or the top Route
-    // after step 6); a sip: request over TLS gets sip:…;transport=tls (RFC 5630 §3.1.3).
-    const secure = recordRoute && this.#sipsRequest(request);
-    const signature = recordRoute ? this.#signer.sign(request.callId ?? '', request.from?.tag ?? '') : '';
-    let inserted = 0;
-    if (twoLegs) {
-      // RFC 5658: one Record-Route per leg, and (Net::SIP) a Via of the incoming leg, so the
-      // response finds its way back to this leg without state.
-      if (recordRoute) request.insertHeader('Record-Route', this.#recordRouteOf(inLeg, callerFlow, secure, signature));
-      request.insertHeader('Via', inLeg.via(this.#branch(inLeg, request, loop)));
-      inserted++;
-    }
-    const branch = this.#branch(outLeg, request, loop);
-    if (this.#formula === 'netsip' && request.via.some((v) => v.branch?.startsWith(branch) === true)) {
-      return this.#refuse(request, info, 482, 'Loop Detected', 'loop-detected', 'same branch already in a Via', { removeVias: inserted });
-    }
-    if (recordRoute) {
-      // One leg and two flows (client to client): one entry per flow, as RFC 5658 does per leg.
-      if (!twoLegs && callerFlow !== undefined && calleeFlow !== undefined) request.insertHeader('Record-Route', this.#recordRouteOf(outLeg, callerFlow, secure, signature));
-      request.insertHeader('Record-Route', this.#recordRouteOf(outLeg, calleeFlow ?? (twoLegs ? undefined : callerFlow), secure, signature));
-    }
-    request.insertHeader('Via', outLeg.via(branch));
-    inserted++;
-    if (this.#media !== undefined) {
-      const failed = await this.#media.request(request, inLeg, outLeg);
-      if (failed !== undefined) return this.#refuse(request, info, 503, 'Service Unavailable', 'media-failed', failed, { removeVias: inserted });
-    }
-    if (this.#options.netSipUaHeaders === true) addNetSipUaHeaders(request, outLeg);
-    // A flow is used as it is, never dialled: checked again here, in the same tick as the send.
-    if (flow !== undefined && flow.connection.closed) {
-      return this.#refuse(request, info, flow.flow.required ? 430 : 503, flow.flow.required ? 'Flow Failed' : 'Service Unavailable', 'flow-failed', 'the flow closed', { removeVias: inserted });
-    }
-    const result = await this.#dispatcher.deliver(request, flow === undefined ? { destination, leg: outLeg } : { destination, leg: outLeg, connection: flow.connection });
-    if (!result.ok) {
-      // §16.9: a transport error counts as a 503 (408 for a connect timeout) from that target.
-      // The reason phrase is the leg's fixed one; what failed (OpenSSL text, addresses) stays in `detail`.
-      return this.#refuse(request, info, result.status, result.reason, 'delivery-failed', result.detail, { removeVias: inserted });
-    }
-    this.#forwarded(request, info, result.leg, result.destination);
-    return { ok: true, message: request, leg: result.leg, destination: result.destination, connection: result.connection };
-  }
-
-  /** Our Record-Route for `leg`, with the token of `flow` as its user part when given (RFC 5626 §5.3). */
-
-  #branch(leg: Leg, request: SipRequest, loop: string): string {
-    const base = branchBaseOf(leg);
-    return this.#formula === 'netsip' ? netSipBranch(base, request) : rfcBranch(base, request, loop);
+    const core = this.#core;
+    const ctx = newContext(request, info, this.#dispatcher.legs);
+    const stop =
+      checkRequest(core, ctx) ?? // §16.3 steps 1–3, 5
+      processRoutes(core, ctx) ?? // §16.4
+      restoreContactToken(core, ctx) ?? // Net::SIP §1.4
+      detectLoop(core, ctx) ?? // §16.3 step 4
+      relayPolicy(core, ctx) ?? // who may be relayed where
+      (await determineTarget(core, ctx)); // §16.5, §16.6 steps 6–7
+    if (stop !== undefined) return this.#refuseWith(request, info, stop);
+    return this.#forward(ctx);
   }
 
   /**
-   * True when the URI is for this proxy to serve: its host is a served domain (domain match,
-   * any port), or it names one of our legs by host, port and transport (RFC 3261 §16.4,
-   * §19.1.4). A URI with a maddr (one naming us was stripped already) goes where maddr says.
+   * §16.6 steps 6–9: the dispatcher picks the destination and the leg (RFC 3263, failover),
+   * the request is edited for that leg (steps 3–8) just before it goes.
    */
-  #servesUri(uri: SipUri): boolean {
-    if (typeof uri.params.maddr === 'string') return false;
-    return this.#domains.has(canonicalHost(uri.host)) || legNamedBy(uri, this.#dispatcher.legs) !== undefined;
-  }
-
-  /** A host that is one of our legs' names or addresses (any port). */
-  #isOwnHost(host: string): boolean {
-    return this.#dispatcher.legs.some((leg) => legHasHost(leg, host)) || this.#destinationPolicy.isOwnAddress(host);
-  }
-
-  /**
-   * The relay policy. Allowed: everything with `domains: ['*']` or `openRelay`; a target (first
-   * Route left after §16.4, else the Request-URI) this proxy serves; a Request-URI holding one
-   * of our Contact tokens; an in-dialog request on a Record-Route we signed; a sender
-   * authenticated ahead in the chain or on `relayAllow`; and the CANCEL or non-2xx ACK of an
-   * INVITE relayed for one of those senders.
-   */
-  #relayAllowed(request: SipRequest, info: ReceiveInfo, receivedUri: string, restored: boolean, signatures: readonly string[], toTag: string | undefined): boolean {
-    if (this.#wildcard || this.#openRelay || restored) return true;
-    const routes = request.routes;
-    const target = sipUri(routes.length > 0 ? routes[0]!.uri : request.uri);
-    if (target !== undefined && this.#servesUri(target)) return true;
-    if (toTag !== undefined && signatures.length > 0) {
-      const callId = request.callId ?? '';
-      const tags = [request.from?.tag ?? '', toTag];
-      if (signatures.some((sig) => this.#signer.verify(sig, callId, tags))) return true;
+  async #forward(ctx: RequestContext): Promise<ProxyOutcome> {
+    const { request, info, flow } = ctx;
+    const core = this.#core;
+    const options: RouteOptions<Refusal> = {
+      uri: ctx.nextHop ?? request.uri,
+      incoming: info,
+      refuse: (d) => destinationRefusal(core, ctx, d.address),
+      prepare: (outLeg) => editRequest(core, ctx, outLeg),
+    };
+    const direct = flow?.destination ?? ctx.sourceDestination;
+    if (direct !== undefined) options.destination = direct;
+    if (flow !== undefined) {
+      options.leg = flow.leg;
+      options.connection = flow.connection;
+    } else if (ctx.forcedLeg !== undefined) options.leg = ctx.forcedLeg;
+    if (this.#resolver !== undefined) options.resolver = this.#resolver;
+    const selectLeg = this.#options.selectLeg;
+    const preferred = ctx.preferredLeg;
+    if (preferred !== undefined && options.leg === undefined) {
+      options.selectLeg = (d: Destination) =>
+        preferred.state === 'listening' && preferred.canDeliverTo(d)
+          ? preferred
+          : selectLeg !== undefined
+            ? selectLeg(d, request, info)
+            : this.#dispatcher.selectLeg(d);
+    } else if (selectLeg !== undefined) options.selectLeg = (d: Destination) => selectLeg(d, request, info);
+    const result = await this.#dispatcher.route<Refusal>(request, options);
+    if (result.ok) {
+      this.#forwarded(request, info, result.leg, result.destination);
+      return { ok: true, message: request, leg: result.leg, destination: result.destination, connection: result.connection };
     }
-    if (this.#relayAllow.has(info.source.address)) return true;
-    const method = request.method;
-    if (method === 'CANCEL' || method === 'ACK') {
-      const key = RecentRelays.keyOf(request, receivedUri);
-      return key !== undefined && this.#recent.has(key);
+    switch (result.code) {
+      case 'REFUSED':
+        return this.#refuseWith(request, info, result.refusal);
+      case 'OWN_ADDRESS':
+        // A destination that is one of our own legs would loop (Net::SIP §1.8); an OPTIONS for us is answered.
+        if (request.method === 'OPTIONS' && this.#answerOptions && uriOf(ctx, request.uri)?.user === undefined) return this.#refuseWith(request, info, answerOptions());
+        return this.#refuse(request, info, 482, 'Loop Detected', 'loop-detected', result.detail);
+      case 'FORBIDDEN_DESTINATION':
+        return this.#refuse(request, info, 403, 'Forbidden', 'forbidden-destination', result.detail);
+      case 'NO_LEG':
+      case 'NO_DESTINATION':
+        return this.#refuse(request, info, result.status, result.reason, 'no-route', result.detail);
+      case 'RESOLVE_FAILED':
+        return this.#refuse(request, info, result.status, result.reason, result.status === 404 ? 'not-found' : 'no-route', result.detail);
+      default:
+        // §16.9: a transport error counts as a 503 (408 for a connect timeout) from that target.
+        // The reason phrase is the leg's fixed one; what failed (OpenSSL text, addresses) stays in `detail`.
+        return this.#refuse(request, info, result.status, result.reason, 'delivery-failed', result.detail, { removeVias: ctx.inserted });
     }
-    const trusted = info.authenticatedUser !== undefined;
-    if (trusted && method === 'INVITE') {
-      const key = RecentRelays.keyOf(request, receivedUri);
-      if (key !== undefined) this.#recent.add(key);
-    }
-    return trusted;
   }
 
-  /**
-   * Why a destination address is refused (undefined: allowed). Restricted ranges open when the
-   * target came from a binding or a binding of the To address-of-record names the address (an
-   * in-dialog request to a registered user on such an address).
-   */
-  async #destinationRefusal(request: SipRequest, address: string, fromBinding: boolean): Promise<string | undefined> {
-    const refusal = this.#destinationPolicy.check(address, fromBinding);
-    if (refusal === undefined || refusal === 'broadcast-or-multicast' || refusal === 'forbidden') return refusal;
-    return (await this.#bindingNames(request, address)) ? undefined : refusal;
-  }
-
-  /** True when a binding of the To URI's address-of-record (a served domain, or any with `*`) has this address. */
-  async #bindingNames(request: SipRequest, address: string): Promise<boolean> {
-    if (this.#location === undefined || request.to === undefined) return false;
-    const to = sipUri(request.to.uri);
-    if (to === undefined || to.user === undefined || !(this.#wildcard || this.#domains.has(canonicalHost(to.host)))) return false;
-    let bindings;
-    try {
-      bindings = await this.#location.lookup(canonicalAor(to));
-    } catch {
-      return false;
-    }
-    const want = canonicalHost(address);
-    return bindings.some((b) => {
-      const uri = sipUri(bindingUri(b.contact));
-      return (uri !== undefined && canonicalHost(uri.host) === want) || (b.source !== undefined && canonicalHost(b.source.address) === want);
-    });
-  }
-
-  /** §16.6 step 4: the Request-URI or the next Route is a SIPS URI. */
-  #sipsRequest(request: SipRequest): boolean {
-    if (/^sips:/i.test(request.uri)) return true;
-    const routes = request.routes;
-    return routes.length > 0 && /^sips:/i.test(routes[0]!.uri);
-  }
-
-  /**
-   * Our Record-Route entry for a leg: `sips:` only for a SIPS request (§16.6 step 4), signed for
-   * the relay policy, and carrying the flow token when the next requests must go down a flow
-   * (RFC 5626 §5.3).
-   */
-  #recordRouteOf(leg: Leg, flow: Flow | undefined, secure: boolean, signature: string): string {
-    const uri = legUri(leg, secure);
-    const colon = uri.indexOf(':') + 1;
-    const user = flow === undefined ? '' : `${this.#flows.encode(leg, flow)}@`;
-    return `<${uri.slice(0, colon)}${user}${uri.slice(colon)};lr;${RECORD_ROUTE_SIGNATURE_PARAM}=${signature}>`;
+  #refuseWith(request: SipRequest, info: ReceiveInfo, r: Refusal): Promise<ProxyRefused> {
+    if (r.drop === true) return Promise.resolve(this.#drop(request, info, r.status, r.reason, r.code, r.detail));
+    return this.#refuse(request, info, r.status, r.reason, r.code, r.detail, r);
   }
 
   #forbidden(address: string): boolean {
     return isBroadcastOrMulticast(address) || (this.#options.forbiddenDestination?.(address) ?? false);
-  }
-
-  #pickLeg(destination: Destination, forced: Leg | undefined, request: SipRequest, info: ReceiveInfo): Leg | undefined {
-    if (forced !== undefined) return forced.state === 'listening' && forced.canDeliverTo(destination) ? forced : undefined;
-    if (this.#options.selectLeg !== undefined) return this.#options.selectLeg(destination, request, info);
-    return this.#dispatcher.selectLeg(destination);
-  }
-
-  /** IP literals (and maddr) directly, RFC 3263 §4.1/§4.2; names through the resolver. */
-  async #destinations(
-    uriText: string,
-    legs: readonly Leg[],
-  ): Promise<{ ok: true; destinations: Destination[] } | { ok: false; status: number; reason: string; detail: string }> {
-    const uri = sipUri(uriText);
-    if (uri !== undefined) {
-      const maddr = typeof uri.params.maddr === 'string' && isIP(uri.params.maddr.replace(/^\[|\]$/g, '')) !== 0 ? uri.params.maddr.replace(/^\[|\]$/g, '') : undefined;
-      const host = maddr ?? uri.host;
-      const family = isIP(host);
-      if (family !== 0) {
-        const param = typeof uri.params.transport === 'string' ? uri.params.transport.toLowerCase() : undefined;
-        const transport = (param ?? (uri.scheme === 'sips' ? 'tls' : 'udp')) as Transport;
-        if (!TRANSPORTS.has(transport)) return { ok: false, status: 503, reason: 'Service Unavailable', detail: `transport ${param} is not supported` };
-        const port = uri.port ?? (transport === 'tls' || transport === 'wss' ? 5061 : 5060);
-        return { ok: true, destinations: [{ transport, address: canonicalHost(host), port, family: family === 6 ? 6 : 4 }] };
-      }
-    }
-    this.#resolver ??= new SipResolver();
-    const transports = [...new Set(legs.map((leg) => leg.transport))];
-    try {
-      const r = await this.#resolver.resolve(uriText, { transports });
-      // SipResolver answers a `.invalid` name (RFC 6761 §6.4) with 480 at once, and says so in its detail.
-      if (!r.ok) return { ok: false, status: r.status, reason: r.reason, detail: 'detail' in r && typeof r.detail === 'string' ? r.detail : `resolving ${uriText} failed` };
-      return { ok: true, destinations: r.destinations };
-    } catch (error) {
-      return { ok: false, status: 503, reason: 'Service Unavailable', detail: `resolving ${uriText} failed: ${String(error)}` };
-    }
-  }
-
-  #answerOptionsRequest(request: SipRequest, info: ReceiveInfo): Promise<ProxyRefused> {
-    return this.#refuse(request, info, 200, 'OK', 'answered-options', 'OPTIONS answered by the proxy');
   }
 
   /** Answer statelessly (never an ACK, never with silentDrop), else just drop. */
@@ -728,7 +346,7 @@ export class StatelessProxy implements Receiver {
     reason: string,
     code: ProxyRefusalCode,
     detail: string,
-    options: RefuseOptions = {},
+    options: Pick<Refusal, 'headers' | 'removeVias'> = {},
   ): Promise<ProxyRefused> {
     const outcome: ProxyRefused = { ok: false, status, reason, code, detail };
     if (request.method === 'ACK' || this.#silentDrop || !request.hasHeader('via')) {
@@ -744,7 +362,7 @@ export class StatelessProxy implements Receiver {
       this.#dropped(request, info, code, `${detail}; could not build the answer: ${String(error)}`);
       return outcome;
     }
-    const target = responseTarget(response.getHeader('via'));
+    const target = responseTargetOf(response);
     if (target.kind === 'address' && this.#forbidden(target.destination.address)) {
       this.#dropped(request, info, 'forbidden-destination', `answer would go to ${target.destination.address}`);
       return outcome;
@@ -754,7 +372,7 @@ export class StatelessProxy implements Receiver {
       this.#dropped(request, info, code, `${detail}; answer ${status} not sent: ${sent.detail}`);
       return outcome;
     }
-    this.#logger?.debug?.('answered request', { status, code, detail, callId: request.callId });
+    this.#logger?.debug?.({ status, code, detail, callId: request.callId }, 'answered request');
     if (replyChannel.hasSubscribers) replyChannel.publish({ request, response, info, code });
     outcome.response = response;
     return outcome;
@@ -766,7 +384,7 @@ export class StatelessProxy implements Receiver {
   }
 
   #dropped(message: SipMessage, info: ReceiveInfo, code: string, detail: string): void {
-    this.#logger?.debug?.('dropped message', { code, detail, callId: message.callId });
+    this.#logger?.debug?.({ code, detail, callId: message.callId }, 'dropped message');
     if (dropChannel.hasSubscribers) dropChannel.publish({ message, info, code, reason: detail });
   }
 

@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { LegOptionsError, SipLegError } from '@sipway/sip-leg';
+import { SipError, SipParseError } from '@sipway/sip-message';
+import { PROXY_ERROR_CODES, ProxyError, StatelessProxy } from '../src/index.js';
 import { harness, invite, msg } from './helpers.js';
 import type { Harness } from './helpers.js';
 
@@ -140,5 +143,25 @@ describe('stateless error answers', () => {
     );
     expect(await h.settled(1)).toMatchObject({ ok: false, status: 483 });
     expect(h.net.packets.filter((p) => p.to.address === '255.255.255.255')).toHaveLength(0);
+  });
+});
+
+describe('one error base', () => {
+  it('SipError.isInstance recognises the errors of sip-leg and the proxy; each keeps its own isInstance', () => {
+    let thrown: unknown;
+    try {
+      new StatelessProxy({} as never);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(ProxyError.isInstance(thrown)).toBe(true);
+    expect(SipError.isInstance(thrown)).toBe(true);
+    expect((thrown as ProxyError).code).toBe(PROXY_ERROR_CODES.INVALID_OPTIONS);
+    const leg = new LegOptionsError('bad');
+    expect(SipError.isInstance(leg)).toBe(true);
+    expect(SipLegError.isInstance(leg)).toBe(true);
+    expect(leg).toBeInstanceOf(SipError);
+    expect(ProxyError.isInstance(leg)).toBe(false);
+    expect(SipLegError.isInstance(new SipParseError('x'))).toBe(false);
   });
 });

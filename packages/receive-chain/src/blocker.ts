@@ -1,5 +1,5 @@
 import type { Dispatcher, ReceiveInfo } from '@sipway/sip-leg';
-import { REASON_PHRASES, createResponse, isRequest, type SipMessage } from '@sipway/sip-message';
+import { REASON_PHRASES, createResponse, isRequest, statelessToTag, type SipMessage } from '@sipway/sip-message';
 
 export interface BlockerOptions {
   dispatcher: Pick<Dispatcher, 'deliver'>;
@@ -45,16 +45,8 @@ export class Blocker {
     if (spec === undefined) return false;
     const [status, reason] = spec;
     const headers: Array<[string, string]> = status === 405 ? [['Allow', this.#allow.join(', ')]] : [];
-    const response = createResponse(message, status, reason, { toTag: blockTag(message), headers });
+    const response = createResponse(message, status, reason, { toTag: statelessToTag(message, 'b'), headers });
     await this.#dispatcher.deliver(response, { incoming: info });
     return true;
   }
-}
-
-// The same request (a retransmission) gets the same To tag without keeping state.
-function blockTag(message: SipMessage): string {
-  let h = 0x811c9dc5;
-  const s = `${message.callId ?? ''}|${message.from?.tag ?? ''}|${message.cseq?.seq ?? ''}`;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
-  return `b${h.toString(16)}`;
 }

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { createResponse, formatNameAddr, isSipUri, sipUriEquals } from '@sipway/sip-message';
+import { createResponse, formatNameAddr, isSipUri, sipUriEquals, statelessToTag } from '@sipway/sip-message';
 import type { SipMessage, SipRequest } from '@sipway/sip-message';
 import { isConnectionTransport, legPlace, reachableOnlyByFlow } from '@sipway/sip-leg';
 import type { Dispatcher, LegConnection, LegLogger, ReceiveInfo, Receiver } from '@sipway/sip-leg';
@@ -493,7 +492,7 @@ export class Registrar implements Receiver {
   async #answer(request: SipRequest, info: ReceiveInfo, outcome: RegisterReply, aor?: string, count?: number): Promise<void> {
     let response;
     try {
-      response = createResponse(request, outcome.status, outcome.reason, { toTag: toTag(request), headers: outcome.headers ?? [] });
+      response = createResponse(request, outcome.status, outcome.reason, { toTag: statelessToTag(request, 'r'), headers: outcome.headers ?? [] });
     } catch (error) {
       this.#logger?.warn?.({ error: String(error) }, 'cannot build a response');
       return;
@@ -513,18 +512,4 @@ export class Registrar implements Receiver {
 /** The key of a flow: the client's transport address as the leg saw it. */
 function flowKey(source: { transport: string; address: string; port: number }): string {
   return `${source.transport.toLowerCase()}|${source.address.toLowerCase()}|${source.port}`;
-}
-
-/**
- * A To tag computed from the request (RFC 3261 §8.2.6.2), so a retransmitted REGISTER gets the
- * same tag as the first one without the registrar keeping state.
- */
-function toTag(request: SipRequest): string {
-  const hash = createHash('sha256');
-  hash.update(request.getHeader('via') ?? '');
-  hash.update('\0');
-  hash.update(request.callId ?? '');
-  hash.update('\0');
-  hash.update(request.getHeader('cseq') ?? '');
-  return hash.digest('base64url').slice(0, 16);
 }

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { canonicalHost } from '@sipway/sip-message';
 import type { AddressFamily } from './destination.js';
 
 /** Family of an IP literal, or undefined when it is not one (a hostname). Brackets allowed. */
@@ -13,25 +14,10 @@ export function stripBrackets(host: string): string {
 
 /**
  * Canonical text of an IP address so that `::1` equals `0:0:0:0:0:0:0:1` and an IPv4-mapped
- * IPv6 source (`::ffff:127.0.0.1`, from dual-stack sockets) equals its IPv4 form.
- * Hostnames are returned lower-cased.
+ * IPv6 source (`::ffff:127.0.0.1`, from dual-stack sockets) equals its IPv4 form; hostnames
+ * lower-cased. @sipway/sip-message's `canonicalHost`, under the name this package uses.
  */
-export function canonicalAddress(address: string): string {
-  const bare = stripBrackets(address);
-  const family = isIP(bare);
-  if (family === 4) return bare;
-  if (family === 6) {
-    const lower = bare.toLowerCase();
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-    if (mapped?.[1] !== undefined) return mapped[1];
-    try {
-      return new URL(`http://[${lower}]/`).hostname.slice(1, -1);
-    } catch {
-      return lower;
-    }
-  }
-  return bare.toLowerCase();
-}
+export const canonicalAddress: (address: string) => string = canonicalHost;
 
 /** Same IP address (canonical comparison); a hostname never equals an IP. */
 export function sameAddress(a: string, b: string): boolean {

@@ -43,8 +43,6 @@ export function isSecureTransport(transport: Transport): boolean {
 
 /**
  * Default SIP port of a transport: 5061 for the TLS-secured ones, else 5060 (RFC 3261 §19.1.2,
- * RFC 3263 §4.2). RFC 7118 defines none for WebSocket, so ws/wss follow the same rule.
+ * RFC 3263 §4.2) — @sipway/sip-message's `defaultPort`, which also takes a scheme.
  */
-export function defaultPort(transport: Transport): number {
-  return isSecureTransport(transport) ? 5061 : 5060;
-}
+export { defaultPort } from '@sipway/sip-message';

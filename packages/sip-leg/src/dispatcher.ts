@@ -3,25 +3,35 @@
  * received message to the receiver, and delivers outgoing messages through the leg that can
  * reach the destination, resolving a URI per RFC 3263 when only a URI is known.
  */
-import type { SipMessage } from '@sipway/sip-message';
+import { parseSipUri, type SipMessage } from '@sipway/sip-message';
 import { LegClosedError, LegOptionsError } from './errors.js';
 import type { Destination, Transport } from './destination.js';
 import { errorChannel } from './diagnostics.js';
 import { failure } from './leg.js';
 import type { Leg, LegConnection, LegLogger, ReceiveInfo, SendFailure } from './leg.js';
-import { responseTarget } from './via.js';
+import { responseTargetOf } from './via.js';
+import { canonicalAddress } from './address.js';
+import {
+  type DestinationResolver,
+  type RouteOptions,
+  type RouteResult,
+  destinationKey,
+  failsOver,
+  literalDestination,
+  preferTransport,
+} from './route.js';
+
+export type { DestinationResolver, RouteFailure, RouteOptions, RouteResult } from './route.js';
+
+/** The result with the count of destinations tried (the result objects are fresh: no copy). */
+function withTried<T extends object>(result: T, tried: number): T & { tried: number } {
+  (result as T & { tried: number }).tried = tried;
+  return result as T & { tried: number };
+}
 
 /** Whatever handles received messages: a proxy, a registrar, a receive chain. */
 export interface Receiver {
   receive(message: SipMessage, info: ReceiveInfo): unknown;
-}
-
-/** The part of the RFC 3263 resolver (`SipResolver`) the dispatcher uses. */
-export interface DestinationResolver {
-  resolve(
-    uri: string,
-    options?: { transports?: Transport[]; direct?: boolean },
-  ): Promise<{ ok: true; destinations: Destination[] } | { ok: false; status: number; reason: string; detail?: string }>;
 }
 
 export interface DispatcherOptions {
@@ -148,6 +158,125 @@ export class Dispatcher {
     return pool.find((leg) => leg.state === 'listening' && leg.canDeliverTo(destination));
   }
 
+  /** The leg listening exactly at this destination (transport, address, port): sending there would loop. */
+  legAt(destination: Pick<Destination, 'transport' | 'address' | 'port'>): Leg | undefined {
+    const address = canonicalAddress(destination.address);
+    return this.legList.find((leg) => leg.transport === destination.transport && leg.port === destination.port && canonicalAddress(leg.address) === address);
+  }
+
+  /**
+   * Route and send one request: the one owner of "where does it go and through which leg".
+   * The destinations come from `destination`, an IP-literal URI (or `maddr`), or RFC 3263
+   * resolution of `uri` with the dispatcher's resolver; those over the incoming transport go
+   * first; `refuse` filters them; the leg is `leg` (checked), else `selectLeg`, else the first
+   * that can; a destination that is one of our own legs stops with `OWN_ADDRESS` (a loop).
+   * `prepare` edits the message for the leg chosen, then it is sent; when the send fails with a
+   * transport error the next destination the same leg reaches is tried (RFC 3263 §4.3; the
+   * message names that leg in its Via and Record-Route), each destination at most once, never
+   * over a given `connection` (a flow is never dialled again).
+   *
+   * @see RFC 3261 §16.6 steps 6–9, §18.1.1; RFC 3263 §4, §4.3
+   */
+  async route<Refusal = never>(message: SipMessage, options: RouteOptions<Refusal> = {}): Promise<RouteResult<Refusal>> {
+    if (this.state === 'closed') throw new LegClosedError('dispatcher');
+    const target = options.uri ?? (message.isRequest ? message.uri : undefined);
+    let destinations: readonly Destination[];
+    if (options.destination !== undefined) destinations = [options.destination];
+    else {
+      if (target === undefined) return failure('NO_DESTINATION', 503, 'nothing to deliver to');
+      const found = await this.resolveUri(target, options.resolver);
+      if (!found.ok) return found;
+      destinations = found.destinations;
+    }
+    destinations = preferTransport(destinations, options.incoming?.leg.transport);
+    const what = target ?? destinationKey(destinations[0]!);
+    const pick = (d: Destination): Leg | undefined => {
+      if (options.connection !== undefined && options.leg !== undefined) return options.leg;
+      if (options.leg !== undefined) return this.selectLeg(d, options.leg);
+      return options.selectLeg !== undefined ? options.selectLeg(d) : this.selectLeg(d);
+    };
+    let refused: string | undefined;
+    let index = 0;
+    let leg: Leg | undefined;
+    for (; index < destinations.length; index++) {
+      const d = destinations[index]!;
+      const refusal = options.refuse === undefined ? undefined : await options.refuse(d);
+      if (refusal !== undefined) {
+        refused ??= `${d.address} (${refusal})`;
+        continue;
+      }
+      leg = pick(d);
+      if (leg !== undefined) break;
+    }
+    if (leg === undefined) {
+      return refused !== undefined
+        ? { ok: false, status: 403, reason: 'Forbidden', code: 'FORBIDDEN_DESTINATION', detail: `${what}: destination ${refused} is not allowed` }
+        : failure('NO_LEG', 503, `no leg can reach ${what}`);
+    }
+    let destination = destinations[index]!;
+    // A destination that is one of our own legs would loop until Max-Forwards runs out (Net::SIP §1.8).
+    if (this.legAt(destination) !== undefined) {
+      return { ok: false, status: 482, reason: 'Loop Detected', code: 'OWN_ADDRESS', detail: `${what} is this proxy`, destination };
+    }
+    if (options.prepare !== undefined) {
+      const refusal = await options.prepare(leg, destination);
+      if (refusal !== undefined) return { ok: false, code: 'REFUSED', refusal };
+    }
+    // What was tried, made only when a send fails and there is a next destination to try.
+    let sent: Set<string> | undefined;
+    let tried = 0;
+    for (;;) {
+      tried++;
+      const result = await this.sendOn(leg, message, destination, options.connection);
+      if (result.ok || options.connection !== undefined || !failsOver(result.code) || index + 1 >= destinations.length) return withTried(result, tried);
+      (sent ??= new Set()).add(destinationKey(destination));
+      const next = await this.nextDestination(destinations, index + 1, leg, sent, pick, options.refuse);
+      if (next === undefined) return withTried(result, tried);
+      index = next;
+      destination = destinations[next]!;
+    }
+  }
+
+  /** The next destination after `from` that the same leg reaches, not refused, not ours and not tried yet. */
+  private async nextDestination(
+    destinations: readonly Destination[],
+    from: number,
+    leg: Leg,
+    sent: ReadonlySet<string>,
+    pick: (d: Destination) => Leg | undefined,
+    refuse: ((d: Destination) => string | undefined | Promise<string | undefined>) | undefined,
+  ): Promise<number | undefined> {
+    for (let i = from; i < destinations.length; i++) {
+      const d = destinations[i]!;
+      if (sent.has(destinationKey(d)) || pick(d) !== leg || this.legAt(d) !== undefined) continue;
+      if (refuse !== undefined && (await refuse(d)) !== undefined) continue;
+      return i;
+    }
+    return undefined;
+  }
+
+  /** IP literals (and maddr) directly, RFC 3263 §4.1/§4.2; names through the resolver. */
+  private async resolveUri(
+    target: string,
+    resolver: DestinationResolver | undefined = this.resolver,
+  ): Promise<{ ok: true; destinations: readonly Destination[] } | DeliverFailure> {
+    const uri = parseSipUri(target);
+    const literal = uri === undefined ? undefined : literalDestination(uri);
+    if (typeof literal === 'string') return failure('NO_DESTINATION', 503, literal);
+    if (literal !== undefined) return { ok: true, destinations: [literal] };
+    if (resolver === undefined) return failure('RESOLVE_FAILED', 503, `no resolver to find ${target}`);
+    const transports = [...new Set(this.legList.map((l) => l.transport))];
+    try {
+      const r = await resolver.resolve(target, { transports });
+      // The resolver's reason is a fixed phrase already; failure() derives the same from the status.
+      // SipResolver answers a `.invalid` name (RFC 6761 §6.4) with 480 at once, and says so in its detail.
+      if (!r.ok) return failure('RESOLVE_FAILED', r.status, r.detail ?? `resolving ${target} failed`);
+      return { ok: true, destinations: r.destinations };
+    } catch (error) {
+      return failure('RESOLVE_FAILED', 503, `resolving ${target} failed: ${String(error)}`, error);
+    }
+  }
+
   /**
    * Send one message once. Failures are values: 503 when no leg can reach any destination or
    * resolution fails, the leg's failure (503/408/513) when sending fails.
@@ -205,7 +334,7 @@ export class Dispatcher {
     let direct = false;
     if (target === undefined && !message.isRequest) {
       direct = true;
-      const t = responseTarget(message.getHeader('via'));
+      const t = responseTargetOf(message);
       if (t.kind === 'invalid') return failure('NO_DESTINATION', 503, t.reason);
       if (t.kind === 'address') return { ok: true, destinations: [t.destination] };
       // RFC 3263 §5: a sent-by name is resolved like a URI with that transport and port.

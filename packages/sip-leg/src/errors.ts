@@ -4,32 +4,34 @@
  * ({@link SendFailure}), never thrown.
  */
 
+import { SipError } from '@sipway/sip-message';
+
 const BRAND = Symbol.for('sipway.sip-leg.error');
 
+/** Stable error codes of this package, as constants to import (never retype them as strings). */
+export const LEG_ERROR_CODES = {
+  CLOSED: 'LEG_CLOSED',
+  NOT_STARTED: 'LEG_NOT_STARTED',
+  START_FAILED: 'LEG_START_FAILED',
+  INVALID_OPTIONS: 'LEG_INVALID_OPTIONS',
+  DESTROYED: 'LEG_DESTROYED',
+  DISPATCHER_CLOSED: 'DISPATCHER_CLOSED',
+} as const;
+
 /** Stable error codes of this package. */
-export type LegErrorCode =
-  | 'LEG_CLOSED'
-  | 'LEG_NOT_STARTED'
-  | 'LEG_START_FAILED'
-  | 'LEG_INVALID_OPTIONS'
-  | 'LEG_DESTROYED'
-  | 'DISPATCHER_CLOSED';
+export type LegErrorCode = (typeof LEG_ERROR_CODES)[keyof typeof LEG_ERROR_CODES];
 
 /**
  * Base class of every error thrown by this package: a stable `code`, an optional SIP `status`,
  * and a `Symbol.for` brand so `isInstance` works across duplicated package copies.
  */
-export class SipLegError extends Error {
-  readonly code: LegErrorCode;
-  readonly status: number | undefined;
+export class SipLegError extends SipError<LegErrorCode> {
   constructor(code: LegErrorCode, message: string, options?: { status?: number; cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(code, message, options?.status, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SipLegError';
-    this.code = code;
-    this.status = options?.status;
     Object.defineProperty(this, BRAND, { value: true });
   }
-  static isInstance(value: unknown): value is SipLegError {
+  static override isInstance(value: unknown): value is SipLegError {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }
 }

@@ -10,7 +10,7 @@ import type { AddressFamily, Destination, Transport } from './destination.js';
 import { errorChannel, receiveChannel, sendChannel } from './diagnostics.js';
 import { LegClosedError, LegOptionsError, SipLegError } from './errors.js';
 import { LOG_SAMPLE_INTERVAL_MS, LogSampler, OVERFLOW_KEY } from './log-sampler.js';
-import { responseTarget, sentProtocolAndBy, stampVia } from './via.js';
+import { responseTarget, responseTargetOf, sentProtocolAndBy, stampVia } from './via.js';
 
 /** Where a message came from. Same shape as a {@link Destination}, so a reply can go back to it. */
 export interface Source {
@@ -331,7 +331,7 @@ export abstract class BaseLeg implements Leg {
     else connection = undefined;
     if (target === undefined) {
       if (message.isRequest) return failure('NO_DESTINATION', 503, 'no destination given for a request');
-      const t = responseTarget(message.getHeader('via'));
+      const t = responseTargetOf(message);
       if (t.kind === 'invalid') return failure('NO_DESTINATION', 503, t.reason);
       if (t.kind === 'host') return failure('UNRESOLVED_HOST', 503, `Via sent-by ${t.host} needs DNS resolution`);
       target = t.destination;

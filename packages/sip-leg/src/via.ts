@@ -6,6 +6,7 @@
 import { canonicalAddress, hostPort, ipFamily, sameAddress, stripBrackets } from './address.js';
 import { defaultPort } from './destination.js';
 import type { Destination, Transport } from './destination.js';
+import { parseVia, type SipMessage, type Via } from '@sipway/sip-message';
 
 /** The parts of a Via value the transport layer needs. */
 export interface ViaParts {
@@ -120,22 +121,27 @@ export type ResponseTarget =
   | { kind: 'invalid'; reason: string };
 
 /**
- * The destination of a response from its top Via value.
+ * The destination of a response from its top Via: the message's parsed (and cached) `topVia`,
+ * or a Via value, parsed with @sipway/sip-message's `parseVia` — one Via parser for every package.
  *
  * @see RFC 3261 §18.2.2 — `maddr`, else `received` with the sent-by port (default 5060/5061),
  *   else the sent-by host (which needs RFC 3263 §5 resolution when it is a name)
  * @see RFC 3581 §4 — `received` + `rport` with a value: that address and port (unreliable transports)
  */
-export function responseTarget(value: string | undefined): ResponseTarget {
-  if (value === undefined) return { kind: 'invalid', reason: 'response has no Via' };
-  const via = readVia(value);
-  if (via === undefined) return { kind: 'invalid', reason: 'top Via is malformed' };
+export function responseTarget(top: Via | string | undefined): ResponseTarget {
+  if (top === undefined) return { kind: 'invalid', reason: 'response has no Via' };
+  let via: Via;
+  try {
+    via = typeof top === 'string' ? parseVia(top) : top;
+  } catch {
+    return { kind: 'invalid', reason: 'top Via is malformed' };
+  }
   const transport = viaTransport(via.transport);
   if (transport === undefined) return { kind: 'invalid', reason: `unsupported Via transport ${via.transport}` };
+  if (via.port === 0) return { kind: 'invalid', reason: 'top Via is malformed' };
   const sentByPort = via.port ?? defaultPort(transport);
-  const maddr = via.params.get('maddr');
-  const received = via.params.get('received');
-  const rport = parsePort(via.params.get('rport'));
+  const { maddr, received } = via;
+  const rport = typeof via.rport === 'number' && via.rport > 0 ? via.rport : undefined;
   let address: string | undefined;
   let port = sentByPort;
   if (maddr && ipFamily(maddr) !== undefined) address = stripBrackets(maddr);
@@ -151,10 +157,15 @@ export function responseTarget(value: string | undefined): ResponseTarget {
   return { kind: 'address', destination: { transport, address: canonicalAddress(address), port, family }, sentByPort };
 }
 
-function parsePort(value: string | null | undefined): number | undefined {
-  if (value === undefined || value === null || !/^\d{1,5}$/.test(value)) return undefined;
-  const n = Number(value);
-  return n > 0 && n < 65536 ? n : undefined;
+/** {@link responseTarget} of a message's top Via as the message parsed and cached it (never parsed again here). */
+export function responseTargetOf(message: SipMessage): ResponseTarget {
+  let top: Via | undefined;
+  try {
+    top = message.topVia;
+  } catch {
+    return { kind: 'invalid', reason: 'top Via is malformed' };
+  }
+  return responseTarget(top);
 }
 
 /** `SIP/2.0/<TRANSPORT> host:port` — the Via prefix of a leg (RFC 3261 §20.42). */

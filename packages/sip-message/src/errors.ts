@@ -9,14 +9,16 @@ export type SipErrorCode =
 
 /**
  * Base of every sipway error: a stable `code` and, where one applies, the SIP `status` an
- * element would answer (RFC 3261 §21).
+ * element would answer (RFC 3261 §21). The other packages' errors extend it (or, for the ones
+ * that depend on nothing of ours, carry its `Symbol.for('sipway.error')` brand), so
+ * `SipError.isInstance` recognises every one of them, even from another copy of a package.
  */
-export class SipError extends Error {
-  readonly code: SipErrorCode;
+export class SipError<Code extends string = string> extends Error {
+  readonly code: Code;
   readonly status: number | undefined;
   readonly [SIP_ERROR_BRAND] = true;
 
-  constructor(code: SipErrorCode, message: string, status?: number, options?: { cause?: unknown }) {
+  constructor(code: Code, message: string, status?: number, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'SipError';
     this.code = code;
@@ -32,7 +34,7 @@ export class SipError extends Error {
 const PARSE_ERROR_BRAND = Symbol.for('sipway.error.parse');
 
 /** Bytes that are not a SIP message, or a header value that does not follow its grammar. */
-export class SipParseError extends SipError {
+export class SipParseError extends SipError<SipErrorCode> {
   readonly [PARSE_ERROR_BRAND] = true;
 
   constructor(message: string, status = 400, code: SipErrorCode = 'SIP_PARSE_ERROR') {

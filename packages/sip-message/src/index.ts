@@ -21,6 +21,7 @@ export {
   formatUri,
   sipUriEquals,
   isSipUri,
+  parseSipUri,
   isTelUri,
   isIPv4,
   isIPv6,
@@ -34,3 +35,6 @@ export {
 export { parseNameAddr, parseContact, formatNameAddr, isToken, type NameAddr, type Contact } from './name-addr.js';
 export { parseVia, formatVia, type Via } from './via.js';
 export { splitHeaderValues, parseParams, formatParams, unquote, type Params } from './split.js';
+export { canonicalHost, defaultPort, uriDefaultPort } from './host.js';
+export { statelessToTag } from './stateless.js';
+export { canonicalAor } from './aor.js';

@@ -1,3 +1,4 @@
+import { defaultPort } from './host.js';
 import { SipParseError } from './errors.js';
 import { unescapeText } from './escape.js';
 import type { Params } from './split.js';
@@ -38,6 +39,16 @@ export type Uri = SipUri | TelUri | AbsoluteUri;
 
 export function isSipUri(uri: Uri): uri is SipUri {
   return uri.scheme === 'sip' || uri.scheme === 'sips';
+}
+
+/** A SIP or SIPS URI from its text, or undefined (tel:, another scheme, malformed): never throws. */
+export function parseSipUri(text: string): SipUri | undefined {
+  try {
+    const uri = parseUri(text);
+    return isSipUri(uri) ? uri : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function isTelUri(uri: Uri): uri is TelUri {
@@ -435,9 +446,9 @@ export function sipUriEquals(a: string | Uri, b: string | Uri, options: UriEqual
   }
   if (ua.user !== ub.user || ua.password !== ub.password) return false;
   if (normalizeHost(ua) !== normalizeHost(ub)) return false;
-  const defaultPort = ua.scheme === 'sips' ? 5061 : 5060;
-  const pa = ua.port ?? (options.defaultPorts ? defaultPort : undefined);
-  const pb = ub.port ?? (options.defaultPorts ? defaultPort : undefined);
+  const fallback = options.defaultPorts ? defaultPort(ua.scheme) : undefined;
+  const pa = ua.port ?? fallback;
+  const pb = ub.port ?? fallback;
   if (pa !== pb) return false;
   for (const name of SIGNIFICANT_PARAMS) {
     const va = ua.params[name];

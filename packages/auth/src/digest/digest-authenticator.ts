@@ -1,7 +1,7 @@
 import { channel } from 'node:diagnostics_channel';
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Dispatcher, LegLogger, ReceiveInfo } from '@sipway/sip-leg';
-import { createResponse, isRequest, sipUriEquals, type SipMessage, type SipRequest } from '@sipway/sip-message';
+import { createResponse, isRequest, sipUriEquals, statelessToTag, type SipMessage, type SipRequest } from '@sipway/sip-message';
 import { AuthOptionsError } from '../errors.js';
 import {
   authFailedChannel,
@@ -147,7 +147,6 @@ export class DigestAuthenticator {
   readonly #qop: boolean;
   readonly #allowNoQop: boolean;
   readonly #signer: NonceSigner;
-  readonly #secret: Buffer;
   readonly #bind: boolean;
   readonly #counts: NonceCountStore;
   readonly #opaque: string | undefined;
@@ -208,7 +207,6 @@ export class DigestAuthenticator {
     const { secret, source } = resolveNonceSecret(options.nonceSecret, process.env['SIPWAY_NONCE_SECRET']);
     if (secret.length < 16) throw new AuthOptionsError('DigestAuthenticator: the nonce secret must be at least 16 bytes');
     this.nonceSecretSource = source;
-    this.#secret = secret;
     this.#signer = new NonceSigner(secret, this.#realm, ttl * 1000);
     this.#bind = options.bindNonceToAddress ?? false;
     this.#counts = options.nonceCounts ?? new MemoryNonceCountStore();
@@ -431,9 +429,7 @@ export class DigestAuthenticator {
 
   // The same request (and its ACK) always gets the same To tag without keeping state.
   #tag(request: SipRequest): string {
-    const h = createHmac('sha256', this.#secret);
-    h.update(`tag\0${request.callId ?? ''}\0${request.from?.tag ?? ''}\0${request.cseq?.seq ?? ''}`);
-    return `da${h.digest('hex').slice(0, 12)}`;
+    return statelessToTag(request, 'da');
   }
 
   // Lock-outs count per user name and realm.

@@ -1,5 +1,5 @@
 import type { Dispatcher, ReceiveInfo } from '@sipway/sip-leg';
-import { createResponse, isRequest, type SipMessage, type SipRequest } from '@sipway/sip-message';
+import { createResponse, isRequest, statelessToTag, type SipMessage, type SipRequest } from '@sipway/sip-message';
 import { RateLimiterMemory, type RateLimiterAbstract, type RateLimiterRes } from 'rate-limiter-flexible';
 import type { AuthLogger } from '../digest/digest-authenticator.js';
 import { AuthOptionsError } from '../errors.js';
@@ -123,7 +123,7 @@ export class RateLimiter {
     // requests it sends, and so would choose how many log lines we write (fail2ban needs one).
     this.#emit(request, info, 'rate-limit', 503, this.#firstInWindow(`r|${source}`, res));
     const retryAfter = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
-    const response = createResponse(request, 503, undefined, { toTag: limitTag(request), headers: [['Retry-After', String(retryAfter)]] });
+    const response = createResponse(request, 503, undefined, { toTag: statelessToTag(request, 'rl'), headers: [['Retry-After', String(retryAfter)]] });
     const sent = await this.#dispatcher.deliver(response, { incoming: info });
     if (!sent.ok) this.#logger?.debug?.({ reason: sent.reason }, 'RateLimiter: 503 not sent');
   }
@@ -150,10 +150,3 @@ export class RateLimiter {
   }
 }
 
-// The same request (a retransmission) gets the same To tag without keeping state.
-function limitTag(request: SipRequest): string {
-  let h = 0x811c9dc5;
-  const s = `${request.callId ?? ''}|${request.from?.tag ?? ''}|${request.cseq?.seq ?? ''}`;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
-  return `rl${h.toString(16)}`;
-}

@@ -1,7 +1,6 @@
 import type { SipMessage, SipRequest } from '@sipway/sip-message';
 import { canonicalAddress } from '../address.js';
 import type { LegConnection } from '../leg.js';
-import { readVia } from '../via.js';
 
 /** How many request → connection associations a leg remembers (oldest forgotten first). */
 const MAX_REQUEST_KEYS = 8192;
@@ -78,10 +77,13 @@ function peerKey(address: string, port: number): string {
 
 /** Branch + sent-by of the top Via: the RFC 3261 §17.2.3 server transaction key, minus method. */
 function requestKey(message: SipMessage): string | undefined {
-  const top = message.getHeader('via');
-  if (top === undefined) return undefined;
-  const via = readVia(top);
+  let via;
+  try {
+    via = message.topVia; // parsed once and cached by the message (sip-message's Via parser)
+  } catch {
+    return undefined;
+  }
   if (via === undefined) return undefined;
-  const branch = via.params.get('branch');
+  const branch = via.branch;
   return `${branch ?? ''}|${via.host.toLowerCase()}|${via.port ?? ''}|${message.callId ?? ''}`;
 }

@@ -7,6 +7,7 @@ import type { Destination, Transport } from '../destination.js';
 import { LegStartError } from '../errors.js';
 import { BaseLeg, failure } from '../leg.js';
 import type { BaseLegOptions, SendResult, Source } from '../leg.js';
+import { defaultPort } from '../destination.js';
 
 /** One message that went through the network, with what the knobs did to it. */
 export interface MemoryPacket {
@@ -155,7 +156,7 @@ export class MemoryLeg extends BaseLeg {
   private readonly network: MemoryNetwork;
 
   constructor(network: MemoryNetwork, options: MemoryLegOptions = {}) {
-    super(options, options.transport === 'tls' || options.transport === 'wss' ? 5061 : 5060);
+    super(options, defaultPort(options.transport ?? 'udp'));
     this.transport = options.transport ?? 'udp';
     this.network = network;
   }

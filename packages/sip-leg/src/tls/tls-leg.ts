@@ -7,6 +7,7 @@ import type { Destination } from '../destination.js';
 import { LegOptionsError } from '../errors.js';
 import { StreamLeg } from '../stream/stream-leg.js';
 import type { StreamLegOptions } from '../stream/stream-leg.js';
+import { defaultPort } from '../destination.js';
 
 /** Options of {@link TlsLeg}. */
 export interface TlsLegOptions extends StreamLegOptions {
@@ -40,7 +41,7 @@ export class TlsLeg extends StreamLeg {
   private material: { cert: Buffer; key: Buffer; ca: Buffer | undefined } | undefined;
 
   constructor(options: TlsLegOptions) {
-    super(options, 5061);
+    super(options, defaultPort('tls'));
     if (!options?.certFile || !options.keyFile) throw new LegOptionsError('TLS leg needs certFile and keyFile');
     this.files = { cert: options.certFile, key: options.keyFile, ca: options.caFile };
     this.requestCert = options.requestCert ?? false;

@@ -20,6 +20,7 @@ import type { Slot } from '../stream/connection-limiter.js';
 import { isFdExhausted, SocketGuard } from '../stream/socket-guard.js';
 import type { Socket } from 'node:net';
 import { FlowPin } from '../stream/flow-pins.js';
+import { defaultPort } from '../destination.js';
 
 /** Options of {@link WsLeg}. */
 export interface WsLegOptions extends BaseLegOptions, FlowLegOptions {
@@ -111,7 +112,7 @@ export class WsLeg extends BaseLeg {
   protected readonly guard: SocketGuard;
 
   constructor(options: WsLegOptions = {}) {
-    super(options, options.secure ? 5061 : 5060);
+    super(options, defaultPort(options.secure ? 'wss' : 'ws'));
     this.transport = options.secure ? 'wss' : 'ws';
     if (options.secure && (!options.certFile || !options.keyFile)) {
       throw new LegOptionsError('a secure WebSocket leg needs certFile and keyFile');
