@@ -141,6 +141,40 @@ test('types: a CommonJS TypeScript consumer (module nodenext, TS >= 5.8) require
   assertExited0(result, 'tsc');
 });
 
+test('types: options take an explicit undefined under exactOptionalPropertyTypes (a value read from the environment)', async () => {
+  const dir = join(project, 'types-exact-optional');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'index.mts'),
+    [
+      "import type { StatelessProxyOptions } from '@sipway/proxy';",
+      "import type { RegistrarOptions } from '@sipway/registrar';",
+      "import type { DigestAuthenticatorOptions, RateLimiterOptions } from '@sipway/auth';",
+      "import type { DispatcherOptions } from '@sipway/sip-leg';",
+      "import type { BuiltinMediaRelayOptions } from '@sipway/media-relay';",
+      "import type { ReceiveChainOptions } from '@sipway/receive-chain';",
+      'const fromEnv: string | undefined = process.env.SOMETHING;',
+      'export const proxy: Partial<StatelessProxyOptions> = { contactKey: fromEnv, logger: undefined, mediaRelay: undefined, selectLeg: undefined };',
+      'export const registrar: Partial<RegistrarOptions> = { logger: undefined, store: undefined };',
+      'export const auth: Partial<DigestAuthenticatorOptions> = { nonceSecret: fromEnv, logger: undefined };',
+      'export const limiter: Partial<RateLimiterOptions> = { logger: undefined };',
+      'export const dispatcher: Partial<DispatcherOptions> = { resolver: undefined };',
+      'export const media: Partial<BuiltinMediaRelayOptions> = { logger: undefined };',
+      'export const chain: Partial<ReceiveChainOptions> = { logger: undefined };',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2023'], types: ['node'], strict: true, exactOptionalPropertyTypes: true, skipLibCheck: false, noEmit: true },
+      files: ['index.mts'],
+    }),
+  );
+  const result = await run(join(BIN, 'tsc'), ['-p', dir], { cwd: project });
+  assertExited0(result, 'tsc');
+});
+
 for (const { name, dir } of packages) {
   const snippets = runnableSnippets(readFileSync(join(dir, 'README.md'), 'utf8'));
   test(`${name}: the README has a js/ts snippet`, () => assert.ok(snippets.length > 0));

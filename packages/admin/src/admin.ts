@@ -17,21 +17,21 @@ export interface AdminRegistrar {
 /** Options of {@link startAdmin}. */
 export interface AdminOptions {
   /** `127.0.0.1:9060`, `[::1]:9060`, `:9060` (loopback) or `{ host, port }`. Default `127.0.0.1:9060`. */
-  listen?: string | { host?: string; port?: number };
+  listen?: string | { host?: string; port?: number } | undefined;
   /** The legs `/health` requires listening: a list, or `() => dispatcher.legs`. */
-  legs?: Iterable<HealthLeg> | (() => Iterable<HealthLeg>);
+  legs?: (Iterable<HealthLeg> | (() => Iterable<HealthLeg>)) | undefined;
   /** Its bindings feed the gauge and `/bindings`; its store is probed by `/health`. */
-  registrar?: AdminRegistrar;
+  registrar?: AdminRegistrar | undefined;
   /** Probed by `/health` (default: the registrar's store). */
-  store?: Pick<LocationStore, 'lookup'>;
+  store?: Pick<LocationStore, 'lookup'> | undefined;
   /** Metrics to serve; default: created here with `createMetrics({ defaultMetrics })` and disposed on close. */
-  metrics?: SipwayMetrics;
+  metrics?: SipwayMetrics | undefined;
   /** With metrics created here: add prom-client's process metrics. Default true. */
-  defaultMetrics?: boolean;
+  defaultMetrics?: boolean | undefined;
   /** Replaces the built-in health check. */
-  health?: HealthCheck;
+  health?: HealthCheck | undefined;
   /** Milliseconds a health probe or bindings dump may take (default 1000 for the store probe, 2000 for the HTTP answer). */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /** A running admin listener with its metrics. */

@@ -17,13 +17,13 @@ export type HealthLeg = { readonly state: string; readonly transport: string; re
 /** Options of {@link createHealthCheck}. */
 export interface HealthCheckOptions {
   /** Legs that must be `listening`: a list, or a function giving the current list (`() => dispatcher.legs`). */
-  legs?: Iterable<HealthLeg> | (() => Iterable<HealthLeg>);
+  legs?: (Iterable<HealthLeg> | (() => Iterable<HealthLeg>)) | undefined;
   /** A location store that must answer a lookup. */
-  store?: Pick<LocationStore, 'lookup'>;
+  store?: Pick<LocationStore, 'lookup'> | undefined;
   /** Milliseconds the store may take before it counts as down (default 1000). */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** The AOR looked up to probe the store (default `sip:health-check@sipway.invalid`, RFC 6761 `.invalid`). */
-  probeAor?: string;
+  probeAor?: string | undefined;
 }
 
 /**

@@ -10,15 +10,15 @@ export type BindingsCounter = () => Promise<number>;
 /** Options of {@link createMetrics}. */
 export interface MetricsOptions {
   /** Where the metrics are registered. Default: a new `Registry` of its own (never prom-client's global one). */
-  registry?: Registry;
+  registry?: Registry | undefined;
   /** Counts current bindings at each scrape; can also be set later with {@link SipwayMetrics.setBindingsCounter}. */
-  bindings?: BindingsCounter;
+  bindings?: BindingsCounter | undefined;
   /** Milliseconds a scrape waits for `bindings()` before reporting NaN (default 2000). */
-  bindingsTimeoutMs?: number;
+  bindingsTimeoutMs?: number | undefined;
   /** Also collect prom-client's process metrics (CPU, memory, event loop lag, GC) in the registry. Default false. */
-  defaultMetrics?: boolean;
+  defaultMetrics?: boolean | undefined;
   /** Histogram buckets of `sipway_location_store_duration_seconds`, in seconds. */
-  storeBuckets?: readonly number[];
+  storeBuckets?: readonly number[] | undefined;
 }
 
 /** Outcome of one location-store call, as a label. */

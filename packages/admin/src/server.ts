@@ -13,17 +13,17 @@ export interface MetricsSource {
 /** Options of {@link startAdminServer}. */
 export interface AdminServerOptions {
   /** IP address to listen on. Default `127.0.0.1`: the admin listener is for the local scraper only. */
-  host?: string;
+  host?: string | undefined;
   /** TCP port (0 = ephemeral). Default 9060. */
-  port?: number;
+  port?: number | undefined;
   /** Served as `GET /metrics`; without it `/metrics` is 404. */
-  metrics?: MetricsSource;
+  metrics?: MetricsSource | undefined;
   /** Answers `GET /health`; without it `/health` is always 200. */
-  health?: HealthCheck;
+  health?: HealthCheck | undefined;
   /** Answers `GET /bindings` with JSON; without it `/bindings` is 404. */
-  bindings?: () => Promise<unknown>;
+  bindings?: (() => Promise<unknown>) | undefined;
   /** Milliseconds `/health` and `/bindings` wait before answering 503 (default 2000). */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /** A running admin listener. */

@@ -17,7 +17,7 @@ export interface Base32DecodeOptions {
    * accepted text. `false`: drop the leftover bits as Net::SIP does, which accepts e.g. a
    * token whose last character was changed in its padding bits.
    */
-  readonly strict?: boolean;
+  readonly strict?: boolean | undefined;
 }
 
 /**

@@ -15,7 +15,7 @@ export interface Rc4Md5CryptOptions {
    * The 4 bytes put in front of every plaintext: fixed bytes (test vectors) or a function
    * called per encryption. Default: 4 cryptographically random bytes per encryption.
    */
-  readonly seed?: Uint8Array | (() => Uint8Array);
+  readonly seed?: (Uint8Array | (() => Uint8Array)) | undefined;
 }
 
 // crypto.hash (Node ≥ 20.12) hashes in one call, several times faster than createHash for

@@ -7,7 +7,7 @@ export interface SivCryptOptions {
   /** Secret, at least 16 bytes; the AES and HMAC keys are derived from it with HKDF-SHA-256. */
   readonly key: Uint8Array;
   /** Tag length in bits, a multiple of 8 from 32 to 128. Default 64. */
-  readonly tagBits?: number;
+  readonly tagBits?: number | undefined;
 }
 
 /** Default tag length of {@link sivCrypt} in bits. */

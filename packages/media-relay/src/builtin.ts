@@ -24,20 +24,20 @@ export interface MediaRelayLogger {
 /** Options of {@link BuiltinMediaRelay}; all optional. */
 export interface BuiltinMediaRelayOptions {
   /** First port of the range (even ports carry RTP, the next odd one RTCP). Default 30000. */
-  portMin?: number;
+  portMin?: number | undefined;
   /** Last port of the range. Default 39999. */
-  portMax?: number;
+  portMax?: number | undefined;
   /** At most this many calls with media at once; more offers fail with `MEDIA_LIMIT`. Default 2000. */
-  maxSessions?: number;
+  maxSessions?: number | undefined;
   /** At most this many sockets (4 per relayed stream); more fail with `MEDIA_LIMIT`. Default 10000. */
-  maxSockets?: number;
+  maxSockets?: number | undefined;
   /** An answered call whose media stopped this long (ms) is closed. Default 60000 (rtpengine's timeout). */
-  idleTimeout?: number;
+  idleTimeout?: number | undefined;
   /** A call offered but never answered is closed after this long (ms). Default 180000 (longer than Timer C would let a call ring, RFC 3261 §16.6). */
-  offerTimeout?: number;
+  offerTimeout?: number | undefined;
   /** How often (ms) idle calls are looked for and traffic counters published. Default 1000. */
-  sweepInterval?: number;
-  logger?: MediaRelayLogger;
+  sweepInterval?: number | undefined;
+  logger?: MediaRelayLogger | undefined;
 }
 
 /** Counters since start. */

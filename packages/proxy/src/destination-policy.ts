@@ -18,9 +18,9 @@ export interface DestinationPolicyOptions {
   /** The legs (read on every check: legs may start after the proxy is made). */
   legs: () => readonly Leg[];
   /** Blocks always allowed (besides broadcast/multicast, never allowed). */
-  allow?: readonly string[];
+  allow?: readonly string[] | undefined;
   /** Allow every RFC 1918 / fc00::/7 address (default false). */
-  allowPrivate?: boolean;
+  allowPrivate?: boolean | undefined;
   /** Extra addresses to refuse (the proxy's `forbiddenDestination`). */
   forbidden?: ((address: string) => boolean) | undefined;
 }

@@ -9,7 +9,7 @@ export interface BlockerOptions {
    */
   block: Record<string, number | readonly [number, string]>;
   /** Methods listed in the Allow header of a 405 (RFC 3261 §21.4.6 says it MUST be there). */
-  allow?: readonly string[];
+  allow?: readonly string[] | undefined;
 }
 
 const DEFAULT_ALLOW = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'REGISTER'];

@@ -19,7 +19,7 @@ export interface ChainMember {
 
 export interface ReceiveChainOptions {
   /** Optional logger in pino's `(fields, msg)` order (sip-leg's `LegLogger`): a pino logger is passed straight in. Only `debug` is used. */
-  logger?: Pick<LegLogger, 'debug'>;
+  logger?: Pick<LegLogger, 'debug'> | undefined;
 }
 
 /** Published when no member took a message. */

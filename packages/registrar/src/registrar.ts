@@ -31,58 +31,58 @@ export interface RegistrarOptions {
    */
   domains: readonly string[];
   /** Where bindings live. Default: a new {@link MemoryLocationStore} (closed with the registrar). */
-  store?: LocationStore;
+  store?: LocationStore | undefined;
   /** Seconds; a shorter non-zero expiry is refused with 423 and Min-Expires. Default 30 (Net::SIP). */
-  minExpires?: number;
+  minExpires?: number | undefined;
   /** Seconds; a longer expiry is shortened to this. Default 300 (Net::SIP). */
-  maxExpires?: number;
+  maxExpires?: number | undefined;
   /** Seconds, when neither the contact nor the request gives one. Default: `maxExpires` (Net::SIP). */
-  defaultExpires?: number;
+  defaultExpires?: number | undefined;
   /** Most bindings per AOR; a REGISTER adding beyond it gets 403 (Too Many Bindings). Default 10. */
-  maxBindings?: number;
+  maxBindings?: number | undefined;
   /**
    * Most AORs one source address may hold bindings in (counted in this process); a REGISTER
    * for one more gets 403 (Too Many Registrations). 0 = no cap. Default 100.
    */
-  maxAorsPerSource?: number;
+  maxAorsPerSource?: number | undefined;
   /** Sources exempt from `maxAorsPerSource` (an SBC or proxy in front): addresses and CIDR ranges. */
-  trustedSources?: readonly string[];
+  trustedSources?: readonly string[] | undefined;
   /** IPv6 sources count as one per prefix of this many bits for `maxAorsPerSource` (one end site has a /64). Default 64; 128 = per address. */
-  ipv6SourcePrefix?: number;
+  ipv6SourcePrefix?: number | undefined;
   /**
    * Most AORs in the store (`store.count()`, else those this process saved); a REGISTER for a new
    * AOR beyond it gets 503 with `Retry-After: fullRetryAfter`. 0 = no cap. Default 100000.
    */
-  maxAors?: number;
+  maxAors?: number | undefined;
   /** Seconds in Retry-After when `maxAors` is reached. Default 60. */
-  fullRetryAfter?: number;
+  fullRetryAfter?: number | undefined;
   /**
    * Seconds an AOR stays "known" (see {@link Registrar.knows}) after its last binding lapsed or
    * was removed. Default 3600; 0 forgets at once.
    */
-  rememberFor?: number;
+  rememberFor?: number | undefined;
   /** Milliseconds between sweeps that drop lapsed bindings from the store; 0 = never (lookups still skip them). Default 10000. */
-  sweepInterval?: number;
+  sweepInterval?: number | undefined;
   /** Seconds in Retry-After when the store fails and the REGISTER gets 503. Default 5. */
-  retryAfter?: number;
+  retryAfter?: number | undefined;
   /** Option tags accepted in Require (RFC 3261 §8.2.2.3). Default none. */
-  supported?: readonly string[];
+  supported?: readonly string[] | undefined;
   /**
    * When the connection a binding can only be reached over closes (a WebSocket client, a
    * `.invalid` host, an RFC 5626 outbound `ob`/`reg-id` contact), remove that binding at once
    * instead of keeping it until it expires (RFC 5626 §5.2). Needs a dispatcher with
    * `onConnectionClose`. Default true.
    */
-  dropClosedFlows?: boolean;
+  dropClosedFlows?: boolean | undefined;
   /**
    * Seconds sent in `Flow-Timer` (RFC 5626 §4.4.1, §6) in the 200 to an outbound REGISTER
    * (`reg-id` and `+sip.instance`): how often the client should send its CRLF keep-alive.
    * Default: not sent (clients then use 95–120 s on TCP, which the legs' idle close allows).
    */
-  flowTimer?: number;
+  flowTimer?: number | undefined;
   /** Clock in epoch milliseconds (tests inject one). Default `Date.now`. */
-  clock?: () => number;
-  logger?: RegistrarLogger;
+  clock?: (() => number) | undefined;
+  logger?: RegistrarLogger | undefined;
 }
 
 const SAVE_ATTEMPTS = 8;

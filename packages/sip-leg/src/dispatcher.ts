@@ -35,26 +35,26 @@ export interface Receiver {
 }
 
 export interface DispatcherOptions {
-  legs?: readonly Leg[];
-  receiver?: Receiver;
+  legs?: readonly Leg[] | undefined;
+  receiver?: Receiver | undefined;
   /** Needed to deliver to a URI or to a response whose Via names a host; usually a `SipResolver`. */
-  resolver?: DestinationResolver;
-  logger?: LegLogger;
+  resolver?: DestinationResolver | undefined;
+  logger?: LegLogger | undefined;
 }
 
 export interface DeliverOptions {
   /** Send here (a list: the first one some leg can reach is used). */
-  destination?: Destination | readonly Destination[];
+  destination?: Destination | readonly Destination[] | undefined;
   /** Resolve this URI (RFC 3263) when no destination is given. Default for requests: the Request-URI. */
-  uri?: string;
+  uri?: string | undefined;
   /** Only this leg may send. */
-  leg?: Leg;
+  leg?: Leg | undefined;
   /** Send on this connection (stream legs). */
-  connection?: LegConnection;
+  connection?: LegConnection | undefined;
   /** Prefer destinations over this transport (the one the request came in on, Net::SIP). */
-  preferTransport?: Transport;
+  preferTransport?: Transport | undefined;
   /** The receive info of the message being forwarded or answered: sets preferTransport, and for responses leg and connection. */
-  incoming?: ReceiveInfo;
+  incoming?: ReceiveInfo | undefined;
 }
 
 /** Delivery failure: same shape as a leg's {@link SendFailure}. */

@@ -164,17 +164,17 @@ export interface Leg {
 /** Options every leg accepts. */
 export interface BaseLegOptions {
   /** IP address to bind (default `127.0.0.1`; `::1` or any local IP; wildcards need `host`). */
-  address?: string;
+  address?: string | undefined;
   /** Port to bind; 0 = ephemeral. Default 5060 (5061 for TLS/WSS). */
-  port?: number;
+  port?: number | undefined;
   /** Name or IP to write in Via and contact instead of the bound address. */
-  host?: string;
+  host?: string | undefined;
   /** Largest message accepted (default 65535, RFC 3261 §18.1.1 datagram limit). */
-  maxMessageSize?: number;
+  maxMessageSize?: number | undefined;
   /** Answer unparseable requests that still carry Via/From/To/Call-ID/CSeq with 400 (default true). */
-  answerBadRequests?: boolean;
-  onReceive?: ReceiveHandler;
-  logger?: LegLogger;
+  answerBadRequests?: boolean | undefined;
+  onReceive?: ReceiveHandler | undefined;
+  logger?: LegLogger | undefined;
 }
 
 /** Options of the connection-oriented legs (TCP, TLS, WS, WSS) about registered flows. */
@@ -183,7 +183,7 @@ export interface FlowLegOptions {
    * Honour {@link LegConnection.keepOpenUntil}: a connection a client registered over is not
    * closed for idleness while its binding lives (RFC 5626 §4.4, §5.2). Default true.
    */
-  keepRegisteredFlows?: boolean;
+  keepRegisteredFlows?: boolean | undefined;
 }
 
 let nextLegId = 0;

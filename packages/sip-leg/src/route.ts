@@ -18,17 +18,17 @@ export interface DestinationResolver {
 /** Options of {@link Dispatcher.route}. */
 export interface RouteOptions<Refusal = never> {
   /** The next hop to resolve (RFC 3263; an IP literal or `maddr` is used as it is). Default: the Request-URI. */
-  uri?: string;
+  uri?: string | undefined;
   /** The destination is known already (a flow's peer, a binding's source): no resolution. */
-  destination?: Destination;
+  destination?: Destination | undefined;
   /** Only this leg may send (a Route entry or Contact token named it). */
-  leg?: Leg;
+  leg?: Leg | undefined;
   /** Send down this connection (an RFC 5626 flow) of `leg`, never dialling a new one. */
-  connection?: LegConnection;
+  connection?: LegConnection | undefined;
   /** The received message being forwarded: destinations over its transport are tried first. */
-  incoming?: ReceiveInfo;
+  incoming?: ReceiveInfo | undefined;
   /** Resolver for this call instead of the dispatcher's. */
-  resolver?: DestinationResolver;
+  resolver?: DestinationResolver | undefined;
   /** Why a destination address must not be used (undefined: it may); refused ones are skipped. */
   refuse?: (destination: Destination) => string | undefined | Promise<string | undefined>;
   /** Picks the leg for a destination when no `leg` is given (default: the first listening leg that can). */

@@ -15,16 +15,16 @@ export type FramerEvent =
 
 export interface StreamFramerOptions {
   /** Largest message (headers + body) accepted; default 65535. */
-  maxMessageSize?: number;
+  maxMessageSize?: number | undefined;
   /** Largest header section accepted before its blank line; default 16384. */
-  maxHeaderSize?: number;
+  maxHeaderSize?: number | undefined;
   /**
    * This side receives CRLFCRLF pings (a server, or an accepting connection): a CRLF at the end
    * of the data waits for the next bytes before it is called a pong, so a ping split across two
    * reads is still a ping. Set false on a connection that sends pings and awaits pongs.
    * Default true.
    */
-  expectPings?: boolean;
+  expectPings?: boolean | undefined;
 }
 
 const CR = 13;

@@ -8,11 +8,11 @@ import { type SipMessage, SipRequest, SipResponse } from './message.js';
 /** Limits that bound what hostile input may cost. */
 export interface ParseOptions {
   /** Largest message accepted, in bytes (default 65535, a UDP datagram). Larger: status 513. */
-  maxMessageSize?: number;
+  maxMessageSize?: number | undefined;
   /** Most header field lines accepted (default 256). */
-  maxHeaders?: number;
+  maxHeaders?: number | undefined;
   /** Longest start or header line accepted, in bytes (default 8192). */
-  maxLineLength?: number;
+  maxLineLength?: number | undefined;
 }
 
 export const DEFAULT_MAX_MESSAGE_SIZE = 65535;

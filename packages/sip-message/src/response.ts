@@ -59,11 +59,11 @@ export const REASON_PHRASES: Readonly<Record<number, string>> = {
 
 export interface CreateResponseOptions {
   /** Tag added to To when the request's To has none (RFC 3261 §8.2.6.2). */
-  toTag?: string;
+  toTag?: string | undefined;
   /** Extra header fields, in order. */
-  headers?: ReadonlyArray<readonly [string, string]>;
-  body?: Uint8Array | string;
-  contentType?: string;
+  headers?: ReadonlyArray<readonly [string, string]> | undefined;
+  body?: Uint8Array | string | undefined;
+  contentType?: string | undefined;
 }
 
 function hasTag(to: string): boolean {

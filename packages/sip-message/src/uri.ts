@@ -422,7 +422,7 @@ export interface UriEqualsOptions {
    * Treat an absent port as the scheme's default (5060, 5061 for sips). RFC 3261 §19.1.4 says
    * they differ; a proxy recognising its own Route entries wants them equal.
    */
-  defaultPorts?: boolean;
+  defaultPorts?: boolean | undefined;
 }
 
 /**

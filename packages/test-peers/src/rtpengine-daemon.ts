@@ -11,13 +11,13 @@ import { freePort } from './ports.js';
 
 export interface RtpengineDaemonOptions {
   /** `--interface` values: `IP` or `NAME/IP`. Default `['127.0.0.1']`. */
-  readonly interfaces?: readonly string[];
+  readonly interfaces?: readonly string[] | undefined;
   /** Address of the ng control socket. Default `127.0.0.1` (`::1` for an IPv6 control address). */
-  readonly listen?: string;
+  readonly listen?: string | undefined;
   /** Media ports to give it. Default 200. */
-  readonly ports?: number;
+  readonly ports?: number | undefined;
   /** More command-line options (`--delete-delay=0`, `--max-sessions=1` …). */
-  readonly args?: readonly string[];
+  readonly args?: readonly string[] | undefined;
 }
 
 export interface RtpengineDaemon {

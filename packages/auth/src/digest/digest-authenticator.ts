@@ -38,50 +38,50 @@ export interface DigestAuthenticatorOptions {
    * `registrar` (default): every challenge is a 401 with WWW-Authenticate. `proxy`: REGISTER still
    * gets 401, every other request 407 with Proxy-Authenticate and is read from Proxy-Authorization.
    */
-  role?: 'registrar' | 'proxy';
+  role?: 'registrar' | 'proxy' | undefined;
   /** Plain passwords: `{ alice: 'secret' }`. */
-  users?: Readonly<Record<string, string>> | ReadonlyMap<string, string>;
+  users?: Readonly<Record<string, string>> | ReadonlyMap<string, string> | undefined;
   /** Precomputed HA1 = H(user:realm:password): a string is the MD5 HA1 (Net::SIP's user2a1). */
-  ha1?: Readonly<Record<string, string | Partial<Record<DigestAlgorithm, string>>>>;
+  ha1?: Readonly<Record<string, string | Partial<Record<DigestAlgorithm, string>>>> | undefined;
   /** Asked when `users` and `ha1` do not know the user. */
-  lookup?: DigestUserLookup;
+  lookup?: DigestUserLookup | undefined;
   /** Challenges offered, one header each, in this order (default `['SHA-256', 'MD5']`, RFC 8760 §2.4). */
-  algorithms?: readonly DigestAlgorithm[];
+  algorithms?: readonly DigestAlgorithm[] | undefined;
   /** Offer qop="auth" (default true). */
-  qop?: boolean;
+  qop?: boolean | undefined;
   /** Accept answers without qop (RFC 2069 clients; default true). Such a nonce is good for one request. */
-  allowNoQop?: boolean;
+  allowNoQop?: boolean | undefined;
   /** HMAC key of the nonces, the same on every node of a cluster. Default: env `SIPWAY_NONCE_SECRET`, else random (reported). At least 16 bytes. */
-  nonceSecret?: string | Uint8Array;
+  nonceSecret?: string | Uint8Array | undefined;
   /** Seconds a nonce stays good (default 300); older ones get a new challenge with `stale=TRUE`. */
-  nonceTtl?: number;
+  nonceTtl?: number | undefined;
   /** Bind nonces to the client's IP address (default false: NATs and clusters move clients). */
-  bindNonceToAddress?: boolean;
+  bindNonceToAddress?: boolean | undefined;
   /** Where used nonce counts are remembered (default an in-process LRU of 10 000 nonces). */
-  nonceCounts?: NonceCountStore;
+  nonceCounts?: NonceCountStore | undefined;
   /** Sent in every challenge and required back unchanged (RFC 2617 §3.2.1). */
-  opaque?: string;
+  opaque?: string | undefined;
   /** Only these methods are authenticated (default: all; ACK and CANCEL never are). */
-  methods?: readonly string[];
+  methods?: readonly string[] | undefined;
   /** Return false to let a request pass without authentication (Net::SIP t/08: `noauth@` contacts). */
-  filter?: (request: SipRequest, info: ReceiveInfo) => boolean;
+  filter?: ((request: SipRequest, info: ReceiveInfo) => boolean) | undefined;
   /** After the password is right: may this user make this request? false → 403. */
-  authorize?: (username: string, request: SipRequest, info: ReceiveInfo) => boolean | Promise<boolean>;
+  authorize?: ((username: string, request: SipRequest, info: ReceiveInfo) => boolean | Promise<boolean>) | undefined;
   /** Require the digest `uri` to equal the Request-URI (default true; 400 when not, RFC 7616 §3.4.6). */
-  checkUri?: boolean;
+  checkUri?: boolean | undefined;
   /** Remove our own credentials from an authorized request before the chain goes on (default true, RFC 3261 §20.28). */
-  removeCredentials?: boolean;
+  removeCredentials?: boolean | undefined;
   /**
    * Brute-force lock-out (fail2ban style, see the README): failures counted per source address,
    * per user and per nonce; a locked source or user gets 403 without a password check. On by
    * default with the defaults of {@link LockoutOptions}; `false` turns it off.
    */
-  lockout?: LockoutOptions | false;
+  lockout?: LockoutOptions | false | undefined;
   /** Receives one line per refused credential and per lock-out (format in the README, for fail2ban). */
-  securityLog?: SecurityLog;
-  logger?: AuthLogger;
+  securityLog?: SecurityLog | undefined;
+  logger?: AuthLogger | undefined;
   /** Milliseconds since the epoch (tests move it). */
-  clock?: () => number;
+  clock?: (() => number) | undefined;
 }
 
 /** Payload of `sipway:auth:challenged`. */

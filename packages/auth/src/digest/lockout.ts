@@ -9,32 +9,32 @@ import { sourceKey } from '../rate-limit/source-key.js';
  */
 export interface LockoutOptions {
   /** Failures from one source address within `window` that lock the source out. Default 10. */
-  sourceFailures?: number;
+  sourceFailures?: number | undefined;
   /** Seconds over which failures are counted (fixed window from the first failure). Default 60. */
-  window?: number;
+  window?: number | undefined;
   /** First lock-out of a source; each further one (while remembered) doubles. Default 60. */
-  sourceLockout?: number;
+  sourceLockout?: number | undefined;
   /** Longest source lock-out. Default 3600. */
-  maxSourceLockout?: number;
+  maxSourceLockout?: number | undefined;
   /**
    * Failures for one user name (any source) within `window` that lock the user out for sources
    * that never authenticated as that user. Default 30.
    */
-  userFailures?: number;
+  userFailures?: number | undefined;
   /** First user lock-out; doubles up to `maxUserLockout`. Default 30. */
-  userLockout?: number;
+  userLockout?: number | undefined;
   /** Longest user lock-out. Default 300. */
-  maxUserLockout?: number;
+  maxUserLockout?: number | undefined;
   /** Wrong answers one nonce may take; later answers on it get a new challenge, unchecked. Default 1. */
-  nonceFailures?: number;
+  nonceFailures?: number | undefined;
   /** Seconds a source that authenticated as a user stays exempt from that user's lock-out. Default 86400. */
-  trustedFor?: number;
+  trustedFor?: number | undefined;
   /** Never counted nor locked: addresses and CIDR ranges. */
-  allow?: readonly string[];
+  allow?: readonly string[] | undefined;
   /** Most sources, users and nonces remembered (each); the least recently touched go first. Default 100 000. */
-  maxEntries?: number;
+  maxEntries?: number | undefined;
   /** IPv6 sources are counted per prefix of this many bits (one end site has a /64). Default 64; 128 = per address. */
-  ipv6Prefix?: number;
+  ipv6Prefix?: number | undefined;
 }
 
 /** A lock-out that has just started. */

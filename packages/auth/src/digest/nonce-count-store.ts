@@ -12,7 +12,7 @@ export interface NonceCountStore {
 
 export interface MemoryNonceCountStoreOptions {
   /** How many nonces are remembered (default 10 000); the least recently used go first. */
-  maxEntries?: number;
+  maxEntries?: number | undefined;
 }
 
 /**

@@ -18,25 +18,25 @@ export interface RateLimiterOptions {
    * The limiter, keyed by source IP address. Default: `new RateLimiterMemory({ points, duration,
    * keyPrefix: 'sipway' })`. Pass a `RateLimiterRedis` to share the counts across nodes.
    */
-  limiter?: PointsLimiter;
+  limiter?: PointsLimiter | undefined;
   /** Requests allowed per source address and `duration` (default 50; ignored with `limiter`). */
-  points?: number;
+  points?: number | undefined;
   /** Window in seconds (default 1; ignored with `limiter`). */
-  duration?: number;
+  duration?: number | undefined;
   /** Never limited: exact addresses or CIDR ranges (`['10.0.0.0/8', '::1']`). */
-  allow?: readonly string[];
+  allow?: readonly string[] | undefined;
   /**
    * Second threshold: once a source has used more than this many points in the window, its
    * requests are dropped without an answer (no 503 to amplify a flood). Default: never.
    */
-  dropAbove?: number;
+  dropAbove?: number | undefined;
   /** Only these methods count and are limited (default all requests). Responses are never limited. */
-  methods?: readonly string[];
+  methods?: readonly string[] | undefined;
   /** IPv6 sources share one limit per prefix of this many bits (one end site has a /64). Default 64; 128 = per address. */
-  ipv6Prefix?: number;
+  ipv6Prefix?: number | undefined;
   /** Receives one line per block (format in the README, for fail2ban). */
-  securityLog?: SecurityLog;
-  logger?: AuthLogger;
+  securityLog?: SecurityLog | undefined;
+  logger?: AuthLogger | undefined;
 }
 
 const KNOWN_OPTIONS = new Set(['dispatcher', 'limiter', 'points', 'duration', 'allow', 'dropAbove', 'methods', 'ipv6Prefix', 'securityLog', 'logger']);

@@ -15,40 +15,40 @@ import { orderSrv, srvSaysUnavailable, type RandomSource } from './srv-order.js'
 /** Options of {@link SipResolver}; all optional. */
 export interface ResolverOptions {
   /** DNS servers as `ip` or `ip:port` (`[v6]:port`); default: the system's. */
-  servers?: string[];
+  servers?: string[] | undefined;
   /** Net::SIP's map of domain → next hop: `example.com`, `*.example.com` or `*` → SIP URI or `host[:port]`. */
-  domain2proxy?: Record<string, string>;
+  domain2proxy?: Record<string, string> | undefined;
   /** Next hop for every request not matched by `domain2proxy` (SIP URI or `host[:port]`). */
-  outboundProxy?: string;
+  outboundProxy?: string | undefined;
   /** Upper bound of any cache lifetime in ms (record TTLs below it are honoured); 0 disables the cache. Default 300 000. */
-  cacheTtlMs?: number;
+  cacheTtlMs?: number | undefined;
   /** Most DNS answers kept in the cache (expired ones go first, then the oldest). Default 10 000. */
-  cacheMaxEntries?: number;
+  cacheMaxEntries?: number | undefined;
   /** How long "no such name / no such record" answers are cached, in ms (capped by `cacheTtlMs`). Default 30 000. */
-  negativeTtlMs?: number;
+  negativeTtlMs?: number | undefined;
   /** Transports we have legs for; DNS results on others are skipped. Default `['udp', 'tcp', 'tls']`. */
-  transports?: Transport[];
+  transports?: Transport[] | undefined;
   /** Timeout of one DNS attempt, in ms. Default 1500. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** DNS attempts per question before it counts as failed. Default 2. */
-  tries?: number;
+  tries?: number | undefined;
   /** Address families looked up for host names, in order of preference. Default `[4, 6]`. */
-  families?: Array<4 | 6>;
+  families?: Array<4 | 6> | undefined;
   /** Random source for the RFC 2782 weighted choice (tests pin it). Default `Math.random`. */
-  random?: RandomSource;
+  random?: RandomSource | undefined;
   /** Clock for cache expiry (tests move it). Default `Date.now`. */
-  now?: () => number;
+  now?: (() => number) | undefined;
 }
 
 /** Per-call options of {@link SipResolver.resolve}. */
 export interface ResolveOptions {
   /** Transports allowed for this request, replacing the resolver's `transports`; their order is the preference among SRV fallbacks. */
-  transports?: Transport[];
+  transports?: Transport[] | undefined;
   /**
    * Resolve the URI itself, ignoring `domain2proxy` and the outbound proxy: for a response to a
    * Via sent-by (RFC 3263 §5), which goes back where the request came from, never to a proxy.
    */
-  direct?: boolean;
+  direct?: boolean | undefined;
 }
 
 /** The result of {@link SipResolver.resolve}: destinations in the order to try them, or why there are none. */

@@ -23,9 +23,9 @@ export interface SocketGuardOptions extends ConnectionLimits {
   /** A sampled log line (the leg's `note`). */
   note: (kind: string, key: string, level: 'info' | 'warn' | 'error', message: string, data: Record<string, unknown>) => void;
   /** Close a refused socket (default: destroy; the ws leg answers HTTP 503 first). */
-  refuse?: (raw: Socket) => void;
+  refuse?: ((raw: Socket) => void) | undefined;
   /** False for connections that must not be closed to make room (pinned flows). */
-  canEvict?: (connection: LegConnection) => boolean;
+  canEvict?: ((connection: LegConnection) => boolean) | undefined;
 }
 
 /** True for the errno codes of a process (EMFILE) or system (ENFILE) out of file descriptors. */

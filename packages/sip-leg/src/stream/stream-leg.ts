@@ -14,33 +14,33 @@ import { FlowPin } from './flow-pins.js';
 /** Options shared by the TCP and TLS legs. */
 export interface StreamLegOptions extends BaseLegOptions, FlowLegOptions {
   /** Close a connection with no traffic for this long (default 120 000 ms; 0 = never; a registered flow stays, see `keepRegisteredFlows`). */
-  idleTimeoutMs?: number;
+  idleTimeoutMs?: number | undefined;
   /**
    * Most open connections, inbound (from the TCP accept, TLS handshakes included) plus outbound
    * (default 1024). When reached, the connection idle longest (≥ 10 s) is closed to make room;
    * when none is, the new one is refused.
    */
-  maxConnections?: number;
+  maxConnections?: number | undefined;
   /** Most inbound connections per source address, IPv6 per `sourcePrefixV6` (default 32; 0 = no limit). */
-  maxConnectionsPerSource?: number;
+  maxConnectionsPerSource?: number | undefined;
   /** IPv6 sources share a per-source limit per prefix of this length (default 64). */
-  sourcePrefixV6?: number;
+  sourcePrefixV6?: number | undefined;
   /** At `maxConnections`, a connection idle at least this long may be closed to admit a new one (default 10 000 ms). */
-  evictIdleMs?: number;
+  evictIdleMs?: number | undefined;
   /**
    * A message must be complete this long after its first byte arrived (default 20 000 ms, as
    * Kamailio's tcp_msg_read_timeout; 0 = no deadline). Later bytes do not extend it, so a header
    * dripped a byte at a time cannot hold a connection.
    */
-  messageTimeoutMs?: number;
+  messageTimeoutMs?: number | undefined;
   /** TLS: the handshake must finish this long after the TCP accept (default 10 000 ms); bytes do not extend it. */
-  handshakeTimeoutMs?: number;
+  handshakeTimeoutMs?: number | undefined;
   /** Most unframed input or unsent output per connection before it is closed / sends fail (default 1 MiB). */
-  maxBufferedBytes?: number;
+  maxBufferedBytes?: number | undefined;
   /** Give up an outgoing connect after this long (default 10 000 ms, as Net::SIP). */
-  connectTimeoutMs?: number;
+  connectTimeoutMs?: number | undefined;
   /** Largest header section the framer accepts (default 16 KiB, as Net::SIP). */
-  maxHeaderSize?: number;
+  maxHeaderSize?: number | undefined;
 }
 
 /** How long a graceful close waits for peers before destroying connections. */

@@ -39,12 +39,12 @@ export interface MemoryNetworkConditions {
 
 export interface MemoryNetworkOptions extends MemoryNetworkConditions {
   /** Seed of the random generator behind the rates (default 1). */
-  seed?: number;
+  seed?: number | undefined;
 }
 
 export interface MemoryLegOptions extends BaseLegOptions {
   /** Transport the leg claims (default `udp`); stream transports fail sends when nobody listens. */
-  transport?: Transport;
+  transport?: Transport | undefined;
 }
 
 /**

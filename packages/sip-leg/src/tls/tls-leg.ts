@@ -16,13 +16,13 @@ export interface TlsLegOptions extends StreamLegOptions {
   /** PEM private key file; read at start and on `reload()`. */
   keyFile: string;
   /** PEM CA file trusted for peers (client and, with `requestCert`, server side); default: Node's roots. */
-  caFile?: string;
+  caFile?: string | undefined;
   /** Ask clients for a certificate (mutual TLS, RFC 5922 §7.4). Default false. */
-  requestCert?: boolean;
+  requestCert?: boolean | undefined;
   /** Check the peer's certificate (outgoing always, incoming when `requestCert`). Default true. */
-  rejectUnauthorized?: boolean;
+  rejectUnauthorized?: boolean | undefined;
   /** More Node TLS context options (ciphers, minVersion ...), merged under the files. */
-  tls?: SecureContextOptions;
+  tls?: SecureContextOptions | undefined;
 }
 
 /**

@@ -9,9 +9,9 @@ import type { BaseLegOptions, SendResult } from '../leg.js';
 /** Options of {@link UdpLeg}. */
 export interface UdpLegOptions extends BaseLegOptions {
   /** Kernel receive buffer size in bytes (`SO_RCVBUF`); default: the OS default. */
-  receiveBufferSize?: number;
+  receiveBufferSize?: number | undefined;
   /** Kernel send buffer size in bytes (`SO_SNDBUF`). */
-  sendBufferSize?: number;
+  sendBufferSize?: number | undefined;
 }
 
 /** Datagrams shorter than this are keep-alives or noise and are ignored (Net::SIP, RFC 5626 §3.5.1 STUN/CRLF). */

@@ -25,37 +25,37 @@ import { defaultPort } from '../destination.js';
 /** Options of {@link WsLeg}. */
 export interface WsLegOptions extends BaseLegOptions, FlowLegOptions {
   /** WebSocket over TLS (`wss`, transport `WSS` in Via). Needs certFile and keyFile. Default false. */
-  secure?: boolean;
-  certFile?: string;
-  keyFile?: string;
+  secure?: boolean | undefined;
+  certFile?: string | undefined;
+  keyFile?: string | undefined;
   /** CA trusted for outgoing wss connections. */
-  caFile?: string;
+  caFile?: string | undefined;
   /** Check the peer certificate on outgoing wss connections (default true). */
-  rejectUnauthorized?: boolean;
+  rejectUnauthorized?: boolean | undefined;
   /** Only accept handshakes whose `Origin` is in this list (RFC 7118 §7, RFC 6455 §10.2). Default: any. */
-  allowedOrigins?: readonly string[];
+  allowedOrigins?: readonly string[] | undefined;
   /** Only accept handshakes on this request path (default: any path). Outgoing connections use it too (default `/`). */
-  path?: string;
+  path?: string | undefined;
   /** Close a connection with no traffic for this long (default 120 000 ms; 0 = never; a registered flow stays, see `keepRegisteredFlows`). */
-  idleTimeoutMs?: number;
+  idleTimeoutMs?: number | undefined;
   /**
    * Most open sockets (default 1024), counted from the TCP accept: a connection still in its TLS
    * handshake or before its WebSocket upgrade holds a slot. When reached, the connection idle
    * longest (≥ 10 s) is closed to make room; when none is, the handshake is refused.
    */
-  maxConnections?: number;
+  maxConnections?: number | undefined;
   /** Most inbound sockets per source address, IPv6 per `sourcePrefixV6` (default 32; 0 = no limit). */
-  maxConnectionsPerSource?: number;
+  maxConnectionsPerSource?: number | undefined;
   /** IPv6 sources share a per-source limit per prefix of this length (default 64). */
-  sourcePrefixV6?: number;
+  sourcePrefixV6?: number | undefined;
   /** At `maxConnections`, a connection idle at least this long may be closed to admit a new one (default 10 000 ms). */
-  evictIdleMs?: number;
+  evictIdleMs?: number | undefined;
   /** TLS handshake (wss) and HTTP upgrade must be done this long after the TCP accept (default 10 000 ms); bytes do not extend it. */
-  handshakeTimeoutMs?: number;
+  handshakeTimeoutMs?: number | undefined;
   /** Most bytes waiting to be sent per connection before sends fail (default 1 MiB). */
-  maxBufferedBytes?: number;
+  maxBufferedBytes?: number | undefined;
   /** Give up an outgoing handshake after this long (default 10 000 ms). */
-  connectTimeoutMs?: number;
+  connectTimeoutMs?: number | undefined;
 }
 
 const SUBPROTOCOL = 'sip';

@@ -19,17 +19,17 @@ export interface FileLocationStoreOptions {
    * the worst-case loss window of a crash (plus the time of one write); `close()` always
    * writes. 0 writes as soon as the previous write is done. Default 1000.
    */
-  flushIntervalMs?: number;
+  flushIntervalMs?: number | undefined;
   /**
    * What `open()` does with a snapshot it cannot parse: `'fail'` (default) rejects with a
    * {@link LocationSnapshotError}; `'move-aside'` renames it to `PATH.corrupt-<epoch ms>`,
    * logs a warning and starts empty (for unattended restarts that prefer service over bindings).
    */
-  ifCorrupt?: 'fail' | 'move-aside';
+  ifCorrupt?: 'fail' | 'move-aside' | undefined;
   /** Epoch ms, used only on load to drop what lapsed while the store was down. Default `Date.now`. */
-  clock?: () => number;
+  clock?: (() => number) | undefined;
   /** Failed background writes are logged at `error`, a moved-aside snapshot at `warn`. */
-  logger?: RegistrarLogger;
+  logger?: RegistrarLogger | undefined;
 }
 
 const DEFAULT_FLUSH_MS = 1000;

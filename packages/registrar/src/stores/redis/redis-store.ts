@@ -13,24 +13,24 @@ export interface RedisLocationStoreOptions {
    * `redis://[user:password@]host:port/db` (`rediss://` for TLS). A `prefix` query parameter
    * sets {@link prefix}: `redis://127.0.0.1:6379/0?prefix=site-a:`.
    */
-  url?: string;
+  url?: string | undefined;
   /**
    * An ioredis client to use instead of `url`; the store does not close it. Operations still
    * fail fast while it is not ready, but its own options (offline queue, retries) are kept: set
    * `enableOfflineQueue: false` on it for the fail-fast behaviour described in the README.
    */
-  client?: Redis;
+  client?: Redis | undefined;
   /**
    * Prefix of every key, so several domains or proxy groups share one Redis without seeing each
    * other's bindings. Stores with the same prefix share bindings. Default `sipway:location:`.
    */
-  prefix?: string;
+  prefix?: string | undefined;
   /** Milliseconds to establish a connection (first one and each reconnection). Default 2000. */
-  connectTimeoutMs?: number;
+  connectTimeoutMs?: number | undefined;
   /** Milliseconds one command may take before it fails with a LocationStoreError. Default 1000. */
-  commandTimeoutMs?: number;
+  commandTimeoutMs?: number | undefined;
   /** Connection loss and recovery are logged (once each) at `warn`. */
-  logger?: RegistrarLogger;
+  logger?: RegistrarLogger | undefined;
 }
 
 const DEFAULT_PREFIX = 'sipway:location:';
