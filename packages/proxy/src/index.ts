@@ -15,5 +15,6 @@ export { DestinationPolicy, type DestinationPolicyOptions, type DestinationRefus
 export { RECORD_ROUTE_SIGNATURE_PARAM, RecordRouteSigner, recordRouteKey, type RecordRouteKeySource } from './record-route-signature.js';
 export { legNamedBy } from './own-legs.js';
 export { PROXY_CHANNELS } from './diagnostics.js';
+export type { ProxyDropEvent, ProxyForwardEvent, ProxyReplyEvent } from './diagnostics.js';
 export { PROXY_ERROR_CODES, ProxyError, type ProxyErrorCode } from './errors.js';
 export type { MediaRelay, MediaCall, MediaSide, MediaDeleteReason } from './media.js';

@@ -11,7 +11,7 @@ import { canonicalHost, createResponse, statelessToTag } from '@sipway/sip-messa
 import type { SipMessage, SipRequest, SipResponse } from '@sipway/sip-message';
 import type { BranchFormula } from './branch.js';
 import { type ProxyContactRewriter, rewriteContacts } from './contacts.js';
-import { dropChannel, forwardChannel, replyChannel } from './diagnostics.js';
+import { type ProxyDropEvent, type ProxyForwardEvent, type ProxyReplyEvent, dropChannel, forwardChannel, replyChannel } from './diagnostics.js';
 import { ProxyError } from './errors.js';
 import { isBroadcastOrMulticast } from './forbidden-address.js';
 import { FlowTokens } from './flow-token.js';
@@ -373,7 +373,7 @@ export class StatelessProxy implements Receiver {
       return outcome;
     }
     this.#logger?.debug?.({ status, code, detail, callId: request.callId }, 'answered request');
-    if (replyChannel.hasSubscribers) replyChannel.publish({ request, response, info, code });
+    if (replyChannel.hasSubscribers) replyChannel.publish({ request, response, info, code } satisfies ProxyReplyEvent);
     outcome.response = response;
     return outcome;
   }
@@ -385,10 +385,10 @@ export class StatelessProxy implements Receiver {
 
   #dropped(message: SipMessage, info: ReceiveInfo, code: string, detail: string): void {
     this.#logger?.debug?.({ code, detail, callId: message.callId }, 'dropped message');
-    if (dropChannel.hasSubscribers) dropChannel.publish({ message, info, code, reason: detail });
+    if (dropChannel.hasSubscribers) dropChannel.publish({ message, info, code, reason: detail } satisfies ProxyDropEvent);
   }
 
   #forwarded(message: SipMessage, info: ReceiveInfo, leg: Leg, destination: Destination): void {
-    if (forwardChannel.hasSubscribers) forwardChannel.publish({ message, info, leg, destination });
+    if (forwardChannel.hasSubscribers) forwardChannel.publish({ message, info, leg, destination } satisfies ProxyForwardEvent);
   }
 }

@@ -2,7 +2,9 @@ export {
   ReceiveChain,
   handledChannel,
   unhandledChannel,
+  type ChainHandledEvent,
   type ChainHandler,
+  type ChainUnhandledEvent,
   type ChainMember,
   type ReceiveChainOptions,
 } from './receive-chain.js';

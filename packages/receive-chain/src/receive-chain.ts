@@ -22,6 +22,19 @@ export interface ReceiveChainOptions {
   logger?: Pick<LegLogger, 'debug'> | undefined;
 }
 
+/** Payload of `sipway:chain:handled`: which member took the message. */
+export interface ChainHandledEvent {
+  message: SipMessage;
+  info: ReceiveInfo;
+  member: string | undefined;
+}
+
+/** Payload of `sipway:chain:unhandled`. */
+export interface ChainUnhandledEvent {
+  message: SipMessage;
+  info: ReceiveInfo;
+}
+
 /** Published when no member took a message. */
 export const unhandledChannel = channel('sipway:chain:unhandled');
 /** Published when a member took a message: `{ message, info, member }`. */
@@ -73,12 +86,12 @@ export class ReceiveChain implements Receiver {
       const out = typeof h === 'function' ? h(message, info) : h.receive(message, info);
       const taken = out instanceof Promise ? await out : out;
       if (taken) {
-        if (handledChannel.hasSubscribers) handledChannel.publish({ message, info, member: member.name });
+        if (handledChannel.hasSubscribers) handledChannel.publish({ message, info, member: member.name } satisfies ChainHandledEvent);
         return true;
       }
     }
     this.#logger?.debug?.({ source: info.source }, 'no chain member took the message');
-    if (unhandledChannel.hasSubscribers) unhandledChannel.publish({ message, info });
+    if (unhandledChannel.hasSubscribers) unhandledChannel.publish({ message, info } satisfies ChainUnhandledEvent);
     return false;
   }
 }

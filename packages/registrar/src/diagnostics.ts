@@ -1,4 +1,15 @@
 import { channel } from 'node:diagnostics_channel';
+import type { Source } from '@sipway/sip-leg';
+
+/** Payload of `sipway:registrar:register`. */
+export interface RegisterEvent {
+  /** The address-of-record (absent when the REGISTER was refused before it was read). */
+  aor?: string | undefined;
+  status: number;
+  /** How many bindings the AOR holds now. */
+  bindings: number;
+  source: Source;
+}
 
 /**
  * Published after every REGISTER the registrar answered:

@@ -7,6 +7,7 @@ export type { LocationStore, SaveOptions, SaveResult } from './store.js';
 export { MemoryLocationStore } from './memory-store.js';
 export { readRegister, applyRegister, type RegisterPolicy, type RegisterReply, type RegisterIntent, type ContactUpdate, type ApplyContext } from './register.js';
 export { registerChannel } from './diagnostics.js';
+export type { RegisterEvent } from './diagnostics.js';
 export {
   RegistrarError,
   RegistrarOptionsError,

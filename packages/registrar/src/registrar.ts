@@ -5,7 +5,7 @@ import type { Dispatcher, LegConnection, LegLogger, ReceiveInfo, Receiver } from
 import { toAor } from './aor.js';
 import { liveBindings } from './binding.js';
 import type { Binding, BindingSource, LocationRecord } from './binding.js';
-import { registerChannel } from './diagnostics.js';
+import { type RegisterEvent, registerChannel } from './diagnostics.js';
 import { createDomainMatcher } from './domains.js';
 import type { DomainMatcher } from './domains.js';
 import { RegistrarClosedError, RegistrarOptionsError } from './errors.js';
@@ -497,7 +497,7 @@ export class Registrar implements Receiver {
       this.#logger?.warn?.({ error: String(error) }, 'cannot build a response');
       return;
     }
-    if (registerChannel.hasSubscribers) registerChannel.publish({ aor, status: outcome.status, bindings: count ?? 0, source: info.source });
+    if (registerChannel.hasSubscribers) registerChannel.publish({ aor, status: outcome.status, bindings: count ?? 0, source: info.source } satisfies RegisterEvent);
     this.#logger?.debug?.({ aor, status: outcome.status }, 'REGISTER answered');
     try {
       const result = await this.#dispatcher.deliver(response, { incoming: info });
