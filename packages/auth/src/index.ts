@@ -18,7 +18,7 @@ export { MemoryNonceCountStore, type MemoryNonceCountStoreOptions, type NonceCou
 export type { NonceSecretSource } from './digest/nonce.js';
 export { RateLimiter, type PointsLimiter, type RateLimiterOptions } from './rate-limit/rate-limiter.js';
 export { AddressList } from './rate-limit/address-list.js';
-export { sourceKey } from './rate-limit/source-key.js';
+export { sourceKey } from '@sipway/sip-leg';
 export { Lockout, parseLockoutOptions, type LockoutOptions, type LockStart } from './digest/lockout.js';
 export {
   authFailedChannel,

@@ -12,3 +12,4 @@ export { literalDestination } from './route.js';
 export * from './resolve/index.js';
 export { isConnectionTransport, reachableOnlyByFlow } from './flow.js';
 export { legPlace } from './address.js';
+export { sourceKey } from './source-key.js';

@@ -1,6 +1,6 @@
 import { AuthOptionsError } from '../errors.js';
 import { AddressList } from '../rate-limit/address-list.js';
-import { sourceKey } from '../rate-limit/source-key.js';
+import { sourceKey } from '@sipway/sip-leg';
 
 /**
  * Options of the brute-force lock-out of {@link DigestAuthenticator} (`lockout`). Times in

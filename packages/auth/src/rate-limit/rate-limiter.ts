@@ -5,7 +5,7 @@ import type { AuthLogger } from '../digest/digest-authenticator.js';
 import { AuthOptionsError } from '../errors.js';
 import { blockedChannel, formatBlockedLine, type BlockReason, type BlockedEvent, type SecurityLog } from '../security-log.js';
 import { AddressList } from './address-list.js';
-import { sourceKey } from './source-key.js';
+import { sourceKey } from '@sipway/sip-leg';
 
 /** What the member needs of a rate-limiter-flexible limiter: `RateLimiterMemory`, `RateLimiterRedis`, … */
 export type PointsLimiter = Pick<RateLimiterAbstract, 'consume'>;
