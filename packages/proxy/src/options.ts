@@ -72,7 +72,7 @@ export interface StatelessProxyOptions {
    * Picks the leg for a destination (Net::SIP: a leg's `can_deliver_to`). Default: the
    * dispatcher's first listening leg with the destination's transport and address family.
    */
-  selectLeg?: (destination: Destination, request: SipRequest, info: ReceiveInfo) => Leg | undefined;
+  selectLeg?: ((destination: Destination, request: SipRequest, info: ReceiveInfo) => Leg | undefined) | undefined;
   /**
    * Net::SIP's `Leg::deliver` UA-isms on proxied messages: forwarded INVITEs and 2xx answers to
    * INVITE get `Allow: INVITE, ACK, OPTIONS, CANCEL, BYE`, an empty `Supported:` and a Contact

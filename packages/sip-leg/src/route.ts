@@ -30,14 +30,14 @@ export interface RouteOptions<Refusal = never> {
   /** Resolver for this call instead of the dispatcher's. */
   resolver?: DestinationResolver | undefined;
   /** Why a destination address must not be used (undefined: it may); refused ones are skipped. */
-  refuse?: (destination: Destination) => string | undefined | Promise<string | undefined>;
+  refuse?: ((destination: Destination) => string | undefined | Promise<string | undefined>) | undefined;
   /** Picks the leg for a destination when no `leg` is given (default: the first listening leg that can). */
-  selectLeg?: (destination: Destination) => Leg | undefined;
+  selectLeg?: ((destination: Destination) => Leg | undefined) | undefined;
   /**
    * Edits the message for the leg chosen, once, just before the first send (Via, Record-Route):
    * a value returned instead stops the delivery and comes back as `refusal`.
    */
-  prepare?: (leg: Leg, destination: Destination) => Refusal | undefined | Promise<Refusal | undefined>;
+  prepare?: ((leg: Leg, destination: Destination) => Refusal | undefined | Promise<Refusal | undefined>) | undefined;
 }
 
 /** Why routing stopped before any send: a destination refused, one of our own legs, or `prepare`'s value. */
