@@ -1,1 +1,0 @@
-export declare const sharedConfig: import("vite").UserConfig;
