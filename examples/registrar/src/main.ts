@@ -6,6 +6,8 @@
  */
 import { pino } from 'pino';
 import { LEG_ERROR_CODES } from '@sipway/sip-leg';
+import { AUTH_ERROR_CODES } from '@sipway/auth';
+import { REGISTRAR_ERROR_CODES } from '@sipway/registrar';
 import { parseCliArgs, USAGE } from './args.js';
 import type { RegistrarConfig } from './args.js';
 import { ConfigError, Signals, exitWhenDone } from '@sipway/example-kit';
@@ -40,7 +42,7 @@ async function main(argv: readonly string[]): Promise<number> {
     logger.fatal({ err: error }, 'cannot start');
     process.stderr.write(`sipway-registrar: cannot start: ${message}\n`);
     const code = (error as { code?: string }).code;
-    return code === LEG_ERROR_CODES.INVALID_OPTIONS || code === 'REGISTRAR_INVALID_OPTIONS' || code === 'AUTH_INVALID_OPTIONS' ? 2 : 1;
+    return code === LEG_ERROR_CODES.INVALID_OPTIONS || code === REGISTRAR_ERROR_CODES.INVALID_OPTIONS || code === AUTH_ERROR_CODES.INVALID_OPTIONS ? 2 : 1;
   }
   for (const leg of running.legs) ready.info({ leg: describeLeg(leg), contact: leg.contact }, `listening on ${describeLeg(leg)}`);
   if (running.admin !== undefined) ready.info({ admin: running.admin.url }, `admin listening on ${running.admin.url}`);

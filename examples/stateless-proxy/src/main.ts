@@ -7,6 +7,10 @@
 import { pino } from 'pino';
 import { LEG_ERROR_CODES } from '@sipway/sip-leg';
 import { PROXY_ERROR_CODES } from '@sipway/proxy';
+import { ADMIN_ERROR_CODES } from '@sipway/admin';
+import { AUTH_ERROR_CODES } from '@sipway/auth';
+import { MEDIA_INVALID_OPTIONS } from '@sipway/media-relay';
+import { REGISTRAR_ERROR_CODES } from '@sipway/registrar';
 import { parseCliArgs, USAGE } from './args.js';
 import { loadConfigFile, resolveConfig } from './config.js';
 import { ConfigError, Signals, describeStore, exitWhenDone } from '@sipway/example-kit';
@@ -15,7 +19,14 @@ import { describeLeg, startProxy } from './wiring.js';
 import type { RunningProxy } from './wiring.js';
 
 /** Error codes of the packages that mean a bad option rather than a failed start: exit 2. */
-const OPTION_ERRORS = new Set<string>([LEG_ERROR_CODES.INVALID_OPTIONS, 'REGISTRAR_INVALID_OPTIONS', 'AUTH_INVALID_OPTIONS', 'ADMIN_INVALID_OPTIONS', PROXY_ERROR_CODES.INVALID_OPTIONS, 'MEDIA_INVALID_OPTIONS']);
+const OPTION_ERRORS = new Set<string>([
+  LEG_ERROR_CODES.INVALID_OPTIONS,
+  REGISTRAR_ERROR_CODES.INVALID_OPTIONS,
+  AUTH_ERROR_CODES.INVALID_OPTIONS,
+  ADMIN_ERROR_CODES.INVALID_OPTIONS,
+  PROXY_ERROR_CODES.INVALID_OPTIONS,
+  MEDIA_INVALID_OPTIONS,
+]);
 
 async function main(argv: readonly string[]): Promise<number> {
   let config;

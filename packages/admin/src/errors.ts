@@ -7,8 +7,9 @@ const BRAND = Symbol.for('sipway.admin.error');
 // The brand of @sipway/sip-message's SipError, so `SipError.isInstance()` accepts these too.
 const SIP_ERROR_BRAND = Symbol.for('sipway.error');
 
-/** Stable error codes of this package. */
-export type AdminErrorCode = 'ADMIN_INVALID_OPTIONS' | 'ADMIN_LISTEN_FAILED';
+/** Stable error codes of this package, to import rather than retype. */
+export const ADMIN_ERROR_CODES = { INVALID_OPTIONS: 'ADMIN_INVALID_OPTIONS', LISTEN_FAILED: 'ADMIN_LISTEN_FAILED' } as const;
+export type AdminErrorCode = (typeof ADMIN_ERROR_CODES)[keyof typeof ADMIN_ERROR_CODES];
 
 /** Base of every error this package throws: a stable `code` and a `Symbol.for` brand. */
 export class AdminError extends Error {

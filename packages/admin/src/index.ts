@@ -7,4 +7,4 @@ export { startAdminServer, type AdminServer, type AdminServerOptions, type Metri
 export { startAdmin, parseAdminAddress, countBindings, type Admin, type AdminOptions, type AdminRegistrar } from './admin.js';
 export { SIPWAY_CHANNELS, type SipwayChannelName } from './channels.js';
 export { legLabel, methodLabel, statusClass } from './labels.js';
-export { AdminError, AdminOptionsError, AdminListenError, type AdminErrorCode } from './errors.js';
+export { ADMIN_ERROR_CODES, AdminError, AdminOptionsError, AdminListenError, type AdminErrorCode } from './errors.js';

@@ -7,8 +7,9 @@ const BRAND = Symbol.for('sipway.auth.error');
 // The brand of @sipway/sip-message's SipError, so `SipError.isInstance()` accepts these too.
 const SIP_ERROR_BRAND = Symbol.for('sipway.error');
 
-/** Stable error codes of this package. */
-export type AuthErrorCode = 'AUTH_INVALID_OPTIONS';
+/** Stable error codes of this package, to import rather than retype. */
+export const AUTH_ERROR_CODES = { INVALID_OPTIONS: 'AUTH_INVALID_OPTIONS' } as const;
+export type AuthErrorCode = (typeof AUTH_ERROR_CODES)[keyof typeof AUTH_ERROR_CODES];
 
 /**
  * Base of every error this package throws: a stable `code`, an optional SIP `status`, and a

@@ -1,5 +1,5 @@
 // @sipway/auth — authentication and admission members for a ReceiveChain.
-export { AuthError, AuthOptionsError, type AuthErrorCode } from './errors.js';
+export { AUTH_ERROR_CODES, AuthError, AuthOptionsError, type AuthErrorCode } from './errors.js';
 export {
   DigestAuthenticator,
   authenticatedUser,

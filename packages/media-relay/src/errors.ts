@@ -1,6 +1,9 @@
 const SIPWAY_ERROR_BRAND = Symbol.for('sipway.error');
 const BRAND = Symbol.for('sipway.media-relay.error');
 
+/** The option error's code, to import rather than retype. */
+export const MEDIA_INVALID_OPTIONS = 'MEDIA_INVALID_OPTIONS' as const;
+
 /** Stable codes of every error this package throws. */
 export type MediaRelayErrorCode =
   /** An option is unknown, out of range or contradicts another one (thrown by constructors). */

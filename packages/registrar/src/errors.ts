@@ -8,8 +8,14 @@ const BRAND = Symbol.for('sipway.registrar.error');
 // The brand of @sipway/sip-message's SipError, so `SipError.isInstance()` accepts these too.
 const SIP_ERROR_BRAND = Symbol.for('sipway.error');
 
-/** Stable error codes of this package. */
-export type RegistrarErrorCode = 'REGISTRAR_INVALID_OPTIONS' | 'REGISTRAR_CLOSED' | 'STORE_CLOSED' | 'STORE_FAILED';
+/** Stable error codes of this package, to import rather than retype. */
+export const REGISTRAR_ERROR_CODES = {
+  INVALID_OPTIONS: 'REGISTRAR_INVALID_OPTIONS',
+  CLOSED: 'REGISTRAR_CLOSED',
+  STORE_CLOSED: 'STORE_CLOSED',
+  STORE_FAILED: 'STORE_FAILED',
+} as const;
+export type RegistrarErrorCode = (typeof REGISTRAR_ERROR_CODES)[keyof typeof REGISTRAR_ERROR_CODES];
 
 /**
  * Base of every error this package throws: a stable `code`, an optional SIP `status`, and a

@@ -9,6 +9,7 @@ export { readRegister, applyRegister, type RegisterPolicy, type RegisterReply, t
 export { registerChannel } from './diagnostics.js';
 export type { RegisterEvent } from './diagnostics.js';
 export {
+  REGISTRAR_ERROR_CODES,
   RegistrarError,
   RegistrarOptionsError,
   RegistrarClosedError,
