@@ -81,6 +81,7 @@ async function main(argv: readonly string[]): Promise<number> {
     logger.info({ realm: config.auth.realm, users: config.auth.users.size, algorithms: config.auth.algorithms, lockout: config.auth.lockout }, 'digest authentication on');
   }
   if (config.rateLimit !== undefined) logger.info({ rateLimit: config.rateLimit }, 'rate limit on');
+  else logger.warn({ rateLimit: 'off' }, 'rate limit off (--rate-limit off): one address may send any number of requests');
   const fdWarning = fdLimitWarning(config.connections, config.legs.filter((l) => l.transport !== 'udp').length);
   if (fdWarning !== undefined) logger.warn({ connections: config.connections }, fdWarning);
   if (config.media !== undefined) logger.info({ media: config.media }, 'media relay on');
