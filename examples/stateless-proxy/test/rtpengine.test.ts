@@ -67,7 +67,7 @@ describe('start-up with --media rtpengine', () => {
 
   it('an rtpengine that does not answer (stopped): exit 1 after 3 tries of 1 s, naming the address', async () => {
     const hung = await startRtpengine();
-    hung.signal('SIGSTOP');
+    await hung.pause();
     try {
       const r = await runCli(['--leg', 'udp:127.0.0.1:0', '--media', `rtpengine:127.0.0.1:${hung.port}`, '--log-level', 'silent']);
       expect(r.code).toBe(1);

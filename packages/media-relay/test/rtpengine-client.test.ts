@@ -99,7 +99,7 @@ describe('start-up fails with a clear error in bounded time', () => {
 
   it('a hung rtpengine (SIGSTOP): RTPENGINE_TIMEOUT after timeoutMs x tries', async () => {
     const hung = await startRtpengine();
-    hung.signal('SIGSTOP');
+    await hung.pause();
     try {
       const started = Date.now();
       const error = await rejection(RtpengineMediaRelay.start({ host: hung.host, port: hung.port, timeoutMs: 200, retries: 2 }));
@@ -243,7 +243,7 @@ describe('retransmission and reply matching', () => {
     const client = await RtpengineClient.connect({ host: daemon.host, port: daemon.port, timeoutMs: 250, retries: 10 });
     const relay = new RtpengineMediaRelay(client);
     const side = { leg: 'a', address: '127.0.0.1', transport: 'udp', family: 4 } as const;
-    daemon.signal('SIGSTOP');
+    await daemon.pause();
     const offered = relay.offer(
       'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n',
       { callId: 'hang-1', fromTag: 'f' },

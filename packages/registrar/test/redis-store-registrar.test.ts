@@ -114,7 +114,7 @@ describe('Redis stops mid-test and comes back', () => {
     const prefix = `hang${++prefixes}:`;
     const a = await proxy(prefix);
     expect((await a.s.register({ contacts: ['<sip:alice@10.0.0.2:5060>'], expires: 120 })).status).toBe(200);
-    server.signal('SIGSTOP');
+    await server.pause();
     try {
       const lookup = await timed(a.s.registrar.lookup('sip:alice@example.com'));
       expect(lookup.result.status).toBe('rejected');

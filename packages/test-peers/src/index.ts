@@ -8,3 +8,4 @@ export { adminGet, sample } from './admin-http.js';
 export { PEERS, PEERS_FILE, missingPeerError, requirePeer, spawnPeer, type PeerSpec } from './peers.js';
 export { pinoCapture } from './pino.js';
 export { portBound, waitPortBound } from './port-bound.js';
+export { pauseProcess } from './pause.js';

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pauseProcess } from './pause.js';
 import { missingPeerError } from './peers.js';
 
 export interface RedisServer {
@@ -20,8 +21,10 @@ export interface RedisServer {
   /** Starts it again on the same port (empty: no persistence) and waits until it answers. */
   start(): Promise<void>;
   readonly running: boolean;
-  /** Sends a signal without waiting (SIGSTOP / SIGCONT: a server that hangs). */
+  /** Sends a signal without waiting (SIGCONT, SIGTERM …). */
   signal(signal: NodeJS.Signals): void;
+  /** SIGSTOP, resolved once the server is stopped: a Redis that hangs. `signal('SIGCONT')` resumes it. */
+  pause(): Promise<void>;
   /** Stops it for good and removes its directory. */
   destroy(): Promise<void>;
 }
@@ -115,6 +118,10 @@ export async function startRedisServer(): Promise<RedisServer> {
       const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
       proc.kill(signal);
       await exited;
+    },
+    async pause() {
+      if (child?.pid === undefined || child.exitCode !== null || child.signalCode !== null) throw new Error('redis-server is not running');
+      await pauseProcess(child.pid);
     },
     signal(signal: NodeJS.Signals) {
       child?.kill(signal);

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { pauseProcess } from './pause.js';
 import { freePort } from './ports.js';
 
 export interface RtpengineDaemonOptions {
@@ -30,8 +31,10 @@ export interface RtpengineDaemon {
   /** What it printed so far (the last 256 KiB). */
   output(): string;
   readonly running: boolean;
-  /** Sends a signal (SIGSTOP / SIGCONT: an rtpengine that hangs). */
+  /** Sends a signal (SIGCONT, SIGTERM …) without waiting. */
   signal(signal: NodeJS.Signals): void;
+  /** SIGSTOP, resolved once every thread is stopped: an rtpengine that hangs. `signal('SIGCONT')` resumes it. */
+  pause(): Promise<void>;
   /** Stops it (SIGTERM, SIGKILL after 5 s) and waits until it exited. Idempotent. */
   stop(): Promise<void>;
 }
@@ -112,6 +115,10 @@ export async function startRtpengine(options: RtpengineDaemonOptions = {}): Prom
       },
       signal(signal) {
         if (!exited()) child.kill(signal);
+      },
+      async pause() {
+        if (exited() || child.pid === undefined) throw new Error('rtpengine is not running');
+        await pauseProcess(child.pid);
       },
       async stop() {
         if (exited()) return;
