@@ -5,8 +5,7 @@
  * proves nothing (RFC 3261 §16.6 step 4 lets a proxy put any parameter into its Record-Route
  * URI; §16.4 hands it back in the Route).
  */
-import { createHmac, createSecretKey, hkdfSync, timingSafeEqual } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
+import { createHash, hash, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { parseContactKey, resolveContactKeys } from '@sipway/contact-rewriter';
 import type { ContactKeyInput } from '@sipway/contact-rewriter';
 
@@ -30,22 +29,51 @@ export function recordRouteKey(recordRouteKeyInput: ContactKeyInput | undefined,
   return { key: derived, source };
 }
 
+/** Signatures kept per process: a dialog's requests (INVITE, ACK, BYE, re-INVITE) sign and verify the same pair. */
+const CACHE_SIZE = 8192;
+
 /** Signs and checks Record-Route entries. */
 export class RecordRouteSigner {
-  readonly #key: KeyObject;
+  // HMAC-SHA-256 (RFC 2104) as two one-shot hashes (crypto.hash) over buffers that start with the
+  // key pads: a Hmac object per signature (createHmac) costs several times the hashing itself on
+  // these short inputs. #inner is the inner pad then the data, #outer the outer pad then the inner hash.
+  #inner: Buffer;
+  readonly #outer: Buffer;
+  // Bounded; the oldest entry goes first (a Map iterates in insertion order).
+  readonly #cache = new Map<string, string>();
 
   constructor(key: Buffer) {
-    // A KeyObject once, instead of key bytes imported on every signature.
-    this.#key = createSecretKey(key);
+    const block = Buffer.alloc(64);
+    (key.length > 64 ? createHash('sha256').update(key).digest() : key).copy(block);
+    this.#inner = Buffer.allocUnsafe(64 + 256);
+    this.#outer = Buffer.allocUnsafe(64 + 32);
+    for (let i = 0; i < 64; i++) {
+      this.#inner[i] = block[i]! ^ 0x36;
+      this.#outer[i] = block[i]! ^ 0x5c;
+    }
   }
 
   /** The signature for a dialog: base64url of a truncated HMAC-SHA-256 over Call-ID and tag. */
   sign(callId: string, tag: string | undefined): string {
-    return createHmac('sha256', this.#key)
-      .update(`${callId}\n${tag ?? ''}`)
-      .digest()
-      .subarray(0, SIGNATURE_BYTES)
-      .toString('base64url');
+    const data = `${callId}\n${tag ?? ''}`;
+    const cached = this.#cache.get(data);
+    if (cached !== undefined) return cached;
+    const signature = this.#hmac(data).subarray(0, SIGNATURE_BYTES).toString('base64url');
+    if (this.#cache.size >= CACHE_SIZE) this.#cache.delete(this.#cache.keys().next().value as string);
+    this.#cache.set(data, signature);
+    return signature;
+  }
+
+  #hmac(data: string): Buffer {
+    const length = Buffer.byteLength(data);
+    if (64 + length > this.#inner.length) {
+      const grown = Buffer.allocUnsafe(64 + length);
+      this.#inner.copy(grown, 0, 0, 64);
+      this.#inner = grown;
+    }
+    this.#inner.write(data, 64);
+    (hash('sha256', this.#inner.subarray(0, 64 + length), 'buffer') as Buffer).copy(this.#outer, 64);
+    return hash('sha256', this.#outer, 'buffer') as Buffer;
   }
 
   /**
