@@ -18,15 +18,14 @@ export type BranchFormula = 'rfc' | 'netsip';
  * @see RFC 3261 §16.3 step 4, §16.6 step 8; RFC 5393 §4.2
  */
 export function loopHash(request: SipRequest, receivedUri: string): string {
-  const text = [
-    receivedUri,
-    request.getHeaders('route').join(','),
-    request.from?.tag ?? '',
-    request.callId ?? '',
-    String(request.cseq?.seq ?? ''),
-    request.getHeaders('proxy-require').join(','),
-  ].join('\n');
-  return hash64(text);
+  // Concatenated, not joined from an array: this runs for every request.
+  return hash64(
+    `${receivedUri}\n${joined(request.getHeaders('route'))}\n${request.from?.tag ?? ''}\n${request.callId ?? ''}\n${request.cseq?.seq ?? ''}\n${joined(request.getHeaders('proxy-require'))}`,
+  );
+}
+
+function joined(values: readonly string[]): string {
+  return values.length === 0 ? '' : values.length === 1 ? values[0]! : values.join(',');
 }
 
 /**

@@ -1,6 +1,6 @@
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
-import { canonicalAddress, hostPort } from '../address.js';
+import { canonicalAddress, hostPort, ipFamily } from '../address.js';
 import type { Destination } from '../destination.js';
 import { LegStartError } from '../errors.js';
 import { BaseLeg, failure } from '../leg.js';
@@ -16,6 +16,18 @@ export interface UdpLegOptions extends BaseLegOptions {
 
 /** Datagrams shorter than this are keep-alives or noise and are ignored (Net::SIP, RFC 5626 §3.5.1 STUN/CRLF). */
 const MIN_DATAGRAM = 13;
+
+/**
+ * The socket's `lookup`: destinations reach `transmit` resolved (the dispatcher resolves names),
+ * so they are IP literals, answered at once. node:dgram's default (dns.lookup) answers even a
+ * literal a tick later, which cost every send a deferred call. A name that still gets here is
+ * refused, not resolved behind the dispatcher's back.
+ */
+function literalLookup(address: string, family: unknown, callback: (error: Error | null, address: string, family: number) => void): void {
+  const found = ipFamily(address);
+  if (found !== undefined) callback(null, address, found);
+  else callback(Object.assign(new Error(`not an IP address: ${address}`), { code: 'EINVAL' }), address, 0);
+}
 
 /**
  * A UDP leg on IPv4 or IPv6: one datagram is one message.
@@ -36,7 +48,7 @@ export class UdpLeg extends BaseLeg {
 
   protected listen(): Promise<void> {
     const family = this.family;
-    const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 });
+    const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6, lookup: literalLookup });
     this.socket = socket;
     return new Promise<void>((resolve, reject) => {
       const onError = (error: Error): void => {
