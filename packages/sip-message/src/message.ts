@@ -282,29 +282,55 @@ export abstract class SipMessageBase {
 
   // ---- edits ----
 
-  /** @internal */
-  protected touch(): void {
+  /**
+   * An edit of header `key` (canonical name): only that header's typed view is parsed again. A
+   * proxy edits Max-Forwards, Via, Record-Route and Route of every request it forwards, and
+   * reads From, To, CSeq and the top Via between those edits: dropping every view on every edit
+   * parsed each of them several times per message.
+   * @internal
+   */
+  protected touch(key: string): void {
     this.edited = true;
-    this.#via = UNSET;
-    this.#topVia = UNSET;
-    this.#from = UNSET;
-    this.#to = UNSET;
-    this.#cseq = UNSET;
-    this.#contacts = UNSET;
-    this.#routes = UNSET;
-    this.#recordRoutes = UNSET;
+    switch (key) {
+      case 'via':
+        this.#via = UNSET;
+        this.#topVia = UNSET;
+        break;
+      case 'from':
+        this.#from = UNSET;
+        break;
+      case 'to':
+        this.#to = UNSET;
+        break;
+      case 'cseq':
+        this.#cseq = UNSET;
+        break;
+      case 'contact':
+        this.#contacts = UNSET;
+        break;
+      case 'route':
+        this.#routes = UNSET;
+        break;
+      case 'record-route':
+        this.#recordRoutes = UNSET;
+        break;
+      default:
+        break;
+    }
   }
 
   /** Inserts a header field above all others (a proxy's Via and Record-Route, RFC 3261 §16.6). */
   insertHeader(name: string, value: string): void {
-    this.fields.unshift(HeaderField.created(canonicalHeaderName(name), name, [value]));
-    this.touch();
+    const key = canonicalHeaderName(name);
+    this.fields.unshift(HeaderField.created(key, name, [value]));
+    this.touch(key);
   }
 
   /** Appends a header field below all others. */
   appendHeader(name: string, value: string): void {
-    this.fields.push(HeaderField.created(canonicalHeaderName(name), name, [value]));
-    this.touch();
+    const key = canonicalHeaderName(name);
+    this.fields.push(HeaderField.created(key, name, [value]));
+    this.touch(key);
   }
 
   #locate(name: string, index: number): { field: HeaderField; at: number; values: string[] } | undefined {
@@ -330,7 +356,7 @@ export abstract class SipMessageBase {
       field.value = undefined;
       field.dirty = true;
     }
-    this.touch();
+    this.touch(field.key);
     return true;
   }
 
@@ -343,7 +369,7 @@ export abstract class SipMessageBase {
     hit.field.values = values;
     hit.field.value = undefined;
     hit.field.dirty = true;
-    this.touch();
+    this.touch(hit.field.key);
   }
 
   /** Sets a single-valued header (Max-Forwards): the first field keeps its place, the others go. */
@@ -361,7 +387,7 @@ export abstract class SipMessageBase {
       }
     }
     if (!done) this.fields.push(HeaderField.created(key, name, [value]));
-    this.touch();
+    this.touch(key);
   }
 
   /** Removes every field of a header; returns how many field lines went. */
@@ -374,7 +400,7 @@ export abstract class SipMessageBase {
         n++;
       }
     }
-    if (n > 0) this.touch();
+    if (n > 0) this.touch(key);
     return n;
   }
 
