@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createResponse, parseMessage, REASON_PHRASES, serializeMessage } from '@sipway/sip-message';
-import type { SipMessage, SipRequest } from '@sipway/sip-message';
+import type { SipMessage, SipRequest, Via } from '@sipway/sip-message';
 import { canonicalAddress, hostPort, ipFamily, isWildcard } from './address.js';
 import type { AddressFamily, Destination, Transport } from './destination.js';
 import { errorChannel, receiveChannel, sendChannel } from './diagnostics.js';
@@ -436,9 +436,16 @@ export abstract class BaseLeg implements Leg {
   }
 
   protected stampRequest(request: SipRequest, source: Source): void {
-    const top = request.getHeader('via');
-    if (top === undefined) throw new Error('request without Via');
-    const stamped = stampVia(top, source);
+    const raw = request.getHeader('via');
+    if (raw === undefined) throw new Error('request without Via');
+    let top: Via | undefined;
+    try {
+      // Parsed once and cached on the message, for the proxy's reads after this one.
+      top = request.topVia;
+    } catch {
+      throw new Error('top Via is malformed');
+    }
+    const stamped = top === undefined ? undefined : stampVia(raw, source, top);
     if (stamped === undefined) {
       if (responseTarget(top).kind === 'invalid') throw new Error('top Via is malformed');
       return;

@@ -19,8 +19,6 @@ export interface ViaParts {
   params: Map<string, string | null>;
 }
 
-const SENT_PROTOCOL = /^\s*([^\s/]+)\s*\/\s*([^\s/]+)\s*\/\s*([^\s]+)\s+(.*)$/s;
-
 /** Split at `;` outside double quotes. */
 function splitParams(text: string): string[] {
   const out: string[] = [];
@@ -38,43 +36,22 @@ function splitParams(text: string): string[] {
   return out;
 }
 
-function parseSentBy(text: string): { host: string; port: number | undefined } | undefined {
-  const t = text.trim();
-  if (t.length === 0) return undefined;
-  let host: string;
-  let rest: string;
-  if (t.startsWith('[')) {
-    const end = t.indexOf(']');
-    if (end < 0) return undefined;
-    host = t.slice(1, end);
-    rest = t.slice(end + 1).trim();
-  } else {
-    const colon = t.indexOf(':');
-    host = colon < 0 ? t : t.slice(0, colon).trim();
-    rest = colon < 0 ? '' : t.slice(colon);
+/** The top Via parsed by @sipway/sip-message's `parseVia` (the one Via parser), or undefined when malformed. */
+function parsedVia(value: string): Via | undefined {
+  try {
+    return parseVia(value);
+  } catch {
+    return undefined;
   }
-  if (rest.length === 0) return { host, port: undefined };
-  const m = /^:\s*(\d{1,5})$/.exec(rest);
-  if (m?.[1] === undefined) return undefined;
-  const port = Number(m[1]);
-  return port > 0 && port < 65536 ? { host, port } : undefined;
 }
 
 /** Parse one Via value; undefined when it is not `SIP/2.0/<transport> <sent-by>`. */
 export function readVia(value: string): ViaParts | undefined {
-  const segments = splitParams(value);
-  const m = SENT_PROTOCOL.exec(segments[0] ?? '');
-  if (m === null || m[3] === undefined || m[4] === undefined) return undefined;
-  const sentBy = parseSentBy(m[4]);
-  if (sentBy === undefined || sentBy.host.length === 0) return undefined;
+  const via = parsedVia(value);
+  if (via === undefined || via.host.length === 0) return undefined;
   const params = new Map<string, string | null>();
-  for (const seg of segments.slice(1)) {
-    const eq = seg.indexOf('=');
-    const name = (eq < 0 ? seg : seg.slice(0, eq)).trim().toLowerCase();
-    if (name.length === 0) continue;
-    params.set(name, eq < 0 ? null : seg.slice(eq + 1).trim());
-  }
-  return { transport: m[3].toUpperCase(), host: sentBy.host, port: sentBy.port, params };
+  for (const [name, v] of Object.entries(via.params)) params.set(name, v ?? null);
+  return { transport: via.transport, host: via.host, port: via.port, params };
 }
 
 /**
@@ -84,10 +61,11 @@ export function readVia(value: string): ViaParts | undefined {
  * @see RFC 3261 §18.2.1 — add `received` when the sent-by host differs from the source address
  * @see RFC 3581 §4 — `rport` without value: set it to the source port and always add `received`
  */
-export function stampVia(value: string, source: { address: string; port: number }): string | undefined {
-  const via = readVia(value);
+export function stampVia(value: string, source: { address: string; port: number }, parsed?: Via): string | undefined {
+  // `parsed`: the message's cached top Via, so the value is not parsed a second time here.
+  const via = parsed ?? parsedVia(value);
   if (via === undefined) return undefined;
-  const fillRport = via.params.has('rport') && via.params.get('rport') === null;
+  const fillRport = via.rport === null;
   const needReceived = fillRport || !sameAddress(via.host, source.address);
   if (!fillRport && !needReceived) return undefined;
   const received = canonicalAddress(source.address);
@@ -97,7 +75,7 @@ export function stampVia(value: string, source: { address: string; port: number 
     const seg = segments[i] ?? '';
     const eq = seg.indexOf('=');
     const name = (eq < 0 ? seg : seg.slice(0, eq)).trim().toLowerCase();
-    if (name === 'rport' && fillRport && eq < 0) segments[i] = `rport=${source.port}`;
+    if (name === 'rport' && fillRport && (eq < 0 || seg.slice(eq + 1).trim() === '')) segments[i] = `rport=${source.port}`;
     else if (name === 'received') {
       sawReceived = true;
       if (needReceived) segments[i] = `received=${received}`;

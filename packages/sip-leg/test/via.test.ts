@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parseVia } from '@sipway/sip-message';
 import { readVia, responseTarget, stampVia } from '../src/index.js';
 
 describe('stampVia (RFC 3261 §18.2.1, RFC 3581 §4)', () => {
@@ -14,9 +15,19 @@ describe('stampVia (RFC 3261 §18.2.1, RFC 3581 §4)', () => {
     ['IPv6 in canonical and long form are the same address', 'SIP/2.0/TCP [0:0:0:0:0:0:0:1]:5060;branch=z9hG4bKa', { address: '::1', port: 1 }, undefined],
     ['IPv6 received has no brackets', 'SIP/2.0/UDP [2001:db8::1]:5060;branch=z9hG4bKa', { address: '::1', port: 1 }, 'SIP/2.0/UDP [2001:db8::1]:5060;branch=z9hG4bKa;received=::1'],
     ['IPv4-mapped source compares as IPv4', 'SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKa', { address: '::ffff:127.0.0.1', port: 1 }, undefined],
+    ['rport= with an empty value counts as none: filled', 'SIP/2.0/UDP 198.51.100.7;rport=;branch=z9hG4bKa', src4, 'SIP/2.0/UDP 198.51.100.7;rport=40001;branch=z9hG4bKa;received=198.51.100.7'],
     ['quoted parameter with ; inside survives', 'SIP/2.0/UDP 10.0.0.1;x="a;b";branch=z9hG4bKa', src4, 'SIP/2.0/UDP 10.0.0.1;x="a;b";branch=z9hG4bKa;received=198.51.100.7'],
   ])('%s', (_name, via, source, expected) => {
     expect(stampVia(via, source)).toBe(expected);
+    // The leg passes the message's cached parse: the same answer.
+    expect(stampVia(via, source, parseVia(via))).toBe(expected);
+  });
+
+  it('a malformed Via is not stamped, and readVia says undefined', () => {
+    for (const bad of ['', 'SIP/2.0 10.0.0.1', 'SIP/2.0/UDP', 'SIP/2.0/UDP 10.0.0.1:99999;branch=z9hG4bKa']) {
+      expect(stampVia(bad, src4), bad).toBeUndefined();
+      expect(readVia(bad), bad).toBeUndefined();
+    }
   });
 
   it('is idempotent for the same source', () => {
