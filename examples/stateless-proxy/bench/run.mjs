@@ -24,7 +24,7 @@ const { values: opts } = parseArgs({
     transport: { type: 'string' },
     'step-seconds': { type: 'string', default: '4' },
     rates: { type: 'string', default: '100,250,500,1000,1500,2000,3000,4000,5000,6000' },
-    'cpu-rates': { type: 'string', default: '250,1000' },
+    'cpu-rates': { type: 'string', default: '1000,2000' },
     out: { type: 'string', default: join(here, 'results.md') },
     // CPU that processes other than this benchmark's may spend during a step, in cores (0.1 = 10% of
     // one core). A step over it is measured again after a pause, and reported as busy if it still is:
@@ -197,18 +197,24 @@ const netsipScript = [
 const sipwayMain = join(exampleDir, 'dist', 'main.js');
 
 const proxies = [
-  {
-    name: 'Kamailio',
-    label: () => `Kamailio ${(spawnSync('kamailio', ['-v']).stdout?.toString().match(/kamailio (\S+)/) ?? [])[1] ?? '?'} (forward() only)`,
+  // Kamailio twice: with Debian's build defaults (q_malloc for shared and private memory), and
+  // with TLSF, the allocator an operator picks for load (-x/-X). q_malloc's free-list search is
+  // most of its CPU per call here (perf: 57% in qm_malloc), so the second row is the one to beat.
+  ...[
+    { name: 'Kamailio', alloc: [], note: 'q_malloc, the Debian default' },
+    { name: 'Kamailio-tlsf', alloc: ['-x', 'tlsf', '-X', 'tlsf'], note: '-x tlsf -X tlsf' },
+  ].map(({ name, alloc, note }) => ({
+    name,
+    label: () => `Kamailio ${(spawnSync('kamailio', ['-v']).stdout?.toString().match(/kamailio (\S+)/) ?? [])[1] ?? '?'} (forward() only, 1 worker, ${note})`,
     available: () => spawnSync('kamailio', ['-v']).status === 0 || 'kamailio not installed',
     transports: ['udp', 'tcp'],
     start(port) {
       const dir = mkdtempSync(join(work, 'kamailio-'));
       const cfg = readFileSync(join(here, 'kamailio.cfg.tmpl'), 'utf8').replaceAll('@HOST@', PROXY_HOST).replaceAll('@PORT@', String(port));
       writeFileSync(join(dir, 'kamailio.cfg'), cfg);
-      return start('kamailio', ['-f', join(dir, 'kamailio.cfg'), '-DD', '-E', '-Y', dir, '-m', '64', '-M', '8'], { name: 'kamailio' });
+      return start('kamailio', ['-f', join(dir, 'kamailio.cfg'), '-DD', '-E', '-Y', dir, '-m', '64', '-M', '8', ...alloc], { name: 'kamailio' });
     },
-  },
+  })),
   {
     name: 'Net::SIP',
     label: (transport) => (transport === 'udp' ? 'Net::SIP stateless_proxy.pl (Perl)' : 'Net::SIP StatelessProxy on a TCP leg (Perl)'),
@@ -230,17 +236,23 @@ const proxies = [
       return start(process.execPath, [join(here, 'dgram-relay.mjs'), PROXY_HOST, String(port), UAS_HOST, String(uasPort)], { name: 'dgram-relay' });
     },
   },
-  {
-    name: 'sipway',
-    label: () => 'sipway example proxy (Node.js)',
-    available: () => (existsSync(sipwayMain) ? true : 'examples/stateless-proxy not built (pnpm build)'),
+  // sipway with one worker (one process, as Kamailio's one worker above) and with one per core.
+  ...[1, 2].map((workers) => ({
+    name: workers === 1 ? 'sipway' : `sipway-w${workers}`,
+    label: () => `sipway example proxy (Node.js, ${workers === 1 ? '1 process' : `--workers ${workers}`})`,
+    available: () =>
+      !existsSync(sipwayMain)
+        ? 'examples/stateless-proxy not built (pnpm build)'
+        : workers === 1 || spawnSync(process.execPath, [sipwayMain, '--help']).stdout?.toString().includes('--workers') || 'this build has no --workers',
     transports: ['udp', 'tcp'],
     start(port, transport) {
       // The load comes from one address: the default per-source rate limit (50/s) is off here,
       // as Kamailio's forward() has none either.
-      return start(process.execPath, [sipwayMain, '--leg', `${transport}:${PROXY_HOST}:${port}`, '--domain', '*', '--rate-limit', 'off', '--log-level', 'warn'], { name: 'sipway' });
+      const args = [sipwayMain, '--leg', `${transport}:${PROXY_HOST}:${port}`, '--domain', '*', '--rate-limit', 'off', '--log-level', 'warn'];
+      if (spawnSync(process.execPath, [sipwayMain, '--help']).stdout?.toString().includes('--workers')) args.push('--workers', String(workers));
+      return start(process.execPath, args, { name: 'sipway' });
     },
-  },
+  })),
 ];
 
 // ---- one load step ----
@@ -384,6 +396,24 @@ for (const transport of transports) {
     lines.push(`| ${proxy.label(transport)} | ${transport.toUpperCase()} | ${s.max} | ${s.cpu.join(' | ')} | ${s.cpuAtMax} |`);
   }
 }
+// Ratios of CPU per call in this run: sipway over each peer, at each measured rate.
+const cpuAt = (name, transport, rate) => {
+  const res = results.get(`${name}/${transport}`);
+  const step = res?.steps?.find((x) => x.rate === rate && x.pass && !x.busy);
+  return step?.cpuMsPerCall;
+};
+const ratioLines = [];
+for (const transport of transports) {
+  for (const rate of cpuRates) {
+    const ours = cpuAt('sipway', transport, rate);
+    if (ours === undefined) continue;
+    const parts = ['Kamailio-tlsf', 'Kamailio', 'dgram']
+      .map((peer) => [peer, cpuAt(peer, transport, rate)])
+      .filter(([, v]) => v !== undefined)
+      .map(([peer, v]) => `${(ours / v).toFixed(2)}× ${peer}`);
+    if (parts.length > 0) ratioLines.push(`- ${transport.toUpperCase()} at ${rate}/s: sipway ${ours.toFixed(3)} ms/call = ${parts.join(', ')}`);
+  }
+}
 const table = lines.join('\n');
 const loadAfter = loadavg();
 const md = [
@@ -392,6 +422,10 @@ const md = [
   header.trim(),
   '',
   table,
+  '',
+  'CPU per call, sipway (1 process) over the peers in this run:',
+  '',
+  ...ratioLines,
   '',
   `sipp UAC → proxy → sipp UAS on loopback (UAC ${UAC_HOST}, proxy ${PROXY_HOST}, UAS ${UAS_HOST}); 7 messages per call`,
   '(INVITE, 100, 180, 200, ACK, BYE, 200), each through the proxy once. Steps of ' + stepSeconds + ' s at ' + rates.join(', ') + ' calls/s;',
@@ -415,6 +449,6 @@ const md = [
   '',
 ].join('\n');
 writeFileSync(opts.out, md);
-process.stdout.write('\n' + table + `\n\nload average before ${loadBefore}, after ${loadAfter}\nwritten to ` + opts.out + '\n');
+process.stdout.write('\n' + table + '\n\n' + ratioLines.join('\n') + `\n\nload average before ${loadBefore}, after ${loadAfter}\nwritten to ` + opts.out + '\n');
 killAllNow();
 process.exit(0);
