@@ -73,7 +73,12 @@ function treeRssKiB(root) {
   const tree = new Set([root]);
   for (let grew = true, i = 0; grew && i < 5; i++) {
     grew = false;
-    for (const [pid, ppid] of parents) if (!tree.has(pid) && tree.has(ppid)) (tree.add(pid), (grew = true));
+    for (const [pid, ppid] of parents) {
+      if (!tree.has(pid) && tree.has(ppid)) {
+        tree.add(pid);
+        grew = true;
+      }
+    }
   }
   let kib = 0;
   for (const pid of tree) {
@@ -98,6 +103,7 @@ if (opts.workers !== undefined) proxyArgs.push('--workers', opts.workers);
 const proxy = start(process.execPath, proxyArgs);
 await sleep(3000);
 if (proxy.exitCode !== null) throw new Error(`proxy exited: ${proxy.out}`);
+if (uas.exitCode !== null) throw new Error(`sipp UAS exited: ${uas.out}`);
 const idleBefore = treeRssKiB(proxy.pid);
 const loadBefore = loadavg();
 process.stdout.write(`soak: ${rate} calls/s for ${seconds} s over ${transport}; proxy RSS at idle ${(idleBefore / 1024).toFixed(1)} MiB, load ${loadBefore}\n`);
