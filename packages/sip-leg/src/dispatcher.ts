@@ -184,7 +184,8 @@ export class Dispatcher {
     if (options.destination !== undefined) destinations = [options.destination];
     else {
       if (target === undefined) return failure('NO_DESTINATION', 503, 'nothing to deliver to');
-      const found = await this.resolveUri(target, options.resolver);
+      // An IP literal (most of a proxy's traffic) needs no resolver and no wait.
+      const found = this.literalDestinations(target) ?? (await this.resolveUri(target, options.resolver));
       if (!found.ok) return found;
       destinations = found.destinations;
     }
@@ -200,7 +201,8 @@ export class Dispatcher {
     let leg: Leg | undefined;
     for (; index < destinations.length; index++) {
       const d = destinations[index]!;
-      const refusal = options.refuse === undefined ? undefined : await options.refuse(d);
+      const refused1 = options.refuse === undefined ? undefined : options.refuse(d);
+      const refusal = isPromise(refused1) ? await refused1 : refused1;
       if (refusal !== undefined) {
         refused ??= `${d.address} (${refusal})`;
         continue;
@@ -219,7 +221,8 @@ export class Dispatcher {
       return { ok: false, status: 482, reason: 'Loop Detected', code: 'OWN_ADDRESS', detail: `${what} is this proxy`, destination };
     }
     if (options.prepare !== undefined) {
-      const refusal = await options.prepare(leg, destination);
+      const prepared = options.prepare(leg, destination);
+      const refusal = isPromise(prepared) ? await prepared : prepared;
       if (refusal !== undefined) return { ok: false, code: 'REFUSED', refusal };
     }
     // What was tried, made only when a send fails and there is a next destination to try.
@@ -253,6 +256,14 @@ export class Dispatcher {
       return i;
     }
     return undefined;
+  }
+
+  /** The destination of an IP-literal URI (or its maddr), or a failure; undefined when the URI names a host to resolve. */
+  private literalDestinations(target: string): { ok: true; destinations: readonly Destination[] } | DeliverFailure | undefined {
+    const uri = parseSipUri(target);
+    const literal = uri === undefined ? undefined : literalDestination(uri);
+    if (typeof literal === 'string') return failure('NO_DESTINATION', 503, literal);
+    return literal === undefined ? undefined : { ok: true, destinations: [literal] };
   }
 
   /** IP literals (and maddr) directly, RFC 3263 §4.1/§4.2; names through the resolver. */
@@ -374,3 +385,6 @@ export class Dispatcher {
   }
 }
 
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
+}

@@ -11,7 +11,7 @@ import { RECORD_ROUTE_SIGNATURE_PARAM } from '../record-route-signature.js';
 import { type ProxyCore, type Refusal, type RequestContext, refusal } from './context.js';
 
 /** Edit the request for `outLeg` just before it is sent; a refusal when it must not go. */
-export async function editRequest(core: ProxyCore, ctx: RequestContext, outLeg: Leg): Promise<Refusal | undefined> {
+export function editRequest(core: ProxyCore, ctx: RequestContext, outLeg: Leg): Refusal | undefined | Promise<Refusal | undefined> {
   const { request, info, inLeg, flow, toTag, loop } = ctx;
   const twoLegs = outLeg !== inLeg;
   if (ctx.mfPresent) request.setHeader('Max-Forwards', String(ctx.newMf));
@@ -52,10 +52,21 @@ export async function editRequest(core: ProxyCore, ctx: RequestContext, outLeg: 
   request.insertHeader('Via', outLeg.via(branch));
   inserted++;
   ctx.inserted = inserted;
-  if (core.media !== undefined) {
-    const failed = await core.media.request(request, inLeg, outLeg);
-    if (failed !== undefined) return refusal(503, 'Service Unavailable', 'media-failed', failed, { removeVias: inserted });
-  }
+  // Only the media relay makes this step wait; without one it returns at once (no promise).
+  if (core.media !== undefined) return withMedia(core, ctx, outLeg, core.media);
+  return finishRequest(core, ctx, outLeg);
+}
+
+async function withMedia(core: ProxyCore, ctx: RequestContext, outLeg: Leg, media: NonNullable<ProxyCore['media']>): Promise<Refusal | undefined> {
+  const failed = await media.request(ctx.request, ctx.inLeg, outLeg);
+  if (failed !== undefined) return refusal(503, 'Service Unavailable', 'media-failed', failed, { removeVias: ctx.inserted });
+  return finishRequest(core, ctx, outLeg);
+}
+
+/** The last edits, and the flow check in the same tick as the send. */
+function finishRequest(core: ProxyCore, ctx: RequestContext, outLeg: Leg): Refusal | undefined {
+  const { request, flow } = ctx;
+  const inserted = ctx.inserted;
   if (core.options.netSipUaHeaders === true) addNetSipUaHeaders(request, outLeg);
   // A flow is used as it is, never dialled: checked again here, in the same tick as the send.
   if (flow !== undefined && flow.connection.closed) {
